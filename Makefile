@@ -1,0 +1,28 @@
+# Two commands a newcomer needs: `make demo` and `make test`.
+# Both create or update .venv first; nothing but Python and the package
+# registries is required.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: demo test lint clean
+
+$(INSTALLED): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	@touch $@
+
+demo: $(INSTALLED)
+	$(BIN)/fxr list-effects
+	$(BIN)/fxr list-sources
+	$(BIN)/python -m fxregistry.demo
+
+test: $(INSTALLED) lint
+	$(BIN)/python -m pytest -q
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check fxregistry plugins tests benchmarks
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache

@@ -1,0 +1,246 @@
+"""The ``fxr`` command line.
+
+Every command turns :class:`~fxregistry.errors.FxrError` into one line on
+stderr and exit status 2; ``--json`` output goes to stdout, everything meant
+for a person to stderr or a table on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Iterable
+from typing import Any
+
+import click
+
+from . import __version__, registry
+from .errors import FxrError
+from .plugins import get_plugin_manager, plugin_info
+
+
+class UserError(click.ClickException):
+    """A ClickException with the exit status of bad usage (2)."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"fxr: error: {self.format_message()}", err=True)
+
+
+class FxrGroup(click.Group):
+    """Turns fxr's own errors into one line and exit 2, bugs into exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FxrError as exc:
+            raise UserError(str(exc)) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if os.environ.get("FXR_DEBUG"):
+                traceback.print_exc()
+            else:
+                click.echo(
+                    f"fxr: internal error: {type(exc).__name__}: {exc} "
+                    "(set FXR_DEBUG=1 for the traceback)",
+                    err=True,
+                )
+            sys.exit(1)
+
+
+@click.group(cls=FxrGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fxr")
+def cli() -> None:
+    """Estimate the settings of digital audio effects from spectrograms.
+
+    Effects, dry-audio sources and models are plugins; `fxr list-effects`,
+    `fxr list-sources` and `fxr list-models` show what is installed.
+    """
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2))
+
+
+def _registrations_json(found: dict[str, registry.Registration]) -> list[dict[str, Any]]:
+    """Each registered item's own description plus where it came from."""
+    return [
+        {
+            **r.item.as_dict(),
+            "plugin": r.distribution,
+            "plugin_version": r.version,
+            "entry_point": r.plugin,
+        }
+        for r in found.values()
+    ]
+
+
+def _format_values(values: Iterable[float]) -> str:
+    values = list(values)
+    steps = {b - a for a, b in zip(values, values[1:], strict=False)}
+    if len(values) > 5 and steps == {1.0} and all(v == int(v) for v in values):
+        return f"{values[0]:g}, {values[1]:g}, …, {values[-1]:g}"
+    return ", ".join(f"{v:.5g}" for v in values)
+
+
+def _table(title: str, columns: list[str], rows: list[list[str]], empty_note: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    # A pipe or a CI log has no width; rich would assume 80 columns and fold.
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    if not rows:
+        console.print(f"{title}: none installed. {empty_note}")
+        return
+    table = Table(title=title, show_lines=False, expand=False)
+    for column in columns:
+        table.add_column(column, overflow="fold", no_wrap=column in ("effect", "parameter"))
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+@cli.command("list-effects")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+def list_effects(as_json: bool) -> None:
+    """The registered effects and their parameters."""
+    found = registry.registrations("effect")
+    if as_json:
+        _print_json(_registrations_json(found))
+        return
+    rows = []
+    for reg in found.values():
+        effect = reg.item
+        for i, p in enumerate(effect.parameters):
+            first = i == 0
+            fixed = ", ".join(f"{k}={v}" for k, v in effect.fixed.items())
+            rows.append(
+                [
+                    effect.name if first else "",
+                    reg.provider if first else "",
+                    p.name,
+                    p.unit,
+                    _format_values(p.grid),
+                    f"{p.range[0]:g} .. {p.range[1]:g} ({p.scale})",
+                    fixed if first else "",
+                ]
+            )
+    _table(
+        "Effects",
+        ["effect", "provided by", "parameter", "unit", "grid", "range", "fixed"],
+        rows,
+        "Install an effect plugin (docs/plugins.md).",
+    )
+
+
+@cli.command("list-sources")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+def list_sources(as_json: bool) -> None:
+    """The registered dry-audio sources (`fxr build --source NAME[:ARGUMENT]`)."""
+    found = registry.registrations("source")
+    if as_json:
+        _print_json(_registrations_json(found))
+        return
+    rows = [[r.name, r.provider, r.item.argument_help, r.item.description] for r in found.values()]
+    _table(
+        "Sources",
+        ["source", "provided by", "argument", "description"],
+        rows,
+        "Dry-audio source plugins register with the `register_sources` hook.",
+    )
+
+
+@cli.command("list-models")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+def list_models(as_json: bool) -> None:
+    """The registered model architectures (`fxr fit --model NAME`)."""
+    found = registry.registrations("model")
+    if as_json:
+        _print_json(_registrations_json(found))
+        return
+    rows = [
+        [r.name, r.provider, "yes" if r.item.reconstructs else "no", r.item.description]
+        for r in found.values()
+    ]
+    _table(
+        "Models",
+        ["model", "provided by", "decoder", "description"],
+        rows,
+        "Model plugins register with the `register_models` hook.",
+    )
+
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+def list_plugins(as_json: bool) -> None:
+    """The installed plugins, their distributions and the hooks they implement."""
+    pm = get_plugin_manager()
+    found = []
+    for name, plugin in sorted(pm.list_name_plugin()):
+        info = plugin_info(name)
+        hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
+        found.append(
+            {
+                "name": name,
+                "distribution": info.distribution,
+                "version": info.version,
+                "hooks": hooks,
+            }
+        )
+    if as_json:
+        _print_json(found)
+        return
+    rows = [
+        [p["name"], f"{p['distribution']} {p['version']}".strip(), ", ".join(p["hooks"])]
+        for p in found
+    ]
+    _table("Plugins", ["plugin", "distribution", "hooks"], rows, "")
+
+
+def _parse_settings(settings: tuple[str, ...]) -> dict[str, float]:
+    parsed = {}
+    for item in settings:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--set")
+        try:
+            parsed[name.strip()] = float(value)
+        except ValueError:
+            raise click.BadParameter(
+                f"{item!r}: {value!r} is not a number", param_hint="--set"
+            ) from None
+    return parsed
+
+
+@cli.command()
+@click.option(
+    "--effect", "effect_name", required=True, help="A registered effect (fxr list-effects)."
+)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A parameter value in its unit; give one per parameter.",
+)
+@click.argument("dry", type=click.Path(dir_okay=False))
+@click.argument("out", type=click.Path(dir_okay=False, writable=True))
+def render(effect_name: str, settings: tuple[str, ...], dry: str, out: str) -> None:
+    """Render the audio file DRY through an effect and write OUT.
+
+    The sample rate and channels of DRY are kept.  Example:
+
+        fxr render --effect limiter --set threshold_db=-5 --set release_ms=500 dry.wav wet.wav
+    """
+    from .audio import read_audio, write_audio
+
+    effect = registry.get_effect(effect_name)
+    params = effect.check(_parse_settings(settings))
+    audio, rate = read_audio(dry, sample_rate=None, mono=False)
+    write_audio(out, effect(audio, rate, **params), rate)
+    shown = ", ".join(f"{k}={v:g}" for k, v in params.items())
+    click.echo(f"{dry} -> {out}: {effect.name} ({shown})", err=True)

@@ -1,0 +1,228 @@
+"""What an effect is: plain data about its parameters plus one render function.
+
+A plugin describes an effect with :class:`Parameter` and :class:`Effect` and
+registers it from its ``register_effects`` hook.  Everything else in fxr
+(building datasets, training, estimating) works from this description alone,
+so a new effect needs no change anywhere in the core.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from .errors import ParameterError
+
+__all__ = ["Parameter", "Effect", "SCALES", "UNITS"]
+
+SCALES = ("linear", "log")
+UNITS = ("dB", "ms", "s", "bits", "kHz", "Hz", "%", "")
+
+# Relative distance under which a value counts as "the same" as a grid value.
+# It makes normalize -> denormalize return grid values bit for bit, which a
+# float round trip alone does not (e.g. 11.025 on a log scale).
+_GRID_SNAP = 1e-9
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One estimated parameter of an effect.
+
+    ``grid`` holds the study's values (what ``--grid paper`` renders);
+    ``range`` is the continuous interval for random sampling, and together
+    with ``scale`` it defines the mapping to [0, 1] that the models predict.
+    """
+
+    name: str
+    unit: str
+    grid: tuple[float, ...]
+    range: tuple[float, float]
+    scale: str = "linear"
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        low, high = self.range
+        object.__setattr__(self, "grid", tuple(float(v) for v in self.grid))
+        object.__setattr__(self, "range", (float(low), float(high)))
+        if self.scale not in SCALES:
+            raise ValueError(f"{self.name}: scale must be one of {SCALES}, not {self.scale!r}")
+        if not low < high:
+            raise ValueError(f"{self.name}: range must have low < high, got {self.range}")
+        if self.scale == "log" and low <= 0:
+            raise ValueError(f"{self.name}: a log scale needs a positive range, got {self.range}")
+        if not self.grid:
+            raise ValueError(f"{self.name}: the grid is empty")
+        if list(self.grid) != sorted(set(self.grid)):
+            raise ValueError(f"{self.name}: grid values must be increasing and distinct")
+        outside = [v for v in self.grid if not low <= v <= high]
+        if outside:
+            raise ValueError(
+                f"{self.name}: grid values {outside} lie outside the range {self.range}"
+            )
+
+    def check(self, value: float) -> float:
+        """Return ``value`` as a float, or raise :class:`ParameterError` if out of range."""
+        low, high = self.range
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ParameterError(f"{self.name} must be a number, got {value!r}") from None
+        if not (low <= value <= high):  # also rejects NaN
+            raise ParameterError(
+                f"{self.name} = {value:g} {self.unit} is outside its range "
+                f"[{low:g}, {high:g}] {self.unit}".rstrip()
+            )
+        return value
+
+    def normalize(self, value: float) -> float:
+        """Map a value in ``range`` to [0, 1] on the parameter's scale."""
+        value = self.check(value)
+        low, high = self.range
+        if self.scale == "log":
+            return math.log(value / low) / math.log(high / low)
+        return (value - low) / (high - low)
+
+    def denormalize(self, x: float) -> float:
+        """Map [0, 1] back to the parameter's unit; grid values come back exactly."""
+        x = float(x)
+        if not (0.0 <= x <= 1.0):
+            raise ParameterError(f"normalized {self.name} must lie in [0, 1], got {x:g}")
+        low, high = self.range
+        value = low * (high / low) ** x if self.scale == "log" else low + x * (high - low)
+        value = min(max(value, low), high)
+        nearest = self.snap(value)
+        if abs(nearest - value) <= _GRID_SNAP * (high - low):
+            return nearest
+        return value
+
+    def snap(self, value: float) -> float:
+        """The grid value nearest to ``value``, measured on the parameter's scale."""
+        grid = np.asarray(self.grid)
+        if self.scale == "log":
+            distance = np.abs(np.log(grid) - math.log(max(float(value), 1e-300)))
+        else:
+            distance = np.abs(grid - float(value))
+        return float(grid[int(np.argmin(distance))])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "unit": self.unit,
+            "grid": list(self.grid),
+            "range": list(self.range),
+            "scale": self.scale,
+            "description": self.description,
+        }
+
+
+RenderFunction = Callable[..., np.ndarray]
+
+
+@dataclass(frozen=True)
+class Effect:
+    """An audio effect whose parameters fxr estimates.
+
+    ``render(audio, sample_rate, **params)`` takes float32 audio shaped
+    ``(samples,)`` or ``(channels, samples)`` and returns float32 audio of the
+    same shape; it must be deterministic.  ``fixed`` documents settings that
+    are held constant and not estimated.  ``identity`` names the parameter
+    values at which the effect leaves audio untouched, if there are any.
+
+    Call the effect itself rather than ``render``: the call checks the
+    parameters and the audio before rendering.
+    """
+
+    name: str
+    description: str
+    parameters: tuple[Parameter, ...]
+    render: RenderFunction = field(repr=False)
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    identity: Mapping[str, float] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parameters", tuple(self.parameters))
+        object.__setattr__(self, "fixed", MappingProxyType(dict(self.fixed)))
+        names = [p.name for p in self.parameters]
+        if not names:
+            raise ValueError(f"effect {self.name!r} declares no parameters")
+        if len(set(names)) != len(names):
+            raise ValueError(f"effect {self.name!r} declares a parameter twice: {names}")
+        if self.identity is not None:
+            object.__setattr__(self, "identity", MappingProxyType(self.check(self.identity)))
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.parameters)
+
+    def parameter(self, name: str) -> Parameter:
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        raise self._no_such_parameter(name)
+
+    def _no_such_parameter(self, name: str) -> ParameterError:
+        known = ", ".join(self.parameter_names)
+        return ParameterError(f"{self.name} has no parameter {name!r}; its parameters: {known}")
+
+    def check(self, params: Mapping[str, float]) -> dict[str, float]:
+        """Validate a full setting: every parameter given, none unknown, all in range."""
+        unknown = sorted(set(params) - set(self.parameter_names))
+        missing = [n for n in self.parameter_names if n not in params]
+        if unknown:
+            raise self._no_such_parameter(unknown[0])
+        if missing:
+            raise ParameterError(f"{self.name} needs a value for {', '.join(missing)}")
+        return {p.name: p.check(params[p.name]) for p in self.parameters}
+
+    def normalize(self, params: Mapping[str, float]) -> np.ndarray:
+        """A setting as a float32 vector in [0, 1], in parameter order."""
+        params = self.check(params)
+        return np.array([p.normalize(params[p.name]) for p in self.parameters], dtype=np.float32)
+
+    def denormalize(self, vector: Any) -> dict[str, float]:
+        """The inverse of :meth:`normalize`."""
+        values = np.asarray(vector, dtype=np.float64).reshape(-1)
+        if values.size != len(self.parameters):
+            raise ParameterError(
+                f"{self.name} has {len(self.parameters)} parameters, got {values.size} values"
+            )
+        return {p.name: p.denormalize(x) for p, x in zip(self.parameters, values, strict=True)}
+
+    def grid(self) -> list[dict[str, float]]:
+        """Every combination of grid values (the study's full sweep), first parameter slowest."""
+        settings: list[dict[str, float]] = [{}]
+        for p in self.parameters:
+            settings = [{**s, p.name: v} for s in settings for v in p.grid]
+        return settings
+
+    def __call__(self, audio: np.ndarray, sample_rate: float, **params: float) -> np.ndarray:
+        """Render ``audio`` with the given setting, after checking both."""
+        audio = np.asarray(audio)
+        if audio.ndim not in (1, 2) or audio.shape[-1] == 0:
+            raise ParameterError(
+                f"audio must be shaped (samples,) or (channels, samples), got {audio.shape}"
+            )
+        if sample_rate <= 0:
+            raise ParameterError(f"sample rate must be positive, got {sample_rate}")
+        out = self.render(
+            np.ascontiguousarray(audio, dtype=np.float32), float(sample_rate), **self.check(params)
+        )
+        if out.shape != audio.shape:
+            raise RuntimeError(
+                f"effect {self.name!r} returned shape {out.shape} for input {audio.shape}"
+            )
+        return np.asarray(out, dtype=np.float32)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "parameters": [p.as_dict() for p in self.parameters],
+            "fixed": dict(self.fixed),
+            "identity": None if self.identity is None else dict(self.identity),
+        }

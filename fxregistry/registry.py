@@ -1,0 +1,110 @@
+"""The one place where names of effects, sources and models are resolved.
+
+The registries are asked of the plugins each time (a hook call costs
+microseconds), so registering or unregistering a plugin takes effect at once.
+A plugin whose hook raises, or registers the wrong kind of object, is named
+in one warning and left out; the rest still work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .effects import Effect
+from .errors import DuplicateNameError, UnknownNameError
+from .models import Model
+from .plugins import get_plugin_manager, plugin_info, warn
+from .sources import Source
+
+__all__ = [
+    "KINDS",
+    "Registration",
+    "registrations",
+    "resolve",
+    "get_effect",
+    "get_source",
+    "get_model",
+    "effect_names",
+]
+
+# kind -> (hook that registers it, the class a registered object must be)
+KINDS: dict[str, tuple[str, type]] = {
+    "effect": ("register_effects", Effect),
+    "source": ("register_sources", Source),
+    "model": ("register_models", Model),
+}
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A registered object and the plugin that provided it."""
+
+    name: str
+    item: Any
+    plugin: str
+    distribution: str
+    version: str
+
+    @property
+    def provider(self) -> str:
+        return f"{self.distribution} {self.version}".strip()
+
+
+def registrations(kind: str) -> dict[str, Registration]:
+    """Everything of one kind that the plugins register, by name, sorted."""
+    hook_name, expected = KINDS[kind]
+    hook = getattr(get_plugin_manager().hook, hook_name)
+    found: dict[str, Registration] = {}
+    # pluggy calls the newest plugin first; reversed() gives load order.
+    for impl in reversed(hook.get_hookimpls()):
+        info = plugin_info(impl.plugin_name)
+        batch: list[Registration] = []
+
+        def register(item: Any, _info=info, _batch=batch) -> None:
+            if not isinstance(item, expected):
+                got = type(item).__name__
+                raise TypeError(f"register() takes a {expected.__name__}, got {got}")
+            _batch.append(
+                Registration(item.name, item, _info.name, _info.distribution, _info.version)
+            )
+
+        try:
+            impl.function(register=register)
+        except Exception as exc:  # one broken plugin must not hide the others
+            warn(f"plugin {info.name!r} failed in {hook_name}: {type(exc).__name__}: {exc}")
+            continue
+        for reg in batch:
+            if reg.name in found:
+                first = found[reg.name]
+                raise DuplicateNameError(
+                    f"{kind} {reg.name!r} is registered twice: by plugin {first.plugin!r} "
+                    f"({first.provider}) and by plugin {reg.plugin!r} ({reg.provider}); "
+                    "uninstall one of them or set FXR_PLUGINS to choose"
+                )
+            found[reg.name] = reg
+    return dict(sorted(found.items()))
+
+
+def resolve(kind: str, name: str) -> Any:
+    """The registered object called ``name``, or :class:`UnknownNameError`."""
+    found = registrations(kind)
+    if name not in found:
+        raise UnknownNameError(kind, name, found)
+    return found[name].item
+
+
+def get_effect(name: str) -> Effect:
+    return resolve("effect", name)
+
+
+def get_source(name: str) -> Source:
+    return resolve("source", name)
+
+
+def get_model(name: str) -> Model:
+    return resolve("model", name)
+
+
+def effect_names() -> list[str]:
+    return list(registrations("effect"))

@@ -1,0 +1,36 @@
+"""Distortion for fxr: how much a guitar was driven into pedalboard's tanh distortion.
+
+This file is the whole plugin: one Effect and one hook.  Its pyproject.toml
+names this module under the entry-point group ``fxregistry``, which is all
+fxr needs to find it.
+"""
+
+import numpy as np
+import pedalboard
+
+import fxregistry
+
+
+def render(audio: np.ndarray, sample_rate: float, *, drive_db: float) -> np.ndarray:
+    return pedalboard.Distortion(drive_db=drive_db)(audio, sample_rate)
+
+
+DISTORTION = fxregistry.Effect(
+    name="distortion",
+    description="Overdrive: gain into a tanh waveshaper (pedalboard.Distortion)",
+    parameters=(
+        fxregistry.Parameter(
+            "drive_db",
+            "dB",
+            grid=(0.0, 6.0, 12.0, 18.0, 24.0, 30.0, 36.0),
+            range=(0.0, 36.0),
+            description="gain applied before the waveshaper",
+        ),
+    ),
+    render=render,
+)
+
+
+@fxregistry.hookimpl
+def register_effects(register):
+    register(DISTORTION)

@@ -1,0 +1,42 @@
+"""The study's limiter: threshold and release of pedalboard's (JUCE's) Limiter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pedalboard
+
+import fxregistry
+from fxregistry import Effect, Parameter
+
+
+def render(audio: np.ndarray, sample_rate: float, *, threshold_db: float, release_ms: float):
+    limiter = pedalboard.Limiter(threshold_db=threshold_db, release_ms=release_ms)
+    return limiter(audio, sample_rate)
+
+
+LIMITER = Effect(
+    name="limiter",
+    description="Brick-wall limiter (pedalboard.Limiter); its output is made up to 0 dBFS peaks",
+    parameters=(
+        Parameter(
+            "threshold_db",
+            "dB",
+            grid=(-9.0, -5.0, 0.0),
+            range=(-9.0, 0.0),
+            description="level above which gain is reduced",
+        ),
+        Parameter(
+            "release_ms",
+            "ms",
+            grid=(0.0, 500.0, 900.0),
+            range=(0.0, 900.0),
+            description="time for the gain reduction to recover",
+        ),
+    ),
+    render=render,
+)
+
+
+@fxregistry.hookimpl
+def register_effects(register):
+    register(LIMITER)

@@ -1,0 +1,60 @@
+"""The study's sample-rate reduction: resample down to a target rate and back up.
+
+torchaudio's band-limited sinc resampler (as in the study) removes what lies
+above the target's Nyquist frequency; the result has the input's rate and
+length.  A target at or above the input rate leaves the audio untouched.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import torch
+import torchaudio
+
+import fxregistry
+from fxregistry import Effect, Parameter
+
+
+@functools.lru_cache(maxsize=32)
+def _resampler(orig_hz: int, new_hz: int) -> torchaudio.transforms.Resample:
+    # The transform precomputes its sinc kernel; building it per call would
+    # cost more than the resampling itself.
+    return torchaudio.transforms.Resample(orig_hz, new_hz)
+
+
+def render(audio: np.ndarray, sample_rate: float, *, target_khz: float):
+    rate, target = int(round(sample_rate)), int(round(target_khz * 1000))
+    if target >= rate:
+        return audio.copy()
+    with torch.inference_mode():
+        x = torch.from_numpy(audio)
+        y = _resampler(target, rate)(_resampler(rate, target)(x))
+    n = audio.shape[-1]
+    out = np.zeros_like(audio)
+    out[..., : min(n, y.shape[-1])] = y[..., :n].numpy()
+    return out
+
+
+SAMPLE_RATE = Effect(
+    name="sample-rate",
+    description="Sample-rate reduction: torchaudio resampling to the target and back",
+    parameters=(
+        Parameter(
+            "target_khz",
+            "kHz",
+            grid=(8.0, 11.025, 12.0, 16.0, 22.05, 24.0, 32.0, 44.1),
+            range=(8.0, 44.1),
+            scale="log",
+            description="rate the audio passes through; 44.1 leaves it untouched",
+        ),
+    ),
+    render=render,
+    identity={"target_khz": 44.1},
+)
+
+
+@fxregistry.hookimpl
+def register_effects(register):
+    register(SAMPLE_RATE)

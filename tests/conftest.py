@@ -1,0 +1,62 @@
+"""Shared fixtures.
+
+Each test starts from a freshly loaded plugin manager, so a plugin that one
+test registers or fakes never leaks into the next.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fxregistry import plugins, registry
+
+SAMPLE_RATE = 44100
+
+
+@pytest.fixture(autouse=True)
+def fresh_plugins(monkeypatch):
+    monkeypatch.delenv("FXR_PLUGINS", raising=False)
+    plugins.reset()
+    yield
+    plugins.reset()
+
+
+@pytest.fixture(scope="session")
+def guitar() -> np.ndarray:
+    """Two seconds of the built-in guitar synthesizer, mono float32 at 44.1 kHz."""
+    recording = registry.get_source("synth").recordings("1", 7)[0]
+    audio = recording.load()
+    # Skip the first half second: takes may start with a rest.
+    return np.ascontiguousarray(audio[SAMPLE_RATE // 2 : SAMPLE_RATE // 2 + 2 * SAMPLE_RATE])
+
+
+@pytest.fixture
+def fake_distribution(tmp_path, monkeypatch):
+    """Make an installed distribution without pip: a module plus a *.dist-info folder.
+
+    ``fake_distribution("fxr-x", {"x": "fxr_x"}, {"fxr_x.py": "..."})`` puts
+    both on sys.path, as `pip install` would, and returns the folder.
+    """
+
+    def make(name: str, entry_points: dict[str, str], files: dict[str, str]) -> Path:
+        root = tmp_path / "site"
+        dist_info = root / f"{name.replace('-', '_')}-1.0.dist-info"
+        dist_info.mkdir(parents=True)
+        (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+        lines = "\n".join(f"{ep} = {target}" for ep, target in entry_points.items())
+        (dist_info / "entry_points.txt").write_text(f"[fxregistry]\n{lines}\n")
+        for filename, text in files.items():
+            (root / filename).write_text(textwrap.dedent(text))
+        monkeypatch.syspath_prepend(str(root))
+        importlib.invalidate_caches()
+        return root
+
+    yield make
+    for module in [m for m in sys.modules if m.startswith("fxr_test_")]:
+        del sys.modules[module]

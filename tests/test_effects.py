@@ -1,0 +1,124 @@
+"""Every registered effect renders correctly: driven by the registry, so a new
+effect plugin is tested here the moment it is installed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fxregistry import plugins, registry
+from fxregistry.errors import ParameterError
+from fxregistry.features import spectral_distance
+
+SAMPLE_RATE = 44100
+EFFECTS = registry.effect_names()
+plugins.reset()
+
+# Identity means "returns the dry signal": allow float32 rounding only.
+IDENTITY_TOLERANCE = 1e-6
+# Smallest multi-resolution log-spectral distance that counts as a change;
+# a 15-bit quantization of the test guitar measures about 0.1, silence 0.
+MEASURABLE_CHANGE = 1e-3
+
+
+def settings_of(effect):
+    return [s for s in effect.grid() if effect.identity is None or s != dict(effect.identity)]
+
+
+def test_the_study_effects_are_registered():
+    assert {"limiter", "bitcrusher", "sample-rate", "delay"} <= set(EFFECTS)
+
+
+@pytest.mark.parametrize("name", EFFECTS)
+@pytest.mark.parametrize("channels", [None, 1, 2])
+def test_render_keeps_length_shape_and_dtype(name, channels, guitar):
+    effect = registry.get_effect(name)
+    audio = (
+        guitar if channels is None else np.stack([guitar * (0.5 + c / 2) for c in range(channels)])
+    )
+    for setting in effect.grid()[:: max(1, len(effect.grid()) // 4)]:
+        wet = effect(audio, SAMPLE_RATE, **setting)
+        assert wet.shape == audio.shape
+        assert wet.dtype == np.float32
+        assert np.all(np.isfinite(wet))
+
+
+@pytest.mark.parametrize("name", EFFECTS)
+def test_render_is_deterministic(name, guitar):
+    effect = registry.get_effect(name)
+    for setting in settings_of(effect):
+        first = effect(guitar, SAMPLE_RATE, **setting)
+        second = effect(guitar.copy(), SAMPLE_RATE, **setting)
+        np.testing.assert_array_equal(first, second)
+
+
+@pytest.mark.parametrize("name", [n for n in EFFECTS if registry.get_effect(n).identity])
+def test_identity_setting_returns_the_dry_signal(name, guitar):
+    effect = registry.get_effect(name)
+    wet = effect(guitar, SAMPLE_RATE, **effect.identity)
+    np.testing.assert_allclose(wet, guitar, rtol=0, atol=IDENTITY_TOLERANCE)
+
+
+@pytest.mark.parametrize("name", EFFECTS)
+def test_every_other_grid_setting_changes_the_audio_measurably(name, guitar):
+    effect = registry.get_effect(name)
+    for setting in settings_of(effect):
+        wet = effect(guitar, SAMPLE_RATE, **setting)
+        distance = spectral_distance(guitar, wet)
+        assert distance > MEASURABLE_CHANGE, f"{name} {setting}: distance {distance:.2e}"
+
+
+@pytest.mark.parametrize("name", EFFECTS)
+def test_render_rejects_out_of_range_missing_and_unknown_parameters(name, guitar):
+    effect = registry.get_effect(name)
+    setting = effect.grid()[0]
+    first = effect.parameters[0]
+    too_high = first.range[1] + (first.range[1] - first.range[0])
+    with pytest.raises(ParameterError, match=f"{first.name} = .* is outside its range"):
+        effect(guitar, SAMPLE_RATE, **{**setting, first.name: too_high})
+    with pytest.raises(ParameterError, match="needs a value for"):
+        effect(guitar, SAMPLE_RATE, **{k: v for k, v in setting.items() if k != first.name})
+    with pytest.raises(ParameterError, match="has no parameter 'volume'"):
+        effect(guitar, SAMPLE_RATE, **setting, volume=1.0)
+
+
+def test_render_rejects_audio_that_is_not_one_or_two_dimensional():
+    effect = registry.get_effect(EFFECTS[0])
+    with pytest.raises(ParameterError, match="audio must be shaped"):
+        effect(np.zeros((1, 2, 3), np.float32), SAMPLE_RATE, **effect.grid()[0])
+
+
+def test_limiter_threshold_changes_the_level_of_a_hot_signal(guitar):
+    """The study's limiter: a lower threshold reduces crest factor (peak / RMS)."""
+    limiter = registry.get_effect("limiter")
+    hot = guitar / np.abs(guitar).max()
+
+    def crest(x):
+        return np.abs(x).max() / np.sqrt(np.mean(x**2))
+
+    crests = [crest(limiter(hot, SAMPLE_RATE, threshold_db=t, release_ms=500)) for t in (0, -5, -9)]
+    assert crests[0] > crests[1] > crests[2]
+
+
+def test_bitcrusher_quantizes_to_two_to_the_bit_depth_levels(guitar):
+    bitcrusher = registry.get_effect("bitcrusher")
+    for bits in (1, 2, 3, 4):
+        levels = np.unique(bitcrusher(guitar, SAMPLE_RATE, bit_depth=bits))
+        assert len(levels) <= 2**bits + 1
+
+
+def test_sample_rate_removes_what_lies_above_the_target_nyquist():
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+    tone = (0.5 * np.sin(2 * np.pi * 6000 * t)).astype(np.float32)
+    out = registry.get_effect("sample-rate")(tone, SAMPLE_RATE, target_khz=8)
+    # 6 kHz lies above 8 kHz's Nyquist (4 kHz): almost nothing survives.
+    assert np.sqrt(np.mean(out[1000:-1000] ** 2)) < 0.01 * np.sqrt(np.mean(tone**2))
+
+
+def test_delay_repeats_an_impulse_after_the_delay_time():
+    impulse = np.zeros(SAMPLE_RATE, np.float32)
+    impulse[100] = 1.0
+    delay_seconds = registry.get_effect("delay").parameters[0].grid[2]
+    out = registry.get_effect("delay")(impulse, SAMPLE_RATE, delay_seconds=delay_seconds)
+    later = np.argmax(np.abs(out[200:])) + 200
+    assert abs(later - (100 + delay_seconds * SAMPLE_RATE)) <= 2
