@@ -244,3 +244,96 @@ def render(effect_name: str, settings: tuple[str, ...], dry: str, out: str) -> N
     write_audio(out, effect(audio, rate, **params), rate)
     shown = ", ".join(f"{k}={v:g}" for k, v in params.items())
     click.echo(f"{dry} -> {out}: {effect.name} ({shown})", err=True)
+
+
+def _split_fractions(text: str) -> tuple[float, float, float]:
+    try:
+        parts = [float(p) for p in text.split("/")]
+    except ValueError:
+        parts = []
+    if len(parts) != 3 or sum(parts) <= 0 or min(parts) < 0:
+        raise click.BadParameter(f"{text!r} is not TRAIN/VALID/TEST, e.g. 80/10/10")
+    return tuple(p / sum(parts) for p in parts)
+
+
+@cli.command()
+@click.option("--effect", "effect_name", required=True, help="A registered effect.")
+@click.option("--source", default="synth", show_default=True,
+              help="synth, synth:N, a folder (or folder:PATH), guitarset:PATH (fxr list-sources).")
+@click.option("--grid", default="paper", show_default=True,
+              help="paper: every grid combination per clip; random:N: N draws per clip.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Default: datasets/<effect>.h5.")
+@click.option("--clip-seconds", default=2.0, show_default=True, type=float)
+@click.option("--workers", type=int, help="Worker processes (default: the machine's cores).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--max-clips", type=int, help="Stop after N clips, shared across the splits.")
+@click.option("--min-level-db", default=-60.0, show_default=True, type=float,
+              help="Skip clips whose RMS level is below this (dBFS).")
+@click.option("--level", default="peak:-1", show_default=True,
+              help="Clip level: peak:DB (normalize peaks), random:LOW:HIGH or as-is.")
+@click.option("--features", "features", default="mel", show_default=True,
+              help="mel, stft or mel,stft (stored in dB).")
+@click.option("--keep-audio", is_flag=True, help="Also store the dry and wet clip audio.")
+@click.option("--split", "split", default="80/10/10", show_default=True,
+              help="Train/valid/test shares of the recordings.")
+@click.option("--split-by", type=click.Choice(["recording", "group", "player"]),
+              default="recording", show_default=True,
+              help="Keep each recording (or group: GuitarSet's player) in one split.")
+@click.option("--strict", is_flag=True, help="Stop at the first unreadable file.")
+@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+def build(effect_name, source, grid, out, clip_seconds, workers, seed, max_clips, min_level_db,
+          level, features, keep_audio, split, split_by, strict, force) -> None:
+    """Render dry audio through an effect into a paired spectrogram dataset (HDF5)."""
+    from .build import BuildConfig
+    from .build import build as run_build
+
+    config = BuildConfig(
+        effect=effect_name, source=source, grid=grid, clip_seconds=clip_seconds, seed=seed,
+        max_clips=max_clips, min_level_db=min_level_db, level=level,
+        features=tuple(k.strip() for k in features.split(",") if k.strip()),
+        keep_audio=keep_audio, split=_split_fractions(split),
+        split_by="group" if split_by == "player" else split_by, strict=strict,
+    )
+    registry.get_effect(effect_name)  # an unknown name fails before any work
+    out = out or os.path.join("datasets", f"{effect_name}.h5")
+    report = run_build(config, out, workers=workers, force=force)
+    splits = " / ".join(f"{name} {n}" for name, n in report.split_examples.items())
+    click.echo(
+        f"built {report.path}: {report.examples} examples from {report.clips} clips of "
+        f"{report.recordings} recordings ({splits}); skipped {report.skipped_quiet_clips} quiet "
+        f"clips and {report.skipped_files} unreadable files; {report.seconds:.1f} s, "
+        f"{report.examples_per_second:.0f} examples/s",
+        err=True,
+    )
+
+
+@cli.command()
+@click.argument("path", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+def inspect(path: str, as_json: bool) -> None:
+    """What the dataset PATH holds."""
+    from .dataset import describe
+
+    info = describe(path)
+    if as_json:
+        _print_json(info)
+        return
+    click.echo(f"{info['path']}: fxr dataset (format {info['format_version']}, "
+               f"fxr {info['fxr_version']}, {info['bytes'] / 1e6:.1f} MB, {info['created']})")
+    click.echo(f"  effect     {info['effect']}  (fixed: {info['fixed'] or 'nothing'})")
+    for p in info["parameters"]:
+        click.echo(f"  parameter  {p['name']} [{p['unit']}] grid {_format_values(p['grid'])}; "
+                   f"range {p['range'][0]:g}..{p['range'][1]:g} ({p['scale']})")
+    click.echo(f"  source     {info['source']}, seed {info['seed']}, grid {info['grid']}, "
+               f"level {info['level']}, {info['clip_seconds']:g} s clips")
+    click.echo(f"  contents   {info['examples']} examples, {info['clips']} clips, "
+               f"{info['recordings']} recordings (skipped {info['skipped_quiet_clips']} quiet "
+               f"clips, {info['skipped_files']} files)")
+    for split in ("train", "valid", "test"):
+        click.echo(f"  {split:<10} {info['splits'][split]} examples, {info['split_clips'][split]} "
+                   f"clips, {info['split_recordings'][split]} recordings")
+    for kind, cfg in info["features"].items():
+        bins = cfg["n_mels"] if kind == "mel" else cfg["n_fft"] // 2 + 1
+        click.echo(f"  features   {kind}: {bins} bins, n_fft {cfg['n_fft']}, "
+                   f"hop {cfg['hop_length']}, dB")
+    click.echo(f"  audio      {'kept' if info['keep_audio'] else 'not kept'}")

@@ -155,6 +155,12 @@ class Effect:
         if self.identity is not None:
             object.__setattr__(self, "identity", MappingProxyType(self.check(self.identity)))
 
+    def __reduce__(self):
+        # Build workers receive effects by pickle; mapping proxies do not pickle.
+        identity = None if self.identity is None else dict(self.identity)
+        fields = (self.name, self.description, self.parameters, self.render, dict(self.fixed))
+        return (type(self), (*fields, identity))
+
     @property
     def parameter_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.parameters)

@@ -7,6 +7,7 @@ run, so a model is always fed what it was trained on.
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -43,6 +44,10 @@ class FeatureConfig:
         """Frames of a centred STFT over ``samples`` samples."""
         return samples // self.hop_length + 1
 
+    def shape(self, samples: int) -> tuple[int, int]:
+        """``(bins, frames)`` of the spectrogram of ``samples`` samples."""
+        return (self.bins, self.frames(samples))
+
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
@@ -52,6 +57,9 @@ def _transform(config: FeatureConfig) -> torch.nn.Module:
     import torchaudio
 
     if config.kind == "mel":
+        # The paper's 128 bands over a 1024-point FFT leave the lowest bands
+        # without an FFT bin; torchaudio warns, the study lived with it.
+        warnings.filterwarnings("ignore", message="At least one mel filterbank has all zero")
         return torchaudio.transforms.MelSpectrogram(
             sample_rate=config.sample_rate,
             n_fft=config.n_fft,

@@ -60,3 +60,29 @@ def fake_distribution(tmp_path, monkeypatch):
     yield make
     for module in [m for m in sys.modules if m.startswith("fxr_test_")]:
         del sys.modules[module]
+
+
+def tone_take(seconds: float, sample_rate: int, seed: int, channels: int = 1) -> np.ndarray:
+    """A plucked-like test take: decaying partials restarted every half second."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    envelope = np.exp(-(t % 0.5) * 6)
+    audio = sum(np.sin(2 * np.pi * f * t) for f in rng.uniform(80, 1200, 5)) * envelope * 0.1
+    audio = audio.astype(np.float32)
+    return audio if channels == 1 else np.stack([audio * (1 - 0.3 * c) for c in range(channels)])
+
+
+@pytest.fixture(scope="session")
+def audio_folder(tmp_path_factory) -> Path:
+    """Five takes at several rates and channel counts, a corrupt .wav and a text file."""
+    from fxregistry.audio import write_audio
+
+    root = tmp_path_factory.mktemp("takes")
+    layout = [("a/one.wav", 44100, 1), ("a/two.flac", 48000, 2), ("b/three.wav", 22050, 1),
+              ("b/four.wav", 44100, 2), ("five.wav", 32000, 1)]
+    for i, (name, rate, channels) in enumerate(layout):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        write_audio(root / name, tone_take(4.5 + i, rate, seed=i, channels=channels), rate)
+    (root / "b" / "corrupt.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    (root / "notes.txt").write_text("not audio")
+    return root
