@@ -183,12 +183,18 @@ def _cut_recording(task: _ClipTask) -> _ClipResult:
     try:
         audio = np.asarray(task.recording.load(), dtype=np.float32).reshape(-1)
         if task.recording.sample_rate != SAMPLE_RATE:
-            raise FxrError(f"recording {task.recording.id} is at {task.recording.sample_rate} Hz, "
-                           f"the build needs {SAMPLE_RATE} Hz")
+            raise FxrError(
+                f"recording {task.recording.id} is at {task.recording.sample_rate} Hz, "
+                f"the build needs {SAMPLE_RATE} Hz"
+            )
     except Exception as exc:  # reported by the main process, which decides to skip or stop
-        return _ClipResult(task.index, [], [], np.zeros((0, task.clip_samples), np.float32),
-                           error=f"{type(exc).__name__}: {exc}" if not isinstance(exc, FxrError)
-                           else str(exc))
+        return _ClipResult(
+            task.index,
+            [],
+            [],
+            np.zeros((0, task.clip_samples), np.float32),
+            error=f"{type(exc).__name__}: {exc}" if not isinstance(exc, FxrError) else str(exc),
+        )
     kind, low, high = task.level
     starts, gains, clips, quiet = [], [], [], 0
     for k in range(audio.size // task.clip_samples):
@@ -248,8 +254,9 @@ def _render_block(task: _RenderTask) -> _RenderResult:
     dry = np.array(scratch.reshape(-1, task.clip_samples)[task.first : task.first + rows])
     wet, params = [], []
     for clip, (rec, k) in zip(dry, task.keys, strict=True):
-        for setting in settings_for_clip(task.effect, task.random_settings,
-                                         _clip_rng(task.seed, rec, k)):
+        for setting in settings_for_clip(
+            task.effect, task.random_settings, _clip_rng(task.seed, rec, k)
+        ):
             wet.append(task.effect(clip, SAMPLE_RATE, **setting))
             params.append([setting[p.name] for p in task.effect.parameters])
     wet_audio = np.stack(wet)
@@ -257,8 +264,12 @@ def _render_block(task: _RenderTask) -> _RenderResult:
         dry=[spectrogram(dry, cfg) for cfg in task.features],
         wet=[spectrogram(wet_audio, cfg) for cfg in task.features],
         params=np.asarray(params, dtype=np.float32),
-        normalized=np.stack([task.effect.normalize(dict(zip(task.effect.parameter_names, p,
-                                                            strict=True))) for p in params]),
+        normalized=np.stack(
+            [
+                task.effect.normalize(dict(zip(task.effect.parameter_names, p, strict=True)))
+                for p in params
+            ]
+        ),
         wet_audio=wet_audio,
     )
 
@@ -334,9 +345,15 @@ def _progress():
 
     console = Console(stderr=True)
     progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-        console=console, disable=not console.is_terminal, transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not console.is_terminal,
+        transient=False,
     )
     return progress
 
@@ -375,16 +392,24 @@ def build(
     partial = out.with_name(out.name + ".partial")
     scratch = out.with_name(out.name + ".partial.clips")
     report = BuildReport(path=out)
-    pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                initializer=_init_worker) if workers > 1 else None)
+    pool = (
+        ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker
+        )
+        if workers > 1
+        else None
+    )
     try:
         # -------- pass 1: recordings -> clips in the scratch file
         quotas = _quotas(config.max_clips, config.split)
         taken = [0, 0, 0]
         clip_rec, clip_start, clip_gain, clip_split, clip_key = [], [], [], [], []
         used_recordings: set[int] = set()
-        tasks = (_ClipTask(i, recordings[i], clip_samples, config.min_level_db, level, config.seed)
-                 for i in order if taken[split_of[i]] < quotas[split_of[i]])
+        tasks = (
+            _ClipTask(i, recordings[i], clip_samples, config.min_level_db, level, config.seed)
+            for i in order
+            if taken[split_of[i]] < quotas[split_of[i]]
+        )
         with open(scratch, "wb") as scratch_file:
             for result in ordered_map(_cut_recording, tasks, pool, window=2 * workers):
                 if result.error is not None:
@@ -410,8 +435,10 @@ def build(
                 log(f"clips: {len(clip_rec)}")
         n_clips = len(clip_rec)
         if n_clips == 0:
-            raise FxrError(f"source {config.source!r} gave no clip of {config.clip_seconds:g} s "
-                           f"above {config.min_level_db:g} dBFS")
+            raise FxrError(
+                f"source {config.source!r} gave no clip of {config.clip_seconds:g} s "
+                f"above {config.min_level_db:g} dBFS"
+            )
         n_examples = n_clips * settings_per_clip
 
         # -------- pass 2: render blocks of clips, write features in order
@@ -420,10 +447,12 @@ def build(
             rec_row = {i: row for row, i in enumerate(rec_ids)}
             _write_header(f, config, effect, features, report, n_clips, n_examples)
             strings = h5py.string_dtype()
-            f.create_dataset("recordings/id", data=[recordings[i].id for i in rec_ids],
-                             dtype=strings)
-            f.create_dataset("recordings/group", data=[recordings[i].group for i in rec_ids],
-                             dtype=strings)
+            f.create_dataset(
+                "recordings/id", data=[recordings[i].id for i in rec_ids], dtype=strings
+            )
+            f.create_dataset(
+                "recordings/group", data=[recordings[i].group for i in rec_ids], dtype=strings
+            )
             f.create_dataset("recordings/split", data=[split_of[i] for i in rec_ids], dtype="u1")
             f.create_dataset("recordings/source_index", data=rec_ids, dtype="i4")
             f.create_dataset("clips/recording", data=[rec_row[i] for i in clip_rec], dtype="i4")
@@ -431,41 +460,69 @@ def build(
             f.create_dataset("clips/gain_db", data=clip_gain, dtype="f4")
             f.create_dataset("clips/split", data=clip_split, dtype="u1")
             example_split = np.repeat(np.asarray(clip_split, np.uint8), settings_per_clip)
-            f.create_dataset("examples/clip", data=np.repeat(np.arange(n_clips), settings_per_clip),
-                             dtype="i4")
+            f.create_dataset(
+                "examples/clip", data=np.repeat(np.arange(n_clips), settings_per_clip), dtype="i4"
+            )
             f.create_dataset("examples/split", data=example_split, dtype="u1")
-            for level_name, splits in (("clips", np.asarray(clip_split)),
-                                       ("examples", example_split)):
-                ranges = {name: [int(np.searchsorted(splits, i)),
-                                 int(np.searchsorted(splits, i, side="right"))]
-                          for i, name in enumerate(SPLITS)}
+            for level_name, splits in (
+                ("clips", np.asarray(clip_split)),
+                ("examples", example_split),
+            ):
+                ranges = {
+                    name: [
+                        int(np.searchsorted(splits, i)),
+                        int(np.searchsorted(splits, i, side="right")),
+                    ]
+                    for i, name in enumerate(SPLITS)
+                }
                 f.attrs[f"{level_name}_split_ranges"] = json.dumps(ranges)
             n_params = len(effect.parameters)
             params = _dataset(f, "examples/params", (n_examples, n_params), chunk_rows=4096)
-            normalized = _dataset(f, "examples/params_normalized", (n_examples, n_params),
-                                  chunk_rows=4096)
+            normalized = _dataset(
+                f, "examples/params_normalized", (n_examples, n_params), chunk_rows=4096
+            )
             # Spectrograms in dB as float16: steps of at most 0.03 dB over the
             # +-128 dB they span, a third of float32's disk and write time.
-            dry_sets = [_dataset(f, f"clips/dry_{c.kind}", (n_clips, *c.shape(clip_samples)), "f2")
-                        for c in features]
-            wet_sets = [_dataset(f, f"examples/wet_{c.kind}", (n_examples, *c.shape(clip_samples)),
-                                 "f2") for c in features]
+            dry_sets = [
+                _dataset(f, f"clips/dry_{c.kind}", (n_clips, *c.shape(clip_samples)), "f2")
+                for c in features
+            ]
+            wet_sets = [
+                _dataset(f, f"examples/wet_{c.kind}", (n_examples, *c.shape(clip_samples)), "f2")
+                for c in features
+            ]
             if config.keep_audio:
                 dry_audio = _dataset(f, "clips/audio", (n_clips, clip_samples))
                 wet_audio = _dataset(f, "examples/audio", (n_examples, clip_samples))
-            blocks = [(first, min(first + BLOCK_CLIPS, n_clips))
-                      for first in range(0, n_clips, BLOCK_CLIPS)]
-            render_tasks = (_RenderTask(str(scratch), clip_samples, a, tuple(clip_key[a:b]), effect,
-                                        random_settings, features, config.seed)
-                            for a, b in blocks)
+            blocks = [
+                (first, min(first + BLOCK_CLIPS, n_clips))
+                for first in range(0, n_clips, BLOCK_CLIPS)
+            ]
+            render_tasks = (
+                _RenderTask(
+                    str(scratch),
+                    clip_samples,
+                    a,
+                    tuple(clip_key[a:b]),
+                    effect,
+                    random_settings,
+                    features,
+                    config.seed,
+                )
+                for a, b in blocks
+            )
             progress = _progress()
             with progress:
                 bar = progress.add_task("rendering", total=n_examples, rate="")
                 row = 0
                 scratch_view = np.memmap(scratch, dtype=np.float32, mode="r").reshape(
-                    n_clips, clip_samples)
-                for (a, b), result in zip(blocks, ordered_map(_render_block, render_tasks, pool,
-                                                               window=2 * workers), strict=True):
+                    n_clips, clip_samples
+                )
+                for (a, b), result in zip(
+                    blocks,
+                    ordered_map(_render_block, render_tasks, pool, window=2 * workers),
+                    strict=True,
+                ):
                     n = result.params.shape[0]
                     for dataset, values in zip(dry_sets, result.dry, strict=True):
                         dataset[a:b] = values
@@ -478,8 +535,9 @@ def build(
                         wet_audio[row : row + n] = result.wet_audio
                     row += n
                     elapsed = time.perf_counter() - started
-                    progress.update(bar, completed=row,
-                                    rate=f"{b} clips, {row / elapsed:.0f} examples/s")
+                    progress.update(
+                        bar, completed=row, rate=f"{b} clips, {row / elapsed:.0f} examples/s"
+                    )
                     log(f"examples: {row}")
             f.attrs["complete"] = True
         os.replace(partial, out)
@@ -499,18 +557,32 @@ def build(
     return report
 
 
-def _dataset(f: h5py.File, name: str, shape: tuple[int, ...], dtype: str = "f4",
-             chunk_rows: int = 16):
+def _dataset(
+    f: h5py.File, name: str, shape: tuple[int, ...], dtype: str = "f4", chunk_rows: int = 16
+):
     # Chunks of whole examples along the first axis: a batch read touches only
     # its own chunks. shuffle+gzip(1) costs little and compresses well.
     chunks = (min(chunk_rows, shape[0]),) + shape[1:]
-    return f.create_dataset(name, shape=shape, dtype=dtype, chunks=chunks,
-                            compression="gzip", compression_opts=1, shuffle=True)
+    return f.create_dataset(
+        name,
+        shape=shape,
+        dtype=dtype,
+        chunks=chunks,
+        compression="gzip",
+        compression_opts=1,
+        shuffle=True,
+    )
 
 
-def _write_header(f: h5py.File, config: BuildConfig, effect: Effect,
-                  features: Sequence[FeatureConfig], report: BuildReport, n_clips: int,
-                  n_examples: int) -> None:
+def _write_header(
+    f: h5py.File,
+    config: BuildConfig,
+    effect: Effect,
+    features: Sequence[FeatureConfig],
+    report: BuildReport,
+    n_clips: int,
+    n_examples: int,
+) -> None:
     f.attrs["format"] = FORMAT
     f.attrs["format_version"] = FORMAT_VERSION
     f.attrs["complete"] = False

@@ -258,41 +258,96 @@ def _split_fractions(text: str) -> tuple[float, float, float]:
 
 @cli.command()
 @click.option("--effect", "effect_name", required=True, help="A registered effect.")
-@click.option("--source", default="synth", show_default=True,
-              help="synth, synth:N, a folder (or folder:PATH), guitarset:PATH (fxr list-sources).")
-@click.option("--grid", default="paper", show_default=True,
-              help="paper: every grid combination per clip; random:N: N draws per clip.")
+@click.option(
+    "--source",
+    default="synth",
+    show_default=True,
+    help="synth, synth:N, a folder (or folder:PATH), guitarset:PATH (fxr list-sources).",
+)
+@click.option(
+    "--grid",
+    default="paper",
+    show_default=True,
+    help="paper: every grid combination per clip; random:N: N draws per clip.",
+)
 @click.option("--out", type=click.Path(dir_okay=False), help="Default: datasets/<effect>.h5.")
 @click.option("--clip-seconds", default=2.0, show_default=True, type=float)
 @click.option("--workers", type=int, help="Worker processes (default: the machine's cores).")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--max-clips", type=int, help="Stop after N clips, shared across the splits.")
-@click.option("--min-level-db", default=-60.0, show_default=True, type=float,
-              help="Skip clips whose RMS level is below this (dBFS).")
-@click.option("--level", default="peak:-1", show_default=True,
-              help="Clip level: peak:DB (normalize peaks), random:LOW:HIGH or as-is.")
-@click.option("--features", "features", default="mel", show_default=True,
-              help="mel, stft or mel,stft (stored in dB).")
+@click.option(
+    "--min-level-db",
+    default=-60.0,
+    show_default=True,
+    type=float,
+    help="Skip clips whose RMS level is below this (dBFS).",
+)
+@click.option(
+    "--level",
+    default="peak:-1",
+    show_default=True,
+    help="Clip level: peak:DB (normalize peaks), random:LOW:HIGH or as-is.",
+)
+@click.option(
+    "--features",
+    "features",
+    default="mel",
+    show_default=True,
+    help="mel, stft or mel,stft (stored in dB).",
+)
 @click.option("--keep-audio", is_flag=True, help="Also store the dry and wet clip audio.")
-@click.option("--split", "split", default="80/10/10", show_default=True,
-              help="Train/valid/test shares of the recordings.")
-@click.option("--split-by", type=click.Choice(["recording", "group", "player"]),
-              default="recording", show_default=True,
-              help="Keep each recording (or group: GuitarSet's player) in one split.")
+@click.option(
+    "--split",
+    "split",
+    default="80/10/10",
+    show_default=True,
+    help="Train/valid/test shares of the recordings.",
+)
+@click.option(
+    "--split-by",
+    type=click.Choice(["recording", "group", "player"]),
+    default="recording",
+    show_default=True,
+    help="Keep each recording (or group: GuitarSet's player) in one split.",
+)
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable file.")
 @click.option("--force", is_flag=True, help="Replace OUT if it exists.")
-def build(effect_name, source, grid, out, clip_seconds, workers, seed, max_clips, min_level_db,
-          level, features, keep_audio, split, split_by, strict, force) -> None:
+def build(
+    effect_name,
+    source,
+    grid,
+    out,
+    clip_seconds,
+    workers,
+    seed,
+    max_clips,
+    min_level_db,
+    level,
+    features,
+    keep_audio,
+    split,
+    split_by,
+    strict,
+    force,
+) -> None:
     """Render dry audio through an effect into a paired spectrogram dataset (HDF5)."""
     from .build import BuildConfig
     from .build import build as run_build
 
     config = BuildConfig(
-        effect=effect_name, source=source, grid=grid, clip_seconds=clip_seconds, seed=seed,
-        max_clips=max_clips, min_level_db=min_level_db, level=level,
+        effect=effect_name,
+        source=source,
+        grid=grid,
+        clip_seconds=clip_seconds,
+        seed=seed,
+        max_clips=max_clips,
+        min_level_db=min_level_db,
+        level=level,
         features=tuple(k.strip() for k in features.split(",") if k.strip()),
-        keep_audio=keep_audio, split=_split_fractions(split),
-        split_by="group" if split_by == "player" else split_by, strict=strict,
+        keep_audio=keep_audio,
+        split=_split_fractions(split),
+        split_by="group" if split_by == "player" else split_by,
+        strict=strict,
     )
     registry.get_effect(effect_name)  # an unknown name fails before any work
     out = out or os.path.join("datasets", f"{effect_name}.h5")
@@ -318,22 +373,33 @@ def inspect(path: str, as_json: bool) -> None:
     if as_json:
         _print_json(info)
         return
-    click.echo(f"{info['path']}: fxr dataset (format {info['format_version']}, "
-               f"fxr {info['fxr_version']}, {info['bytes'] / 1e6:.1f} MB, {info['created']})")
+    click.echo(
+        f"{info['path']}: fxr dataset (format {info['format_version']}, "
+        f"fxr {info['fxr_version']}, {info['bytes'] / 1e6:.1f} MB, {info['created']})"
+    )
     click.echo(f"  effect     {info['effect']}  (fixed: {info['fixed'] or 'nothing'})")
     for p in info["parameters"]:
-        click.echo(f"  parameter  {p['name']} [{p['unit']}] grid {_format_values(p['grid'])}; "
-                   f"range {p['range'][0]:g}..{p['range'][1]:g} ({p['scale']})")
-    click.echo(f"  source     {info['source']}, seed {info['seed']}, grid {info['grid']}, "
-               f"level {info['level']}, {info['clip_seconds']:g} s clips")
-    click.echo(f"  contents   {info['examples']} examples, {info['clips']} clips, "
-               f"{info['recordings']} recordings (skipped {info['skipped_quiet_clips']} quiet "
-               f"clips, {info['skipped_files']} files)")
+        click.echo(
+            f"  parameter  {p['name']} [{p['unit']}] grid {_format_values(p['grid'])}; "
+            f"range {p['range'][0]:g}..{p['range'][1]:g} ({p['scale']})"
+        )
+    click.echo(
+        f"  source     {info['source']}, seed {info['seed']}, grid {info['grid']}, "
+        f"level {info['level']}, {info['clip_seconds']:g} s clips"
+    )
+    click.echo(
+        f"  contents   {info['examples']} examples, {info['clips']} clips, "
+        f"{info['recordings']} recordings (skipped {info['skipped_quiet_clips']} quiet "
+        f"clips, {info['skipped_files']} files)"
+    )
     for split in ("train", "valid", "test"):
-        click.echo(f"  {split:<10} {info['splits'][split]} examples, {info['split_clips'][split]} "
-                   f"clips, {info['split_recordings'][split]} recordings")
+        click.echo(
+            f"  {split:<10} {info['splits'][split]} examples, {info['split_clips'][split]} "
+            f"clips, {info['split_recordings'][split]} recordings"
+        )
     for kind, cfg in info["features"].items():
         bins = cfg["n_mels"] if kind == "mel" else cfg["n_fft"] // 2 + 1
-        click.echo(f"  features   {kind}: {bins} bins, n_fft {cfg['n_fft']}, "
-                   f"hop {cfg['hop_length']}, dB")
+        click.echo(
+            f"  features   {kind}: {bins} bins, n_fft {cfg['n_fft']}, hop {cfg['hop_length']}, dB"
+        )
     click.echo(f"  audio      {'kept' if info['keep_audio'] else 'not kept'}")

@@ -94,12 +94,24 @@ def stored_effect(f: h5py.File) -> Effect:
         raise FxrError(f"effect {spec['name']!r} is not installed; it is needed to render audio")
 
     parameters = tuple(
-        Parameter(p["name"], p["unit"], tuple(p["grid"]), tuple(p["range"]), p["scale"],
-                  p.get("description", ""))
+        Parameter(
+            p["name"],
+            p["unit"],
+            tuple(p["grid"]),
+            tuple(p["range"]),
+            p["scale"],
+            p.get("description", ""),
+        )
         for p in spec["parameters"]
     )
-    return Effect(spec["name"], spec["description"], parameters, cannot_render, spec["fixed"],
-                  spec.get("identity"))
+    return Effect(
+        spec["name"],
+        spec["description"],
+        parameters,
+        cannot_render,
+        spec["fixed"],
+        spec.get("identity"),
+    )
 
 
 def feature_configs(f: h5py.File) -> dict[str, FeatureConfig]:
@@ -126,9 +138,7 @@ def describe(path: str | os.PathLike) -> dict[str, Any]:
             "recordings": int(recordings.size),
             "splits": {s: ranges[s][1] - ranges[s][0] for s in SPLITS},
             "split_clips": {s: clip_ranges[s][1] - clip_ranges[s][0] for s in SPLITS},
-            "split_recordings": {
-                s: int(np.sum(recordings == i)) for i, s in enumerate(SPLITS)
-            },
+            "split_recordings": {s: int(np.sum(recordings == i)) for i, s in enumerate(SPLITS)},
             "parameters": effect_spec(f)["parameters"],
             "fixed": effect_spec(f)["fixed"],
             "features": {k: c.as_dict() for k, c in feature_configs(f).items()},

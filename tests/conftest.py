@@ -78,8 +78,13 @@ def audio_folder(tmp_path_factory) -> Path:
     from fxregistry.audio import write_audio
 
     root = tmp_path_factory.mktemp("takes")
-    layout = [("a/one.wav", 44100, 1), ("a/two.flac", 48000, 2), ("b/three.wav", 22050, 1),
-              ("b/four.wav", 44100, 2), ("five.wav", 32000, 1)]
+    layout = [
+        ("a/one.wav", 44100, 1),
+        ("a/two.flac", 48000, 2),
+        ("b/three.wav", 22050, 1),
+        ("b/four.wav", 44100, 2),
+        ("five.wav", 32000, 1),
+    ]
     for i, (name, rate, channels) in enumerate(layout):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         write_audio(root / name, tone_take(4.5 + i, rate, seed=i, channels=channels), rate)

@@ -45,11 +45,17 @@ def test_the_file_holds_the_documented_layout(delay_file):
         n_clips, n_examples = int(f.attrs["clips"]), int(f.attrs["examples"])
         assert n_examples == n_clips * len(effect.grid())
         shapes = {
-            "clips/dry_mel": (n_clips, 128, 173), "clips/audio": (n_clips, 2 * SAMPLE_RATE),
-            "clips/recording": (n_clips,), "clips/start": (n_clips,), "clips/split": (n_clips,),
-            "clips/gain_db": (n_clips,), "examples/wet_mel": (n_examples, 128, 173),
-            "examples/clip": (n_examples,), "examples/split": (n_examples,),
-            "examples/params": (n_examples, 1), "examples/params_normalized": (n_examples, 1),
+            "clips/dry_mel": (n_clips, 128, 173),
+            "clips/audio": (n_clips, 2 * SAMPLE_RATE),
+            "clips/recording": (n_clips,),
+            "clips/start": (n_clips,),
+            "clips/split": (n_clips,),
+            "clips/gain_db": (n_clips,),
+            "examples/wet_mel": (n_examples, 128, 173),
+            "examples/clip": (n_examples,),
+            "examples/split": (n_examples,),
+            "examples/params": (n_examples, 1),
+            "examples/params_normalized": (n_examples, 1),
             "examples/audio": (n_examples, 2 * SAMPLE_RATE),
         }
         for name, shape in shapes.items():
@@ -82,8 +88,9 @@ def test_features_are_the_spectrograms_of_the_stored_audio(delay_file):
             setting = {"delay_seconds": float(f["examples/params"][example, 0])}
             wet = effect(dry, SAMPLE_RATE, **setting)
             np.testing.assert_allclose(f["examples/audio"][example], wet, atol=1e-6)
-            np.testing.assert_allclose(f["examples/wet_mel"][example], spectrogram(wet),
-                                       atol=FLOAT16_DB)
+            np.testing.assert_allclose(
+                f["examples/wet_mel"][example], spectrogram(wet), atol=FLOAT16_DB
+            )
             np.testing.assert_allclose(f["clips/dry_mel"][clip], spectrogram(dry), atol=FLOAT16_DB)
 
 
@@ -114,15 +121,25 @@ def test_inspect_reports_what_the_file_holds(delay_file):
     assert sum(info["splits"].values()) == info["examples"]
     assert info["parameters"][0]["name"] == "delay_seconds"
     assert info["skipped_files"] == 1  # the corrupt .wav
-    assert set(info) >= {"effect", "examples", "clips", "splits", "parameters", "features",
-                         "source", "seed", "fxr_version"}
+    assert set(info) >= {
+        "effect",
+        "examples",
+        "clips",
+        "splits",
+        "parameters",
+        "features",
+        "source",
+        "seed",
+        "fxr_version",
+    }
     table = run("inspect", delay_file)
     assert "delay_seconds" in table.stdout and "train" in table.stdout
 
 
 def test_same_seed_same_data_whatever_the_worker_count(tmp_path, audio_folder):
-    config = BuildConfig(effect="bitcrusher", source=str(audio_folder), max_clips=6,
-                         grid="random:3")
+    config = BuildConfig(
+        effect="bitcrusher", source=str(audio_folder), max_clips=6, grid="random:3"
+    )
     build(config, tmp_path / "one.h5", workers=1)
     build(config, tmp_path / "two.h5", workers=2)
     with h5py.File(tmp_path / "one.h5") as a, h5py.File(tmp_path / "two.h5") as b:
@@ -137,8 +154,11 @@ def test_same_seed_same_data_whatever_the_worker_count(tmp_path, audio_folder):
 
 def test_random_grid_draws_n_settings_per_clip_inside_each_range(tmp_path, audio_folder):
     out = tmp_path / "limiter.h5"
-    build(BuildConfig(effect="limiter", source=str(audio_folder), grid="random:5", max_clips=4),
-          out, workers=1)
+    build(
+        BuildConfig(effect="limiter", source=str(audio_folder), grid="random:5", max_clips=4),
+        out,
+        workers=1,
+    )
     limiter = registry.get_effect("limiter")
     with open_dataset(out) as f:
         params, clip = f["examples/params"][:], f["examples/clip"][:]
@@ -168,8 +188,13 @@ def test_quiet_clips_are_skipped_and_counted(tmp_path):
 
 def test_features_stft_stores_linear_frequency_spectrograms(tmp_path, audio_folder):
     out = tmp_path / "stft.h5"
-    build(BuildConfig(effect="delay", source=str(audio_folder), max_clips=2,
-                      features=("mel", "stft")), out, workers=1)
+    build(
+        BuildConfig(
+            effect="delay", source=str(audio_folder), max_clips=2, features=("mel", "stft")
+        ),
+        out,
+        workers=1,
+    )
     with open_dataset(out) as f:
         assert f["examples/wet_stft"].shape[1:] == FeatureConfig(kind="stft").shape(2 * SAMPLE_RATE)
         assert f["examples/wet_mel"].shape[1] == 128
@@ -199,8 +224,8 @@ class FailingEffect:
 
     @fxregistry.hookimpl
     def register_effects(self, register):
-        register(Effect("fails", "breaks mid-build", (Parameter("x", "dB", (0.0, 1.0), (0.0, 1.0)),),
-                        render=FailingEffect.render))
+        x = Parameter("x", "dB", (0.0, 1.0), (0.0, 1.0))
+        register(Effect("fails", "breaks mid-build", (x,), render=FailingEffect.render))
 
 
 def test_an_interrupted_build_leaves_nothing_that_looks_whole(tmp_path, audio_folder):
@@ -268,8 +293,18 @@ def test_an_existing_dataset_is_not_replaced_without_force(tmp_path, audio_folde
 
 
 def test_strict_stops_at_an_unreadable_file(tmp_path, audio_folder):
-    result = run("build", "--effect", "delay", "--source", audio_folder, "--strict",
-                 "--workers", "1", "--out", tmp_path / "d.h5")
+    result = run(
+        "build",
+        "--effect",
+        "delay",
+        "--source",
+        audio_folder,
+        "--strict",
+        "--workers",
+        "1",
+        "--out",
+        tmp_path / "d.h5",
+    )
     assert result.exit_code == 2
     assert "corrupt" in result.stderr and "--strict" in result.stderr
     assert list(tmp_path.iterdir()) == []
@@ -277,8 +312,17 @@ def test_strict_stops_at_an_unreadable_file(tmp_path, audio_folder):
 
 def test_build_command_writes_the_default_path_and_a_summary(tmp_path, audio_folder, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = run("build", "--effect", "sample-rate", "--source", f"folder:{audio_folder}",
-                 "--max-clips", "3", "--workers", "2")
+    result = run(
+        "build",
+        "--effect",
+        "sample-rate",
+        "--source",
+        f"folder:{audio_folder}",
+        "--max-clips",
+        "3",
+        "--workers",
+        "2",
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "datasets" / "sample-rate.h5").exists()
     summary = result.stderr.strip().splitlines()[-1]

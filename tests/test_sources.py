@@ -18,8 +18,12 @@ from .conftest import tone_take
 
 SAMPLE_RATE = 44100
 GUITARSET_FILES = [
-    "00_BN1-129-Eb_comp_mic.wav", "00_Funk2-108-Eb_solo_mic.wav", "01_Jazz3-137-Eb_comp_mic.wav",
-    "02_Rock1-90-C#_solo_mic.wav", "03_SS2-107-Ab_comp_mic.wav", "04_BN3-154-E_solo_mic.wav",
+    "00_BN1-129-Eb_comp_mic.wav",
+    "00_Funk2-108-Eb_solo_mic.wav",
+    "01_Jazz3-137-Eb_comp_mic.wav",
+    "02_Rock1-90-C#_solo_mic.wav",
+    "03_SS2-107-Ab_comp_mic.wav",
+    "04_BN3-154-E_solo_mic.wav",
     "05_Funk1-114-Ab_comp_mic.wav",
 ]
 
@@ -53,10 +57,11 @@ def test_a_folder_yields_every_audio_file_as_mono_44k(audio_folder):
     source, argument = resolve_source(str(audio_folder))
     assert source.name == "folder"
     recordings = source.recordings(argument, 0)
-    assert [r.id for r in recordings] == ["a/one", "a/two", "b/corrupt", "b/four", "b/three", "five"]
+    ids = ["a/one", "a/two", "b/corrupt", "b/four", "b/three", "five"]
+    assert [r.id for r in recordings] == ids
     audio = {r.id: r.load() for r in recordings if r.id != "b/corrupt"}
-    for i, rid in enumerate(["a/one", "a/two", "b/three", "b/four", "five"]):
-        assert audio[rid].ndim == 1 and audio[rid].dtype == np.float32
+    for take in audio.values():
+        assert take.ndim == 1 and take.dtype == np.float32
     # a/two.flac was 5.5 s of stereo at 48 kHz
     assert abs(audio["a/two"].size - 5.5 * SAMPLE_RATE) <= 2
     assert abs(audio["b/three"].size - 6.5 * SAMPLE_RATE) <= 2
@@ -80,8 +85,11 @@ def test_guitarset_keeps_ids_and_groups_by_player(guitarset_tree):
 
 def test_split_by_player_never_puts_a_player_in_two_splits(tmp_path, guitarset_tree):
     out = tmp_path / "gs.h5"
-    build(BuildConfig(effect="bitcrusher", source=f"guitarset:{guitarset_tree}",
-                      split_by="group"), out, workers=1)
+    build(
+        BuildConfig(effect="bitcrusher", source=f"guitarset:{guitarset_tree}", split_by="group"),
+        out,
+        workers=1,
+    )
     with open_dataset(out) as f:
         groups = f["recordings/group"][:].astype(str)
         splits = f["recordings/split"][:]
