@@ -17,6 +17,7 @@ demo: $(INSTALLED)
 	$(BIN)/fxr list-effects
 	$(BIN)/fxr list-sources
 	$(BIN)/python -m fxregistry.demo
+	$(BIN)/fxr inspect demo-output/datasets/delay.h5
 
 test: $(INSTALLED) lint
 	$(BIN)/python -m pytest -q

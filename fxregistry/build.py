@@ -252,23 +252,35 @@ def _render_block(task: _RenderTask) -> _RenderResult:
     rows = len(task.keys)
     scratch = np.memmap(task.scratch, dtype=np.float32, mode="r")
     dry = np.array(scratch.reshape(-1, task.clip_samples)[task.first : task.first + rows])
-    wet, params = [], []
-    for clip, (rec, k) in zip(dry, task.keys, strict=True):
-        for setting in settings_for_clip(
-            task.effect, task.random_settings, _clip_rng(task.seed, rec, k)
-        ):
-            wet.append(task.effect(clip, SAMPLE_RATE, **setting))
+    dry_features = [spectrogram(dry, cfg) for cfg in task.features]
+    identity = None if task.effect.identity is None else dict(task.effect.identity)
+    wet, params, same_as_dry = [], [], []
+    for i, ((rec, k), clip) in enumerate(zip(task.keys, dry, strict=True)):
+        rng = _clip_rng(task.seed, rec, k)
+        for setting in settings_for_clip(task.effect, task.random_settings, rng):
+            # At its identity setting an effect returns the dry clip: reuse it
+            # and its features instead of rendering and transforming again.
+            same_as_dry.append(i if setting == identity else -1)
+            wet.append(clip if setting == identity else task.effect(clip, SAMPLE_RATE, **setting))
             params.append([setting[p.name] for p in task.effect.parameters])
     wet_audio = np.stack(wet)
+    same_as_dry = np.asarray(same_as_dry)
+    rendered = same_as_dry < 0
+    wet_features = []
+    for cfg, dry_spec in zip(task.features, dry_features, strict=True):
+        spec = np.empty((len(wet_audio), *dry_spec.shape[1:]), np.float32)
+        if rendered.any():
+            spec[rendered] = spectrogram(wet_audio[rendered], cfg)
+        spec[~rendered] = dry_spec[same_as_dry[~rendered]]
+        wet_features.append(spec)
+    params = np.asarray(params, dtype=np.float32)
+    names = task.effect.parameter_names
     return _RenderResult(
-        dry=[spectrogram(dry, cfg) for cfg in task.features],
-        wet=[spectrogram(wet_audio, cfg) for cfg in task.features],
-        params=np.asarray(params, dtype=np.float32),
+        dry=dry_features,
+        wet=wet_features,
+        params=params,
         normalized=np.stack(
-            [
-                task.effect.normalize(dict(zip(task.effect.parameter_names, p, strict=True)))
-                for p in params
-            ]
+            [task.effect.normalize(dict(zip(names, p, strict=True))) for p in params]
         ),
         wet_audio=wet_audio,
     )

@@ -1,8 +1,10 @@
-"""``make demo``: the main job on the built-in default source.
+"""``make demo``: the main job on the built-in default source, in a few minutes.
 
-For now it takes one clip of the default source and renders it through every
-registered effect at a mid-grid setting, writes the results to
-``demo-output/`` for listening, and prints how much each effect changed it.
+1. Renders one clip of the default source through every registered effect
+   at a mid-grid setting into ``demo-output/`` for listening.
+2. Builds a small dataset for every effect from the default source and
+   inspects it.
+
 Run it with ``python -m fxregistry.demo``.
 """
 
@@ -13,18 +15,21 @@ from pathlib import Path
 
 from . import registry
 from .audio import SAMPLE_RATE, rms_db, write_audio
+from .build import DEFAULT_SOURCE, BuildConfig, build
+from .dataset import describe
 from .features import spectral_distance
 
-DEFAULT_SOURCE = "synth"
 OUTPUT = Path("demo-output")
+DEMO_TAKES = 6
+DEMO_CLIPS = 12
 
 
-def main(out: Path = OUTPUT, seconds: float = 2.0) -> None:
+def render_examples(out: Path, seconds: float = 2.0) -> None:
     recording = registry.get_source(DEFAULT_SOURCE).recordings("1", 0)[0]
     dry = recording.load()[: int(seconds * SAMPLE_RATE)]
     write_audio(out / "dry.wav", dry, SAMPLE_RATE)
     print(
-        f"dry: {seconds:g} s of {DEFAULT_SOURCE} recording {recording.id}, "
+        f"dry: {seconds:g} s of {DEFAULT_SOURCE} take {recording.id}, "
         f"{rms_db(dry):.1f} dBFS RMS -> {out / 'dry.wav'}"
     )
     for name, reg in registry.registrations("effect").items():
@@ -38,6 +43,34 @@ def main(out: Path = OUTPUT, seconds: float = 2.0) -> None:
             f"{name:>12} ({shown}): {rms_db(wet):6.1f} dBFS RMS, "
             f"spectral distance to dry {spectral_distance(dry, wet):.3f} -> {path}"
         )
+
+
+def build_datasets(out: Path) -> dict[str, Path]:
+    built = {}
+    for name in registry.effect_names():
+        path = out / f"{name}.h5"
+        config = BuildConfig(
+            effect=name, source=f"{DEFAULT_SOURCE}:{DEMO_TAKES}", max_clips=DEMO_CLIPS
+        )
+        report = build(config, path, force=True)
+        info = describe(path)
+        splits = ", ".join(f"{k} {v}" for k, v in info["splits"].items())
+        print(
+            f"{name:>12}: {info['examples']} examples ({splits}) from {info['clips']} clips, "
+            f"{info['bytes'] / 1e6:.1f} MB, {report.examples_per_second:.0f} examples/s "
+            f"-> fxr inspect {path}"
+        )
+        built[name] = path
+    return built
+
+
+def main(out: Path = OUTPUT) -> None:
+    print("== rendering one clip through every effect")
+    render_examples(out)
+    print(
+        f"\n== building a small dataset per effect ({DEMO_TAKES} synth takes, {DEMO_CLIPS} clips)"
+    )
+    build_datasets(out / "datasets")
 
 
 if __name__ == "__main__":

@@ -56,8 +56,8 @@ def registrations(kind: str) -> dict[str, Registration]:
     hook_name, expected = KINDS[kind]
     hook = getattr(get_plugin_manager().hook, hook_name)
     found: dict[str, Registration] = {}
-    # pluggy calls the newest plugin first; reversed() gives load order.
-    for impl in reversed(hook.get_hookimpls()):
+    # get_hookimpls() lists plugins in load order (pluggy calls them newest first).
+    for impl in hook.get_hookimpls():
         info = plugin_info(impl.plugin_name)
         batch: list[Registration] = []
 

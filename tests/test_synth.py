@@ -1,0 +1,85 @@
+"""The built-in guitar synthesizer: deterministic takes that sound like plucked strings."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from fxregistry import registry
+from fxregistry.errors import FxrError
+
+SAMPLE_RATE = 44100
+
+
+@pytest.fixture(scope="module")
+def takes():
+    recordings = registry.get_source("synth").recordings("3", 11)
+    return recordings, [r.load() for r in recordings]
+
+
+def test_takes_are_named_recordings_of_ten_to_thirty_seconds(takes):
+    recordings, audio = takes
+    assert [r.id for r in recordings] == ["synth-000", "synth-001", "synth-002"]
+    for a in audio:
+        assert a.dtype == np.float32 and a.ndim == 1
+        assert 10 * SAMPLE_RATE <= a.size <= 30 * SAMPLE_RATE
+        assert np.all(np.isfinite(a)) and np.max(np.abs(a)) <= 1.0
+
+
+def test_same_seed_same_take_and_takes_differ(takes):
+    recordings, audio = takes
+    again = registry.get_source("synth").recordings("3", 11)
+    np.testing.assert_array_equal(again[1].load(), audio[1])
+    other_seed = registry.get_source("synth").recordings("3", 12)[1].load()
+    assert other_seed.size != audio[1].size or not np.array_equal(other_seed, audio[1])
+    assert not np.array_equal(audio[0][:SAMPLE_RATE], audio[1][:SAMPLE_RATE])
+
+
+def test_takes_are_audible_and_vary_in_level(takes):
+    _, audio = takes
+    rms = [20 * np.log10(np.sqrt(np.mean(a.astype(np.float64) ** 2))) for a in audio]
+    assert all(level > -50 for level in rms)
+    assert max(rms) - min(rms) > 1.0
+
+
+def test_takes_have_a_guitar_like_spectrum(takes):
+    """Harmonic peaks, most energy below 5 kHz, but far from a pure tone."""
+    _, audio = takes
+    a = audio[0][: SAMPLE_RATE * 8].astype(np.float64)
+    power = np.abs(np.fft.rfft(a * np.hanning(a.size))) ** 2
+    freqs = np.fft.rfftfreq(a.size, 1 / SAMPLE_RATE)
+    assert power[freqs < 5000].sum() / power.sum() > 0.8
+    assert power[freqs > 2000].sum() / power.sum() > 1e-4  # bright pluck transients
+    # Many distinct spectral peaks (notes and their harmonics), not one sinusoid.
+    strong = power > 0.01 * power.max()
+    peaks = np.sum(strong[1:-1] & (power[1:-1] > power[:-2]) & (power[1:-1] > power[2:]))
+    assert peaks > 20
+
+
+def test_karplus_strong_string_is_in_tune_and_decays():
+    from fxr_plugins.synth import excitation, karplus_strong
+
+    rng = np.random.default_rng(0)
+    for f0 in (82.41, 329.63):
+        period = SAMPLE_RATE / f0
+        y = karplus_strong(excitation(period, 0.8, 0.15, rng), period, 3.0, 0.3, 2 * SAMPLE_RATE)
+        spectrum = np.abs(np.fft.rfft(y * np.hanning(y.size)))
+        freqs = np.fft.rfftfreq(y.size, 1 / SAMPLE_RATE)
+        band = (freqs > 0.9 * f0) & (freqs < 1.1 * f0)
+        assert abs(freqs[band][np.argmax(spectrum[band])] - f0) < 1.0
+        head, tail = y[:4410], y[-4410:]
+        assert np.sqrt(np.mean(tail**2)) < 0.01 * np.sqrt(np.mean(head**2))
+
+
+def test_recordings_are_picklable_for_build_workers(takes):
+    recordings, audio = takes
+    loader = pickle.loads(pickle.dumps(recordings[2].load))
+    np.testing.assert_array_equal(loader(), audio[2])
+
+
+@pytest.mark.parametrize("argument", ["abc", "0", "-2", "1.5"])
+def test_a_bad_take_count_is_a_clear_error(argument):
+    with pytest.raises(FxrError, match="synth:N needs a whole number of takes >= 1"):
+        registry.get_source("synth").recordings(argument, 0)
