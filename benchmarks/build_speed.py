@@ -5,9 +5,9 @@
 1. Writes `--takes` takes of the built-in guitar synthesizer (10-30 s each,
    real recording lengths) as wav files into a scratch folder.
 2. For each effect, runs benchmarks/naive_build.py and `fxr build` (defaults)
-   on that folder as separate processes; measures examples/s, the peak RSS of
-   the whole process tree (sampled from /proc every 20 ms), and bytes on disk
-   per example.
+   on that folder as separate processes; measures examples/s, the peak memory
+   of the whole process tree (PSS, sampled from /proc every 20 ms), and bytes
+   on disk per example.
 3. Builds a >= 10,000-example dataset (bitcrusher, `--big-takes` takes) to
    measure peak memory of a large build.
 4. Profiles an in-process build (one worker) to show where the time goes.
@@ -37,8 +37,13 @@ RESULTS = HERE / "results"
 FXR = Path(sys.executable).parent / "fxr"
 
 
-def process_tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and all its descendants, from /proc."""
+def process_tree_memory(root: int) -> int:
+    """Proportional set size (PSS) of ``root`` and all its descendants, from /proc.
+
+    PSS splits shared pages (torch's libraries, mapped by every worker) among
+    the processes that share them, so the sum is the memory the tree uses;
+    a sum of RSS would count those libraries once per process.
+    """
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -53,9 +58,9 @@ def process_tree_rss(root: int) -> int:
         pid = stack.pop()
         stack += children.get(pid, [])
         try:
-            with open(f"/proc/{pid}/status") as f:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
                 for line in f:
-                    if line.startswith("VmRSS:"):
+                    if line.startswith("Pss:"):
                         total += int(line.split()[1]) * 1024
         except OSError:
             pass
@@ -63,7 +68,7 @@ def process_tree_rss(root: int) -> int:
 
 
 def measure(command: list[str]) -> dict:
-    """Run ``command``; wall seconds, peak RSS of its process tree, stdout."""
+    """Run ``command``; wall seconds, peak memory (PSS) of its process tree, stdout."""
     started = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
@@ -72,7 +77,7 @@ def measure(command: list[str]) -> dict:
     def sample():
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, process_tree_rss(proc.pid))
+            peak = max(peak, process_tree_memory(proc.pid))
             time.sleep(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -112,7 +117,7 @@ def profile_build(folder: Path, effect: str, scratch: Path) -> list[tuple[str, f
     profiler = cProfile.Profile()
     profiler.enable()
     build(
-        BuildConfig(effect=effect, source=str(folder), max_clips=40),
+        BuildConfig(effect=effect, source=str(folder), max_clips=200),
         scratch / "p.h5",
         workers=1,
         force=True,
@@ -135,11 +140,16 @@ def profile_build(folder: Path, effect: str, scratch: Path) -> list[tuple[str, f
         ),
         ("render the effect", cumulative("__call__", "effects.py")),
         ("spectrograms", cumulative("spectrogram", "features.py")),
-        ("HDF5 writes (float16 + gzip)", cumulative("__setitem__", "h5py")),
+        ("encode rows (float16 bytes)", cumulative("encode_chunk", "dataset.py")),
+        (
+            "HDF5 writes",
+            cumulative("_write_chunks", "build") + cumulative("__setitem__", "h5py"),
+        ),
+        ("load plugins, imports", cumulative("get_plugin_manager", "plugins.py")),
     ]
     stages.append(
         (
-            "other (normalize, scratch file, bookkeeping)",
+            "other (normalize, arrays, bookkeeping)",
             total - sum(seconds for _, seconds in stages),
         )
     )
@@ -185,11 +195,11 @@ def main() -> None:
                 "effect": effect,
                 "naive_examples": naive_examples,
                 "naive_examples_per_s": naive_examples / naive["seconds"],
-                "naive_peak_rss_mb": naive["peak_rss"] / 1e6,
+                "naive_peak_mb": naive["peak_rss"] / 1e6,
                 "naive_bytes_per_example": disk_bytes(naive_out) / naive_examples,
                 "fxr_examples": ours_examples,
                 "fxr_examples_per_s": ours_examples / ours["seconds"],
-                "fxr_peak_rss_mb": ours["peak_rss"] / 1e6,
+                "fxr_peak_mb": ours["peak_rss"] / 1e6,
                 "fxr_bytes_per_example": disk_bytes(ours_out) / ours_examples,
             }
             row["speedup"] = row["fxr_examples_per_s"] / row["naive_examples_per_s"]
@@ -220,7 +230,7 @@ def main() -> None:
             "examples": big_examples,
             "seconds": big["seconds"],
             "examples_per_s": big_examples / big["seconds"],
-            "peak_rss_mb": big["peak_rss"] / 1e6,
+            "peak_mb": big["peak_rss"] / 1e6,
             "bytes_per_example": disk_bytes(big_out) / big_examples,
         }
         big_out.unlink()
@@ -239,25 +249,25 @@ def main() -> None:
         f"Machine: {machine}. Input: {args.takes} synthesizer takes, {audio_seconds:.0f} s of "
         "audio as 44.1 kHz wav files; `fxr build` with default settings (workers = cores).",
         "",
-        "| effect | naive examples/s | fxr examples/s | speed-up | naive peak RSS | "
-        "fxr peak RSS | naive bytes/example | fxr bytes/example |",
+        "| effect | naive examples/s | fxr examples/s | speed-up | naive peak memory | "
+        "fxr peak memory | naive bytes/example | fxr bytes/example |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         lines.append(
             f"| {r['effect']} | {r['naive_examples_per_s']:.0f} | {r['fxr_examples_per_s']:.0f} | "
-            f"{r['speedup']:.1f}x | {r['naive_peak_rss_mb']:.0f} MB | {r['fxr_peak_rss_mb']:.0f} MB"
+            f"{r['speedup']:.1f}x | {r['naive_peak_mb']:.0f} MB | {r['fxr_peak_mb']:.0f} MB"
             f" | {r['naive_bytes_per_example'] / 1e3:.0f} kB | "
             f"{r['fxr_bytes_per_example'] / 1e3:.0f} kB |"
         )
     lines += [
         "",
         f"Large build: bitcrusher, {big_row['examples']} examples from {args.big_takes} takes: "
-        f"{big_row['examples_per_s']:.0f} examples/s, peak RSS {big_row['peak_rss_mb']:.0f} MB "
-        f"(main process and workers together), {big_row['bytes_per_example'] / 1e3:.0f} kB per "
-        "example on disk.",
+        f"{big_row['examples_per_s']:.0f} examples/s, peak memory {big_row['peak_mb']:.0f} MB "
+        "(PSS of the main process and workers together), "
+        f"{big_row['bytes_per_example'] / 1e3:.0f} kB per example on disk.",
         "",
-        "Where the time goes (delay, 40 clips, one worker, cProfile):",
+        "Where the time goes (delay, 200 clips, one worker, cProfile):",
         "",
         "| stage | share of time |",
         "| --- | ---: |",

@@ -21,6 +21,7 @@ import json
 import math
 import multiprocessing
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -34,7 +35,14 @@ import numpy as np
 
 from . import __version__, registry
 from .audio import SAMPLE_RATE, rms_db
-from .dataset import FORMAT, FORMAT_VERSION, SPLITS
+from .dataset import (
+    DEFLATE_LEVEL,
+    FORMAT,
+    FORMAT_VERSION,
+    SPLITS,
+    create_rows,
+    encode_chunk,
+)
 from .effects import Effect
 from .errors import FxrError
 from .features import FeatureConfig, spectrogram
@@ -47,6 +55,9 @@ DEFAULT_SOURCE = "synth"
 # Clips rendered per task in pass 2: large enough to batch the spectrograms,
 # small enough that a task's result stays a few tens of MB.
 BLOCK_CLIPS = 4
+# Spectrograms are stored in dB as float16: steps of at most 0.03 dB over the
+# +-128 dB they span, half of float32's disk, pipe and write time.
+SPECTROGRAM_DTYPE = "f2"
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,7 @@ class BuildConfig:
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)
     split_by: str = "recording"
     strict: bool = False
+    compress: bool = False
 
     def __post_init__(self) -> None:
         parse_grid(self.grid)
@@ -229,15 +241,20 @@ class _RenderTask:
     random_settings: int | None
     features: tuple[FeatureConfig, ...]
     seed: int
+    keep_audio: bool
+    compress: bool
 
 
 @dataclass
 class _RenderResult:
-    dry: list[np.ndarray]  # per feature kind: (clips, bins, frames)
-    wet: list[np.ndarray]  # per feature kind: (examples, bins, frames)
+    # Rows arrive as encoded HDF5 chunks (see dataset.encode_chunk), so the
+    # writer only copies bytes and the pipe carries compressed data.
+    dry: list[list[bytes]]  # per feature kind, per clip
+    wet: list[list[bytes]]  # per feature kind, per example
     params: np.ndarray  # (examples, parameters), native units
     normalized: np.ndarray
-    wet_audio: np.ndarray  # (examples, samples)
+    dry_audio: list[bytes]  # per clip, with keep_audio
+    wet_audio: list[bytes]  # per example, with keep_audio
 
 
 def settings_for_clip(effect: Effect, random_settings: int | None, rng: np.random.Generator):
@@ -275,14 +292,19 @@ def _render_block(task: _RenderTask) -> _RenderResult:
         wet_features.append(spec)
     params = np.asarray(params, dtype=np.float32)
     names = task.effect.parameter_names
+
+    def encode(rows: np.ndarray, dtype: str) -> list[bytes]:
+        return [encode_chunk(row.astype(dtype, copy=False), task.compress) for row in rows]
+
     return _RenderResult(
-        dry=dry_features,
-        wet=wet_features,
+        dry=[encode(spec, SPECTROGRAM_DTYPE) for spec in dry_features],
+        wet=[encode(spec, SPECTROGRAM_DTYPE) for spec in wet_features],
         params=params,
         normalized=np.stack(
             [task.effect.normalize(dict(zip(names, p, strict=True))) for p in params]
         ),
-        wet_audio=wet_audio,
+        dry_audio=encode(dry, "f4") if task.keep_audio else [],
+        wet_audio=encode(wet_audio, "f4") if task.keep_audio else [],
     )
 
 
@@ -294,6 +316,16 @@ def _init_worker() -> None:
 
     # Parallelism comes from the processes; threads inside each would fight.
     torch.set_num_threads(1)
+
+
+def _start_method() -> multiprocessing.context.BaseContext:
+    # Forked workers share the parent's pages (torch alone is ~500 MB per
+    # process), which halves a build's memory and skips re-importing torch.
+    # Safe here: the pool forks at its first task, before this process has
+    # started threads or run a torch op. Elsewhere only spawn is dependable.
+    if sys.platform == "linux":
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 def ordered_map(
@@ -405,9 +437,7 @@ def build(
     scratch = out.with_name(out.name + ".partial.clips")
     report = BuildReport(path=out)
     pool = (
-        ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker
-        )
+        ProcessPoolExecutor(workers, mp_context=_start_method(), initializer=_init_worker)
         if workers > 1
         else None
     )
@@ -489,23 +519,30 @@ def build(
                 }
                 f.attrs[f"{level_name}_split_ranges"] = json.dumps(ranges)
             n_params = len(effect.parameters)
-            params = _dataset(f, "examples/params", (n_examples, n_params), chunk_rows=4096)
-            normalized = _dataset(
-                f, "examples/params_normalized", (n_examples, n_params), chunk_rows=4096
-            )
-            # Spectrograms in dB as float16: steps of at most 0.03 dB over the
-            # +-128 dB they span, a third of float32's disk and write time.
+            params = _dataset(f, "examples/params", (n_examples, n_params))
+            normalized = _dataset(f, "examples/params_normalized", (n_examples, n_params))
+            shapes = [c.shape(clip_samples) for c in features]
             dry_sets = [
-                _dataset(f, f"clips/dry_{c.kind}", (n_clips, *c.shape(clip_samples)), "f2")
-                for c in features
+                create_rows(
+                    f, f"clips/dry_{c.kind}", (n_clips, *shape), SPECTROGRAM_DTYPE, config.compress
+                )
+                for c, shape in zip(features, shapes, strict=True)
             ]
             wet_sets = [
-                _dataset(f, f"examples/wet_{c.kind}", (n_examples, *c.shape(clip_samples)), "f2")
-                for c in features
+                create_rows(
+                    f,
+                    f"examples/wet_{c.kind}",
+                    (n_examples, *shape),
+                    SPECTROGRAM_DTYPE,
+                    config.compress,
+                )
+                for c, shape in zip(features, shapes, strict=True)
             ]
             if config.keep_audio:
-                dry_audio = _dataset(f, "clips/audio", (n_clips, clip_samples))
-                wet_audio = _dataset(f, "examples/audio", (n_examples, clip_samples))
+                shape = (n_clips, clip_samples)
+                dry_audio = create_rows(f, "clips/audio", shape, "f4", config.compress)
+                shape = (n_examples, clip_samples)
+                wet_audio = create_rows(f, "examples/audio", shape, "f4", config.compress)
             blocks = [
                 (first, min(first + BLOCK_CLIPS, n_clips))
                 for first in range(0, n_clips, BLOCK_CLIPS)
@@ -520,6 +557,8 @@ def build(
                     random_settings,
                     features,
                     config.seed,
+                    config.keep_audio,
+                    config.compress,
                 )
                 for a, b in blocks
             )
@@ -527,24 +566,21 @@ def build(
             with progress:
                 bar = progress.add_task("rendering", total=n_examples, rate="")
                 row = 0
-                scratch_view = np.memmap(scratch, dtype=np.float32, mode="r").reshape(
-                    n_clips, clip_samples
-                )
                 for (a, b), result in zip(
                     blocks,
                     ordered_map(_render_block, render_tasks, pool, window=2 * workers),
                     strict=True,
                 ):
                     n = result.params.shape[0]
-                    for dataset, values in zip(dry_sets, result.dry, strict=True):
-                        dataset[a:b] = values
-                    for dataset, values in zip(wet_sets, result.wet, strict=True):
-                        dataset[row : row + n] = values
+                    for dataset, chunks in zip(dry_sets, result.dry, strict=True):
+                        _write_chunks(dataset, a, chunks)
+                    for dataset, chunks in zip(wet_sets, result.wet, strict=True):
+                        _write_chunks(dataset, row, chunks)
                     params[row : row + n] = result.params
                     normalized[row : row + n] = result.normalized
                     if config.keep_audio:
-                        dry_audio[a:b] = scratch_view[a:b]
-                        wet_audio[row : row + n] = result.wet_audio
+                        _write_chunks(dry_audio, a, result.dry_audio)
+                        _write_chunks(wet_audio, row, result.wet_audio)
                     row += n
                     elapsed = time.perf_counter() - started
                     progress.update(
@@ -569,19 +605,22 @@ def build(
     return report
 
 
-def _dataset(
-    f: h5py.File, name: str, shape: tuple[int, ...], dtype: str = "f4", chunk_rows: int = 16
-):
-    # Chunks of whole examples along the first axis: a batch read touches only
-    # its own chunks. shuffle+gzip(1) costs little and compresses well.
-    chunks = (min(chunk_rows, shape[0]),) + shape[1:]
+def _write_chunks(dataset: h5py.Dataset, first_row: int, chunks: Sequence[bytes]) -> None:
+    zeros = (0,) * (dataset.ndim - 1)
+    for i, chunk in enumerate(chunks):
+        dataset.id.write_direct_chunk((first_row + i, *zeros), chunk)
+
+
+def _dataset(f: h5py.File, name: str, shape: tuple[int, ...]) -> h5py.Dataset:
+    """Small per-example arrays (parameters): large chunks, gzip."""
+    chunks = (min(4096, shape[0]), *shape[1:])
     return f.create_dataset(
         name,
         shape=shape,
-        dtype=dtype,
+        dtype="f4",
         chunks=chunks,
         compression="gzip",
-        compression_opts=1,
+        compression_opts=DEFLATE_LEVEL,
         shuffle=True,
     )
 

@@ -152,6 +152,18 @@ def test_same_seed_same_data_whatever_the_worker_count(tmp_path, audio_folder):
                 assert a.attrs[key] == b.attrs[key], key
 
 
+def test_compress_stores_the_same_values_with_gzip(tmp_path, audio_folder):
+    plain = BuildConfig(effect="delay", source=str(audio_folder), max_clips=3, keep_audio=True)
+    build(plain, tmp_path / "plain.h5", workers=1)
+    build(BuildConfig(**{**plain.__dict__, "compress": True}), tmp_path / "gzip.h5", workers=2)
+    with h5py.File(tmp_path / "plain.h5") as a, h5py.File(tmp_path / "gzip.h5") as b:
+        for name in ("clips/dry_mel", "examples/wet_mel", "clips/audio", "examples/audio"):
+            assert a[name].compression is None, name
+            assert b[name].compression == "gzip" and b[name].shuffle, name
+            assert np.array_equal(a[name][:], b[name][:]), name
+        assert b["examples/wet_mel"].id.get_storage_size() < a["examples/wet_mel"].nbytes
+
+
 def test_random_grid_draws_n_settings_per_clip_inside_each_range(tmp_path, audio_folder):
     out = tmp_path / "limiter.h5"
     build(
