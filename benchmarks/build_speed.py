@@ -32,8 +32,9 @@ import threading
 import time
 from pathlib import Path
 
+from report import save
+
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
 FXR = Path(sys.executable).parent / "fxr"
 
 
@@ -273,23 +274,18 @@ def main() -> None:
         "| --- | ---: |",
     ]
     lines += [f"| {name} | {share:.0%} |" for name, share in profile]
-    report = "\n".join(lines) + "\n"
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "build_speed.md").write_text(report)
-    (RESULTS / "build_speed.json").write_text(
-        json.dumps(
-            {
-                "machine": machine,
-                "takes": args.takes,
-                "audio_seconds": audio_seconds,
-                "effects": rows,
-                "large_build": big_row,
-                "profile": profile,
-            },
-            indent=2,
-        )
+    save(
+        "build_speed",
+        lines,
+        {
+            "machine": machine,
+            "takes": args.takes,
+            "audio_seconds": audio_seconds,
+            "effects": rows,
+            "large_build": big_row,
+            "profile": profile,
+        },
     )
-    print(report)
 
 
 if __name__ == "__main__":

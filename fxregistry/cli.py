@@ -410,3 +410,140 @@ def inspect(path: str, as_json: bool) -> None:
             f"  features   {kind}: {bins} bins, n_fft {cfg['n_fft']}, hop {cfg['hop_length']}, dB"
         )
     click.echo(f"  audio      {'kept' if info['keep_audio'] else 'not kept'}")
+
+
+def _parse_hyperparameters(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``KEY=VALUE`` with VALUE read as JSON when it parses (numbers, lists), else a string."""
+    parsed = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise FxrError(f"--hparam takes KEY=VALUE, not {pair!r}")
+        try:
+            parsed[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            parsed[key.strip()] = value
+    return parsed
+
+
+@cli.command()
+@click.option("--model", "model_name", required=True, help="A registered model (fxr list-models).")
+@click.option("--data", type=click.Path(), help="A dataset built by `fxr build`.")
+@click.option("--out", type=click.Path(), help="Run directory [default: runs/<effect>-<model>].")
+@click.option(
+    "--input",
+    "input_mode",
+    type=click.Choice(["pair", "wet"]),
+    default="pair",
+    show_default=True,
+    help="pair: wet and dry spectrograms; wet: the wet one alone (no dry at estimate time).",
+)
+@click.option(
+    "--freeze-encoder",
+    is_flag=True,
+    help="Pretrain wet->dry reconstruction, freeze the encoder, train a linear head.",
+)
+@click.option(
+    "--init",
+    type=click.Path(),
+    help="Take the encoder from this run directory or bundle instead of pretraining.",
+)
+@click.option("--epochs", type=int, default=30, show_default=True)
+@click.option(
+    "--pretrain-epochs", type=int, help="Epochs of the reconstruction stage [default: --epochs]."
+)
+@click.option("--batch-size", type=int, default=16, show_default=True)
+@click.option("--lr", type=float, default=1e-4, show_default=True, help="Adam learning rate.")
+@click.option("--lr-step", type=int, default=5, show_default=True, help="StepLR step (epochs).")
+@click.option("--lr-gamma", type=float, default=0.5, show_default=True, help="StepLR factor.")
+@click.option(
+    "--normalization",
+    type=click.Choice(["fixed", "minmax"]),
+    default="fixed",
+    show_default=True,
+    help="fixed: one dB range for all (keeps level); minmax: per spectrogram (the study's).",
+)
+@click.option("--features", help="Feature kind to train on [default: the dataset's first].")
+@click.option(
+    "--device",
+    default="auto",
+    show_default=True,
+    help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--workers", type=int, default=0, show_default=True, help="Loader processes when streaming."
+)
+@click.option("--hparam", multiple=True, metavar="KEY=VALUE", help="Model hyperparameter.")
+@click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
+@click.option("--force", is_flag=True, help="Replace the run in --out.")
+def fit(
+    model_name,
+    data,
+    out,
+    input_mode,
+    freeze_encoder,
+    init,
+    epochs,
+    pretrain_epochs,
+    batch_size,
+    lr,
+    lr_step,
+    lr_gamma,
+    normalization,
+    features,
+    device,
+    seed,
+    workers,
+    hparam,
+    resume,
+    force,
+) -> None:
+    """Train a model on a dataset; write a run directory.
+
+    With --resume, the run's own config.json is used and the other options
+    are ignored, except --device and --workers.
+    """
+    from .dataset import describe
+    from .training import FitConfig
+    from .training import fit as run_fit
+
+    registry.get_model(model_name)  # an unknown name fails before any work
+    if resume:
+        if not out:
+            raise FxrError("--resume needs --out RUN, the run to continue")
+        data = data or "(from the run)"
+    elif not data:
+        raise FxrError("--data FILE is needed (a dataset built by `fxr build`)")
+    if not resume:
+        effect = describe(data)["effect"]  # also refuses what is not a dataset
+        out = out or os.path.join("runs", f"{effect}-{model_name}")
+    config = FitConfig(
+        model=model_name,
+        data=data,
+        input=input_mode,
+        freeze_encoder=freeze_encoder,
+        init=init,
+        epochs=epochs,
+        pretrain_epochs=pretrain_epochs,
+        batch_size=batch_size,
+        lr=lr,
+        lr_step=lr_step,
+        lr_gamma=lr_gamma,
+        normalization=normalization,
+        features=features,
+        device=device,
+        seed=seed,
+        workers=workers,
+        hyperparameters=_parse_hyperparameters(hparam),
+    )
+    report = run_fit(
+        config, out, resume=resume, force=force, log=lambda line: click.echo(line, err=True)
+    )
+    if report.interrupted:
+        click.echo(
+            f"interrupted; the checkpoint in {out} continues with: fxr fit --resume --out {out}",
+            err=True,
+        )
+        sys.exit(130)
+    click.echo(f"run written to {out} (model.pt, best.pt, metrics.jsonl, loss.png)", err=True)

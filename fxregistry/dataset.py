@@ -121,7 +121,11 @@ def stored_effect(f: h5py.File) -> Effect:
     Training and evaluation need only the parameter spec, so a dataset stays
     usable where the plugin that made it is not installed.
     """
-    spec = effect_spec(f)
+    return effect_from_spec(effect_spec(f))
+
+
+def effect_from_spec(spec: dict[str, Any]) -> Effect:
+    """An :class:`Effect` from its ``list-effects --json`` description; it cannot render."""
 
     def cannot_render(*args, **kwargs):
         raise FxrError(f"effect {spec['name']!r} is not installed; it is needed to render audio")

@@ -104,7 +104,9 @@ def test_hook_register_models():
     plugins.get_plugin_manager().register(ModelPlugin(), name="model-test")
     assert registry.get_model("tiny").description == "a test model"
     result = CliRunner().invoke(cli, ["list-models", "--json"])
-    assert [m["name"] for m in json.loads(result.stdout)] == ["tiny"]
+    listed = {m["name"]: m for m in json.loads(result.stdout)}
+    assert {"cnn", "encdec", "unet", "tiny"} <= set(listed)
+    assert listed["tiny"]["entry_point"] == "model-test"
 
 
 def test_builtin_effects_come_through_the_entry_point_group_like_any_plugin():

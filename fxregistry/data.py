@@ -1,0 +1,220 @@
+"""Training data: one split of a dataset, as batches of wet and dry spectrograms.
+
+Each split is one contiguous range of rows (docs/dataset-format.md), so a
+split is read with one contiguous read per dataset. A split that fits in
+memory is loaded once, as float16 tensors, and batches are gathered from
+memory: nothing is faster. A split that does not fit is read batch by batch
+by a DataLoader whose worker processes each open their own h5py handle
+(h5py handles must not cross a fork).
+
+Batch order is drawn from ``(seed, epoch)``, so a resumed run sees the same
+batches as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .dataset import SPLITS, feature_configs, open_dataset, split_ranges
+from .errors import FxrError
+
+__all__ = ["Normalization", "SplitData", "StreamedSplit", "Batches", "load_split", "fits_in_memory"]
+
+NORMALIZATIONS = ("fixed", "minmax")
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """How dB spectrograms are scaled for a network.
+
+    ``fixed`` maps ``[low_db, high_db]`` linearly to [0, 1] for every
+    spectrogram alike, so absolute level survives: a limiter's gain reduction
+    or a bit depth's noise floor stays visible. ``minmax`` is the study's
+    per-spectrogram min-max (paper.md appendix, eq. 7), which erases level;
+    with it the study's limiter model stayed at chance.
+    """
+
+    kind: str = "fixed"
+    low_db: float = -100.0  # the floor: 10 log10(1e-10), digital silence
+    high_db: float = 40.0  # above a full-scale guitar's loudest Mel band
+
+    def __post_init__(self) -> None:
+        if self.kind not in NORMALIZATIONS:
+            raise FxrError(
+                f"unknown normalization {self.kind!r} (known: {', '.join(NORMALIZATIONS)})"
+            )
+
+    def __call__(self, db: torch.Tensor) -> torch.Tensor:
+        """``(..., bins, frames)`` dB -> normalized, same shape, float32."""
+        db = db.float()
+        if self.kind == "fixed":
+            return (db - self.low_db) / (self.high_db - self.low_db)
+        low = db.amin(dim=(-2, -1), keepdim=True)
+        high = db.amax(dim=(-2, -1), keepdim=True)
+        return (db - low) / (high - low + 1e-8)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass
+class SplitData:
+    """One split in memory: wet rows, the split's dry clips, targets."""
+
+    wet: torch.Tensor  # (examples, bins, frames) float16 dB
+    dry: torch.Tensor  # (clips of the split, bins, frames) float16 dB
+    clip: torch.Tensor  # (examples,) row of ``dry`` for each example
+    targets: torch.Tensor  # (examples, parameters) float32, normalized
+
+    def __len__(self) -> int:
+        return self.targets.shape[0]
+
+    def __getitem__(self, rows) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        rows = torch.as_tensor(rows)
+        return self.wet[rows], self.dry[self.clip[rows]], self.targets[rows]
+
+
+class StreamedSplit(torch.utils.data.Dataset):
+    """One split read from the file, a whole batch per item (``dataset[list_of_rows]``)."""
+
+    def __init__(self, path: str | os.PathLike, split: str, kind: str):
+        self.path, self.kind = str(path), kind
+        with open_dataset(path) as f:
+            self.examples = split_ranges(f)[split]
+        self._file = None
+        self._pid = None
+
+    def __len__(self) -> int:
+        return self.examples[1] - self.examples[0]
+
+    def _handle(self):
+        # One handle per process: DataLoader workers are forked or spawned.
+        if self._pid != os.getpid():
+            import h5py
+
+            self._file, self._pid = h5py.File(self.path, "r"), os.getpid()
+        return self._file
+
+    def __getitem__(self, rows) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        f = self._handle()
+        absolute = np.sort(np.asarray(rows, dtype=np.int64)) + self.examples[0]
+        wet = f[f"examples/wet_{self.kind}"][absolute]
+        clips = f["examples/clip"][absolute]
+        unique, inverse = np.unique(clips, return_inverse=True)
+        dry = f[f"clips/dry_{self.kind}"][unique][inverse]
+        targets = f["examples/params_normalized"][absolute]
+        return torch.from_numpy(wet), torch.from_numpy(dry), torch.from_numpy(targets)
+
+    def __getstate__(self):
+        return {**self.__dict__, "_file": None, "_pid": None}
+
+
+def split_bytes(path: str | os.PathLike, split: str, kind: str) -> int:
+    """Bytes that :func:`load_split` would hold in memory."""
+    with open_dataset(path) as f:
+        start, stop = split_ranges(f)[split]
+        c_start, c_stop = split_ranges(f, "clips")[split]
+        row = int(np.prod(f[f"examples/wet_{kind}"].shape[1:])) * 2
+        return (stop - start + c_stop - c_start) * row
+
+
+def fits_in_memory(nbytes: int) -> bool:
+    """Whether ``nbytes`` is under half of the memory available now."""
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return nbytes < 2**30
+    return nbytes < available // 2
+
+
+def load_split(path: str | os.PathLike, split: str, kind: str) -> SplitData:
+    """Read one split into memory with contiguous reads."""
+    if split not in SPLITS:
+        raise FxrError(f"unknown split {split!r} (known: {', '.join(SPLITS)})")
+    with open_dataset(path) as f:
+        if kind not in feature_configs(f):
+            raise FxrError(
+                f"{path} has no {kind!r} features (it has: {', '.join(feature_configs(f))})"
+            )
+        start, stop = split_ranges(f)[split]
+        c_start, c_stop = split_ranges(f, "clips")[split]
+        clip = f["examples/clip"][start:stop].astype(np.int64) - c_start
+        return SplitData(
+            wet=torch.from_numpy(f[f"examples/wet_{kind}"][start:stop]),
+            dry=torch.from_numpy(f[f"clips/dry_{kind}"][c_start:c_stop]),
+            clip=torch.from_numpy(clip),
+            targets=torch.from_numpy(f["examples/params_normalized"][start:stop]),
+        )
+
+
+class Batches:
+    """Batches of one split for an epoch: ``(wet, dry, targets)`` tensors on ``device``.
+
+    ``data`` is a :class:`SplitData` (gathered in this process) or a
+    :class:`StreamedSplit` (read by ``workers`` DataLoader processes).
+    """
+
+    def __init__(
+        self,
+        data: SplitData | StreamedSplit,
+        batch_size: int,
+        device: torch.device,
+        shuffle: bool,
+        seed: int = 0,
+        workers: int = 0,
+    ):
+        self.data, self.batch_size, self.device = data, batch_size, device
+        self.shuffle, self.seed, self.workers = shuffle, seed, workers
+
+    def __len__(self) -> int:
+        return -(-len(self.data) // self.batch_size)
+
+    def order(self, epoch: int) -> list[torch.Tensor]:
+        n = len(self.data)
+        if self.shuffle:
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            rows = torch.randperm(n, generator=generator)
+        else:
+            rows = torch.arange(n)
+        return list(rows.split(self.batch_size))
+
+    def epoch(self, epoch: int, skip: int = 0) -> Iterator[tuple[torch.Tensor, ...]]:
+        """The batches of ``epoch``, after the first ``skip`` (for a resumed run)."""
+        batches = self.order(epoch)[skip:]
+        pin = self.device.type == "cuda"
+        if isinstance(self.data, SplitData):
+            loaded = (self.data[rows] for rows in batches)
+        else:
+            loaded = torch.utils.data.DataLoader(
+                self.data,
+                sampler=[rows.tolist() for rows in batches],
+                batch_size=None,
+                num_workers=self.workers,
+                pin_memory=pin,
+            )
+        for wet, dry, targets in loaded:
+            if pin and not wet.is_pinned():
+                wet, dry, targets = wet.pin_memory(), dry.pin_memory(), targets.pin_memory()
+            yield (
+                wet.to(self.device, non_blocking=pin),
+                dry.to(self.device, non_blocking=pin),
+                targets.to(self.device, non_blocking=pin),
+            )
+
+
+def open_split(
+    path: str | Path,
+    split: str,
+    kind: str,
+    in_memory: bool | None = None,
+) -> SplitData | StreamedSplit:
+    """The split in memory when it fits (or ``in_memory=True``), else streamed."""
+    if in_memory is None:
+        in_memory = fits_in_memory(split_bytes(path, split, kind))
+    return load_split(path, split, kind) if in_memory else StreamedSplit(path, split, kind)

@@ -1,0 +1,518 @@
+"""``fxr fit``: train a registered model on a dataset, in one or two stages.
+
+Stages (each with its own Adam optimizer and StepLR schedule, logged apart):
+
+- ``train``: the whole model, L1 loss on the normalized parameters.
+- with ``freeze_encoder``: ``pretrain`` (reconstruct the dry spectrogram from
+  the wet one, L2 loss), then ``head`` (encoder frozen, batch-norm statistics
+  included; only the head learns, L1 loss). ``init`` loads a pretrained
+  encoder from another run instead of the ``pretrain`` stage.
+
+Reproducible: the weights come from ``torch.manual_seed(seed)`` and every
+epoch's batch order from ``(seed, stage, epoch)``, so on the CPU the same seed
+gives the same weights, and a run interrupted (Ctrl-C) and resumed with
+``--resume`` ends where an uninterrupted one would: the checkpoint records
+the stage, the epoch and the batches already done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from . import __version__, registry
+from .data import Batches, Normalization, open_split
+from .dataset import effect_spec, feature_configs, open_dataset
+from .device import autocast, grad_scaler, select_device
+from .errors import FxrError
+from .runs import load_bundle, make_bundle, save_atomic, write_json_atomic
+
+__all__ = ["FitConfig", "Stage", "FitReport", "fit", "plan_stages", "INPUTS"]
+
+INPUTS = ("pair", "wet")
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Every option of ``fxr fit``; defaults are the study's recipe (SPEC.md)."""
+
+    model: str
+    data: str
+    input: str = "pair"
+    freeze_encoder: bool = False
+    init: str | None = None
+    epochs: int = 30
+    pretrain_epochs: int | None = None  # default: epochs
+    batch_size: int = 16
+    lr: float = 1e-4
+    lr_step: int = 5
+    lr_gamma: float = 0.5
+    normalization: str = "fixed"
+    features: str | None = None  # default: the dataset's first kind
+    device: str = "auto"
+    seed: int = 0
+    workers: int = 0  # DataLoader processes, only when a split is streamed
+    in_memory: bool | None = None  # None: load splits that fit in memory
+    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.input not in INPUTS:
+            raise FxrError(f"unknown input {self.input!r} (known: {', '.join(INPUTS)})")
+        for name in ("epochs", "batch_size", "lr_step"):
+            if getattr(self, name) < 1:
+                raise FxrError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.pretrain_epochs is not None and self.pretrain_epochs < 1:
+            raise FxrError(f"pretrain_epochs must be at least 1, not {self.pretrain_epochs}")
+        if not self.lr > 0:
+            raise FxrError(f"lr must be positive, not {self.lr}")
+        Normalization(self.normalization)  # validates the name
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "hyperparameters": dict(self.hyperparameters)}
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str  # "train", "pretrain" or "head"
+    task: str  # "parameters" or "reconstruct"
+    epochs: int
+    freeze_encoder: bool = False
+
+
+@dataclass
+class FitReport:
+    run: Path
+    stages: list[Stage]
+    epochs_run: int = 0
+    final: dict[str, float] = field(default_factory=dict)
+    interrupted: bool = False
+
+
+def plan_stages(config: FitConfig) -> list[Stage]:
+    """The stages ``config`` asks for, checked against what the model can do."""
+    model = registry.get_model(config.model)
+    if config.freeze_encoder or config.init:
+        if model.encoder is None:
+            option = "--freeze-encoder" if config.freeze_encoder else "--init"
+            able = [r.name for r in registry.registrations("model").values() if r.item.encoder] or [
+                "none installed"
+            ]
+            raise FxrError(
+                f"model {config.model!r} has no encoder, so {option} cannot apply "
+                f"(models with one: {', '.join(able)})"
+            )
+    if not config.freeze_encoder:
+        return [Stage("train", "parameters", config.epochs)]
+    stages = []
+    if config.init is None:
+        if not model.reconstructs:
+            raise FxrError(
+                f"model {config.model!r} cannot reconstruct, so its encoder cannot be "
+                "pretrained; pass --init with a pretrained run"
+            )
+        stages.append(Stage("pretrain", "reconstruct", config.pretrain_epochs or config.epochs))
+    stages.append(Stage("head", "parameters", config.epochs, freeze_encoder=True))
+    return stages
+
+
+# ---------------------------------------------------------------- the loop
+
+
+class _Trainer:
+    """The state of one run: model, data, stages; ``run()`` trains what is left."""
+
+    def __init__(self, config: FitConfig, run: Path, log: Callable[[str], None]):
+        self.config, self.run_dir, self.log = config, run, log
+        self.stages = plan_stages(config)
+        self.spec = registry.get_model(config.model)
+        self.device = select_device(config.device)
+        with open_dataset(config.data) as f:
+            self.effect_spec = effect_spec(f)
+            kinds = feature_configs(f)
+        kind = config.features or next(iter(kinds))
+        if kind not in kinds:
+            raise FxrError(f"{config.data} has no {kind!r} features (it has: {', '.join(kinds)})")
+        self.features = kinds[kind]
+        self.normalization = Normalization(config.normalization)
+        self.in_channels = 2 if config.input == "pair" else 1
+
+        torch.manual_seed(config.seed)
+        self.model = self.spec.build(
+            self.in_channels, len(self.effect_spec["parameters"]), **config.hyperparameters
+        ).to(self.device)
+        if config.init:
+            self._load_encoder(config.init)
+        data = {
+            split: open_split(config.data, split, kind, config.in_memory)
+            for split in ("train", "valid")
+        }
+        if len(data["train"]) == 0:
+            raise FxrError(f"{config.data} has no training examples")
+        self.train_batches = Batches(
+            data["train"], config.batch_size, self.device, True, config.seed, config.workers
+        )
+        self.valid_batches = Batches(
+            data["valid"], config.batch_size, self.device, False, workers=config.workers
+        )
+        self.scaler = grad_scaler(self.device)
+        # Position: the next batch to train is `step` of `epoch` of `stage`.
+        self.stage, self.epoch, self.step = 0, 0, 0
+        self.epoch_loss, self.epoch_samples, self.epoch_seconds = 0.0, 0, 0.0
+        self.best = math.inf
+        self.optimizer, self.scheduler = self._optimizer()
+
+    # -- parts
+
+    @property
+    def encoder(self) -> torch.nn.Module:
+        return getattr(self.model, self.spec.encoder)
+
+    def _load_encoder(self, source: str) -> None:
+        bundle = load_bundle(source)
+        prefix = f"{self.spec.encoder}."
+        weights = {
+            k[len(prefix) :]: v for k, v in bundle["state_dict"].items() if k.startswith(prefix)
+        }
+        if not weights:
+            raise FxrError(f"{source}: holds no {self.spec.encoder!r} weights to initialize from")
+        try:
+            self.encoder.load_state_dict(weights)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise FxrError(
+                f"{source}: its encoder ({bundle['model']}, {bundle['hyperparameters']}) does not "
+                f"fit model {self.config.model!r}: {first}"
+            ) from None
+        self.log(f"encoder initialized from {source}")
+
+    def _optimizer(self):
+        stage = self.stages[self.stage]
+        for p in self.model.parameters():
+            p.requires_grad_(True)
+        if stage.freeze_encoder:
+            for p in self.encoder.parameters():
+                p.requires_grad_(False)
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        optimizer = torch.optim.Adam(trainable, lr=self.config.lr)
+        scheduler = torch.optim.lr_scheduler.StepLR(
+            optimizer, step_size=self.config.lr_step, gamma=self.config.lr_gamma
+        )
+        return optimizer, scheduler
+
+    def _train_mode(self) -> None:
+        self.model.train()
+        if self.stages[self.stage].freeze_encoder:
+            self.encoder.eval()  # frozen means its batch-norm statistics too
+
+    def inputs(self, wet: torch.Tensor, dry: torch.Tensor) -> torch.Tensor:
+        if self.config.input == "pair":
+            return torch.stack([self.normalization(wet), self.normalization(dry)], dim=1)
+        return self.normalization(wet)[:, None]
+
+    def loss(self, task: str, wet, dry, targets) -> torch.Tensor:
+        with autocast(self.device):
+            if task == "reconstruct":
+                out = self.model.reconstruct(self.normalization(wet)[:, None])
+                return F.mse_loss(out.float(), self.normalization(dry)[:, None])
+            return F.l1_loss(self.model(self.inputs(wet, dry)).float(), targets)
+
+    @torch.no_grad()
+    def validate(self, task: str) -> float | None:
+        if len(self.valid_batches.data) == 0:
+            return None
+        self.model.eval()
+        total, n = 0.0, 0
+        for wet, dry, targets in self.valid_batches.epoch(0):
+            total += float(self.loss(task, wet, dry, targets)) * targets.shape[0]
+            n += targets.shape[0]
+        return total / n
+
+    # -- checkpoints
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "position": [self.stage, self.epoch, self.step],
+            "epoch_progress": [self.epoch_loss, self.epoch_samples, self.epoch_seconds],
+            "best": self.best,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "rng": torch.get_rng_state(),
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.stage, self.epoch, self.step = state["position"]
+        self.epoch_loss, self.epoch_samples, self.epoch_seconds = state["epoch_progress"]
+        self.best = state["best"]
+        self.model.load_state_dict(state["model"])
+        if self.stage < len(self.stages):
+            self.optimizer, self.scheduler = self._optimizer()
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            self.scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["rng"])
+
+    def save_checkpoint(self) -> None:
+        save_atomic(self.state(), self.run_dir / "checkpoint.pt")
+
+    def bundle(self, **extra: Any) -> dict[str, Any]:
+        return make_bundle(
+            self.model,
+            model_name=self.config.model,
+            hyperparameters={**self.spec.hyperparameters, **self.config.hyperparameters},
+            in_channels=self.in_channels,
+            input_mode=self.config.input,
+            normalization=self.normalization,
+            effect_spec=self.effect_spec,
+            features=self.features,
+            **extra,
+        )
+
+    # -- the loop
+
+    def run(self, progress) -> FitReport:
+        report = FitReport(self.run_dir, self.stages)
+        while self.stage < len(self.stages):
+            stage = self.stages[self.stage]
+            while self.epoch < stage.epochs:
+                self._run_epoch(stage, progress)
+                report.epochs_run += 1
+            self.stage, self.epoch = self.stage + 1, 0
+            if self.stage < len(self.stages):
+                self.optimizer, self.scheduler = self._optimizer()
+            self.save_checkpoint()
+        save_atomic(self.bundle(), self.run_dir / "model.pt")
+        if not (self.run_dir / "best.pt").exists():  # no validation split: best = last
+            save_atomic(self.bundle(), self.run_dir / "best.pt")
+        return report
+
+    def _run_epoch(self, stage: Stage, progress) -> None:
+        batches = len(self.train_batches)
+        label = f"{stage.name} {self.epoch + 1}/{stage.epochs}"
+        bar = progress.add_task(label, total=batches, completed=self.step, info="")
+        self._train_mode()
+        started = time.perf_counter()
+        try:
+            with _stop_requested_on_ctrl_c() as stop:
+                for wet, dry, targets in self.train_batches.epoch(
+                    self.stage * 100_003 + self.epoch, skip=self.step
+                ):
+                    loss = self.loss(stage.task, wet, dry, targets)
+                    self.optimizer.zero_grad(set_to_none=True)
+                    self.scaler.scale(loss).backward()
+                    self.scaler.step(self.optimizer)
+                    self.scaler.update()
+                    self.step += 1
+                    self.epoch_loss += float(loss.detach()) * targets.shape[0]
+                    self.epoch_samples += targets.shape[0]
+                    seconds = self.epoch_seconds + time.perf_counter() - started
+                    progress.update(
+                        bar,
+                        advance=1,
+                        info=f"loss {self.epoch_loss / self.epoch_samples:.4f}  "
+                        f"{self.epoch_samples / seconds:.0f} samples/s",
+                    )
+                    if stop.is_set():
+                        # Between two steps the state is whole: save it, then stop.
+                        self.epoch_seconds += time.perf_counter() - started
+                        self.save_checkpoint()
+                        raise KeyboardInterrupt
+        finally:
+            progress.remove_task(bar)
+        seconds = self.epoch_seconds + time.perf_counter() - started
+        valid = self.validate(stage.task)
+        row = {
+            "stage": stage.name,
+            "task": stage.task,
+            "epoch": self.epoch + 1,
+            "train_loss": self.epoch_loss / max(self.epoch_samples, 1),
+            "valid_loss": valid,
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "seconds": round(seconds, 3),
+            "samples_per_s": round(self.epoch_samples / seconds, 1),
+        }
+        self.scheduler.step()
+        self.epoch, self.step = self.epoch + 1, 0
+        self.epoch_loss, self.epoch_samples, self.epoch_seconds = 0.0, 0, 0.0
+        if stage.task == "parameters" and valid is not None and valid < self.best:
+            self.best = valid
+            save_atomic(
+                self.bundle(stage=stage.name, epoch=row["epoch"], valid_loss=valid),
+                self.run_dir / "best.pt",
+            )
+        self.save_checkpoint()
+        with open(self.run_dir / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(row) + "\n")
+        valid_text = "-" if valid is None else f"{valid:.4f}"
+        self.log(
+            f"{stage.name} epoch {row['epoch']}/{stage.epochs}: train {row['train_loss']:.4f}, "
+            f"valid {valid_text}, {row['samples_per_s']:.0f} samples/s"
+        )
+
+
+@contextlib.contextmanager
+def _stop_requested_on_ctrl_c():
+    """Turn the first Ctrl-C into a request to stop after the current step.
+
+    A step interrupted halfway (batch-norm statistics updated, weights not)
+    cannot be resumed exactly; a second Ctrl-C stops at once, and the last
+    epoch's checkpoint is then where ``--resume`` starts.
+    """
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # signals reach only the main thread
+        return
+
+    def request(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, request)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def fit(
+    config: FitConfig,
+    run: str | Path,
+    *,
+    resume: bool = False,
+    force: bool = False,
+    log: Callable[[str], None] = lambda line: None,
+) -> FitReport:
+    """Train as ``config`` says into the run directory ``run`` (see fxregistry.runs)."""
+    run = Path(run)
+    if resume:
+        config = _resumed_config(run, config)
+    elif run.exists() and any(run.iterdir()) and not force:
+        raise FxrError(f"{run} exists; pass --resume to continue it or --force to replace it")
+    trainer = _Trainer(config, run, log)
+    if resume:
+        state = torch.load(run / "checkpoint.pt", map_location=trainer.device, weights_only=True)
+        trainer.restore(state)
+        _truncate_metrics(run / "metrics.jsonl", trainer)
+        stage, epoch, step = state["position"]
+        if stage >= len(trainer.stages):
+            log(f"{run} is already complete")
+        else:
+            log(f"resuming {run}: {trainer.stages[stage].name} epoch {epoch + 1}, batch {step}")
+    else:
+        if run.exists():
+            for name in ("checkpoint.pt", "model.pt", "best.pt", "metrics.jsonl", "loss.png"):
+                (run / name).unlink(missing_ok=True)
+        run.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(_run_config(config, trainer), run / "config.json")
+    log(
+        f"fitting {config.model} on {config.data} ({trainer.effect_spec['name']}, "
+        f"input {config.input}, {config.normalization} normalization) on {trainer.device}: "
+        + " then ".join(f"{s.name} ({s.epochs} epochs)" for s in trainer.stages)
+    )
+    progress = _progress()
+    try:
+        with progress:
+            report = trainer.run(progress)
+    except KeyboardInterrupt:
+        return FitReport(run, trainer.stages, interrupted=True)
+    finally:
+        plot_losses(run)
+    return report
+
+
+def _run_config(config: FitConfig, trainer: _Trainer) -> dict[str, Any]:
+    return {
+        "fit": config.as_dict(),
+        "fxr_version": __version__,
+        "effect": trainer.effect_spec["name"],
+        "features": trainer.features.as_dict(),
+        "normalization": trainer.normalization.as_dict(),
+        "device": str(trainer.device),
+        "in_channels": trainer.in_channels,
+        "model": trainer.spec.as_dict(),
+        "stages": [asdict(s) for s in trainer.stages],
+        "train_examples": len(trainer.train_batches.data),
+        "valid_examples": len(trainer.valid_batches.data),
+    }
+
+
+def _resumed_config(run: Path, given: FitConfig) -> FitConfig:
+    if not (run / "config.json").exists() or not (run / "checkpoint.pt").exists():
+        raise FxrError(f"{run}: no run to resume (config.json and checkpoint.pt are needed)")
+    saved = json.loads((run / "config.json").read_text())["fit"]
+    # The run's own options win; only where it runs may change.
+    return replace(FitConfig(**saved), device=given.device, workers=given.workers)
+
+
+def _truncate_metrics(path: Path, trainer: _Trainer) -> None:
+    """Drop metric lines of epochs after the checkpoint (written after it was saved)."""
+    if not path.exists():
+        return
+    names = [s.name for s in trainer.stages]
+    kept = []
+    for line in path.read_text().splitlines():
+        row = json.loads(line)
+        if (names.index(row["stage"]), row["epoch"]) <= (trainer.stage, trainer.epoch):
+            kept.append(line)
+    path.write_text("".join(line + "\n" for line in kept))
+
+
+def plot_losses(run: Path) -> None:
+    """``loss.png``: train and validation loss per epoch, one panel per stage."""
+    path = run / "metrics.jsonl"
+    if not path.exists() or not path.read_text().strip():
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    stages = list(dict.fromkeys(r["stage"] for r in rows))
+    fig, axes = plt.subplots(1, len(stages), figsize=(5 * len(stages), 3.5), squeeze=False)
+    for ax, stage in zip(axes[0], stages, strict=True):
+        mine = [r for r in rows if r["stage"] == stage]
+        epochs = [r["epoch"] for r in mine]
+        ax.plot(epochs, [r["train_loss"] for r in mine], marker="o", label="train")
+        if any(r["valid_loss"] is not None for r in mine):
+            ax.plot(epochs, [r["valid_loss"] for r in mine], marker="o", label="valid")
+        loss = "L2 (reconstruction)" if mine[0]["task"] == "reconstruct" else "L1 (parameters)"
+        ax.set(title=stage, xlabel="epoch", ylabel=loss, yscale="log")
+        ax.legend()
+    fig.tight_layout()
+    partial = run / "loss.png.partial"
+    fig.savefig(partial, format="png", dpi=100)
+    plt.close(fig)
+    partial.replace(run / "loss.png")
+
+
+def _progress():
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    console = Console(stderr=True)
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        console=console,
+        disable=not console.is_terminal,
+        transient=True,
+    )
