@@ -140,6 +140,15 @@ class _Trainer:
         with open_dataset(config.data) as f:
             self.effect_spec = effect_spec(f)
             kinds = feature_configs(f)
+            # What estimate must know of the data the model saw.
+            self.data_info = {
+                "path": str(config.data),
+                "clip_seconds": float(f.attrs["clip_seconds"]),
+                "sample_rate": int(f.attrs["sample_rate"]),
+                "level": str(f.attrs["level"]),
+                "grid": str(f.attrs["grid"]),
+                "min_level_db": float(f.attrs["min_level_db"]),
+            }
         kind = config.features or next(iter(kinds))
         if kind not in kinds:
             raise FxrError(f"{config.data} has no {kind!r} features (it has: {', '.join(kinds)})")
@@ -277,6 +286,7 @@ class _Trainer:
             normalization=self.normalization,
             effect_spec=self.effect_spec,
             features=self.features,
+            data=self.data_info,
             **extra,
         )
 
@@ -441,6 +451,7 @@ def _run_config(config: FitConfig, trainer: _Trainer) -> dict[str, Any]:
         "fit": config.as_dict(),
         "fxr_version": __version__,
         "effect": trainer.effect_spec["name"],
+        "data": trainer.data_info,
         "features": trainer.features.as_dict(),
         "normalization": trainer.normalization.as_dict(),
         "device": str(trainer.device),
