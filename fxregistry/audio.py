@@ -69,6 +69,11 @@ def read_audio(
     return np.ascontiguousarray(audio, dtype=np.float32), rate
 
 
+# The finest sample format each container takes: renders are written as exactly
+# as the format allows (wav: 32-bit float, lossless), not at a 16-bit default.
+_BIT_DEPTH = {".wav": 32, ".flac": 24, ".aif": 24, ".aiff": 24}
+
+
 def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int) -> Path:
     """Write float32 audio (``(samples,)`` or ``(channels, samples)``) atomically."""
     from pedalboard.io import AudioFile
@@ -79,7 +84,12 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int) ->
     # Keep the real suffix last so the encoder is chosen from it.
     tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
     try:
-        with AudioFile(str(tmp), "w", samplerate=sample_rate, num_channels=audio.shape[0]) as f:
+        options = {}
+        if path.suffix.lower() in _BIT_DEPTH:
+            options["bit_depth"] = _BIT_DEPTH[path.suffix.lower()]
+        with AudioFile(
+            str(tmp), "w", samplerate=sample_rate, num_channels=audio.shape[0], **options
+        ) as f:
             f.write(audio)
         os.replace(tmp, path)
     finally:

@@ -547,3 +547,70 @@ def fit(
         )
         sys.exit(130)
     click.echo(f"run written to {out} (model.pt, best.pt, metrics.jsonl, loss.png)", err=True)
+
+
+@cli.command()
+@click.argument("run", type=click.Path())
+@click.option("--data", type=click.Path(), help="Dataset to evaluate on [default: the run's].")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N, mps.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+def evaluate(run: str, data: str | None, device: str, as_json: bool) -> None:
+    """The study's tables for RUN: per split N, MSE, MAE, grid accuracy; figures.
+
+    Writes eval.json, confusion_<parameter>.png and, for a model with a
+    decoder, reconstruction.png into RUN.
+    """
+    from .evaluation import evaluate as run_evaluate
+
+    result = run_evaluate(run, data, device)
+    if as_json:
+        _print_json(result)
+        return
+    click.echo(
+        f"{result['effect']} / {result['model']} (input {result['input']}, "
+        f"{result['normalization']} normalization) on {result['data']}; "
+        f"chance MAE {result['chance_mae']:.3f}"
+    )
+    click.echo(f"  {'split':<6} {'N':>6} {'MSE':>8} {'MAE':>8} {'grid acc.':>9}   per parameter")
+    for split, m in result["splits"].items():
+        if not m["n"]:
+            click.echo(f"  {split:<6} {0:>6}")
+            continue
+        per = "; ".join(
+            f"{name} MAE {p['mae']:.3g} {p['unit']}, acc. {p['grid_accuracy']:.1%}"
+            for name, p in m["per_parameter"].items()
+        )
+        click.echo(
+            f"  {split:<6} {m['n']:>6} {m['mse']:>8.4f} {m['mae']:>8.4f} "
+            f"{m['grid_accuracy']:>9.1%}   {per}"
+        )
+    if "reconstruction" in result:
+        r = result["reconstruction"]
+        click.echo(
+            f"  reconstruction L2 {r['l2']:.4f} (wet as is: {r['l2_wet_as_is']:.4f}); "
+            "high-frequency ratio "
+            + ", ".join(f"{k} {v:.3f}" for k, v in r["high_frequency_ratio"].items())
+        )
+    click.echo(f"  eval.json and figures written to {run}", err=True)
+
+
+@cli.command()
+@click.argument("run", type=click.Path())
+@click.argument("wet", type=click.Path())
+@click.option("--dry", type=click.Path(), help="The unprocessed audio (needed by pair runs).")
+@click.option("--refine", is_flag=True, help="Search by rendering the dry audio (needs --dry).")
+@click.option(
+    "--render-to", type=click.Path(), help="Write the dry audio rendered at the estimate."
+)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N, mps.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+def estimate(run, wet, dry, refine, render_to, device, as_json) -> None:
+    """The effect's settings on the audio file WET, with the model of RUN."""
+    from .estimation import estimate as run_estimate
+    from .estimation import format_estimate
+
+    result = run_estimate(run, wet, dry, refine=refine, render_to=render_to, device=device)
+    if as_json:
+        _print_json(result)
+    else:
+        click.echo(format_estimate(result))

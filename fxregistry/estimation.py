@@ -1,0 +1,249 @@
+"""``fxr estimate``: the settings of the effect on a user's audio, and the match.
+
+1. Read the wet file (and the dry one for a ``--input pair`` run) as mono
+   44.1 kHz, as is: an effect's settings are absolute levels (a limiter's
+   threshold), so no gain is applied.
+2. Cut it into windows of the run's clip length (the last one padded with
+   silence when it is at least a quarter full; a file shorter than a clip is
+   one padded window); windows quieter than the dataset's threshold are left
+   out unless all are.
+3. Predict every window; each parameter is the median over windows, in its
+   unit, snapped to the grid when the run was trained on the paper grid;
+   ``spread`` is half the interquartile range across windows.
+4. ``refine`` (needs the dry audio and the effect installed): analysis by
+   synthesis. Render the dry audio at candidate settings and keep the one
+   whose render is closest to the wet audio in a multi-resolution spectral
+   distance: every grid setting when there are at most ``EXHAUSTIVE`` of
+   them, else a walk over grid neighbours from the network's estimate; for a
+   run trained on random settings, then a local search in the continuous
+   range.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import registry
+from .audio import SAMPLE_RATE, read_audio, rms_db, write_audio
+from .data import Normalization
+from .dataset import effect_from_spec
+from .device import select_device
+from .effects import Effect
+from .errors import FxrError
+from .features import FeatureConfig, spectral_distance, spectrogram
+from .runs import create_model, load_bundle
+
+__all__ = ["windows", "estimate", "search_settings", "EXHAUSTIVE"]
+
+EXHAUSTIVE = 64  # grids up to this many settings are searched exhaustively
+REFINE_SECONDS = 20.0  # refinement compares at most this much audio
+
+
+def windows(audio: np.ndarray, samples: int) -> np.ndarray:
+    """Non-overlapping windows ``(W, samples)``; see the module docstring for padding."""
+    full, rest = divmod(audio.shape[-1], samples)
+    parts = [audio[i * samples : (i + 1) * samples] for i in range(full)]
+    if rest and (full == 0 or rest >= samples // 4):
+        parts.append(np.pad(audio[full * samples :], (0, samples - rest)))
+    return np.stack(parts).astype(np.float32)
+
+
+def _read_pair(wet_path, dry_path) -> tuple[np.ndarray, np.ndarray | None]:
+    wet, _ = read_audio(wet_path, SAMPLE_RATE)
+    if dry_path is None:
+        return wet, None
+    dry, _ = read_audio(dry_path, SAMPLE_RATE)
+    n = min(wet.shape[-1], dry.shape[-1])
+    # Renders keep the dry length; a longer file is a tail of silence or an export pad.
+    return wet[:n], dry[:n]
+
+
+def search_settings(
+    effect: Effect,
+    dry: np.ndarray,
+    wet: np.ndarray,
+    start: dict[str, float],
+    continuous: bool = False,
+    distance: Callable[[np.ndarray, np.ndarray], float] = spectral_distance,
+) -> tuple[dict[str, float], float]:
+    """The setting whose render of ``dry`` is closest to ``wet``, and its distance."""
+    cache: dict[tuple[float, ...], float] = {}
+
+    def cost(setting: dict[str, float]) -> float:
+        key = tuple(setting[p.name] for p in effect.parameters)
+        if key not in cache:
+            cache[key] = distance(effect(dry, SAMPLE_RATE, **setting), wet)
+        return cache[key]
+
+    grid = effect.grid()
+    if len(grid) <= EXHAUSTIVE:
+        # Ties (settings that sound the same) go to the first in grid order.
+        best = min(grid, key=cost)
+    else:
+        best = _walk_grid(effect, {p.name: p.snap(start[p.name]) for p in effect.parameters}, cost)
+    if continuous:
+        best = _local_search(effect, best, cost)
+    return best, cost(best)
+
+
+def _walk_grid(effect: Effect, current: dict[str, float], cost) -> dict[str, float]:
+    """Move to the best grid neighbour (one parameter one step) until none is better."""
+    while True:
+        neighbours = []
+        for p in effect.parameters:
+            i = p.grid.index(current[p.name])
+            for j in (i - 1, i + 1):
+                if 0 <= j < len(p.grid):
+                    neighbours.append({**current, p.name: p.grid[j]})
+        best = min(neighbours, key=cost, default=current)
+        if cost(best) >= cost(current):
+            return current
+        current = best
+
+
+def _local_search(effect: Effect, current: dict[str, float], cost, rounds: int = 6):
+    """Pattern search in normalized space, steps halving from a quarter grid step."""
+    step = 0.25 / max(len(p.grid) for p in effect.parameters)
+    x = effect.normalize(current)
+    for _ in range(rounds):
+        improved = True
+        while improved:
+            improved = False
+            for i, sign in itertools.product(range(len(x)), (-1, 1)):
+                trial = x.copy()
+                trial[i] = np.clip(trial[i] + sign * step, 0, 1)
+                if cost(effect.denormalize(trial)) < cost(effect.denormalize(x)):
+                    x, improved = trial, True
+        step /= 2
+    return effect.denormalize(x)
+
+
+def _predict_windows(bundle, model, device, wet_windows, dry_windows) -> np.ndarray:
+    features = FeatureConfig(**bundle["features"])
+    normalize = Normalization(**bundle["normalization"])
+    wet = normalize(torch.from_numpy(spectrogram(wet_windows, features)))
+    if bundle["input"] == "pair":
+        dry = normalize(torch.from_numpy(spectrogram(dry_windows, features)))
+        x = torch.stack([wet, dry], dim=1)
+    else:
+        x = wet[:, None]
+    model.eval()
+    with torch.no_grad():
+        return model(x.to(device)).float().cpu().numpy()
+
+
+def estimate(
+    run: str | os.PathLike,
+    wet_path: str | os.PathLike,
+    dry_path: str | os.PathLike | None = None,
+    *,
+    refine: bool = False,
+    render_to: str | os.PathLike | None = None,
+    device: str = "auto",
+) -> dict[str, Any]:
+    """What ``fxr estimate --json`` prints; see the module docstring."""
+    bundle = load_bundle(run)
+    pair = bundle["input"] == "pair"
+    if pair and dry_path is None:
+        raise FxrError(
+            f"{run} was trained with --input pair: pass the unprocessed audio with --dry "
+            "(or use a run trained with --input wet)"
+        )
+    if (refine or render_to) and dry_path is None:
+        raise FxrError(f"{'--refine' if refine else '--render-to'} needs the dry audio (--dry)")
+    stored = effect_from_spec(bundle["effect"])
+    data = bundle.get("data", {})
+    clip = int(round(data.get("clip_seconds", 2.0) * SAMPLE_RATE))
+    wet, dry = _read_pair(wet_path, dry_path)
+
+    wet_windows = windows(wet, clip)
+    dry_windows = windows(dry, clip) if dry is not None else None
+    loud = np.array([rms_db(w) >= data.get("min_level_db", -60.0) for w in wet_windows])
+    if loud.any():
+        wet_windows = wet_windows[loud]
+        dry_windows = dry_windows[loud] if dry_windows is not None else None
+    torch_device = select_device(device)
+    model = create_model(bundle).to(torch_device)
+    per_window = _predict_windows(bundle, model, torch_device, wet_windows, dry_windows)
+
+    median = np.median(per_window, axis=0)
+    low, high = np.percentile(per_window, [25, 75], axis=0)
+    on_grid = data.get("grid", "paper") == "paper"
+    parameters, setting = {}, {}
+    for i, p in enumerate(stored.parameters):
+        value = p.denormalize(float(np.clip(median[i], 0, 1)))
+        grid_value = p.snap(value)
+        setting[p.name] = grid_value if on_grid else value
+        spread = (
+            p.denormalize(float(np.clip(high[i], 0, 1)))
+            - p.denormalize(float(np.clip(low[i], 0, 1)))
+        ) / 2
+        parameters[p.name] = {
+            "value": setting[p.name],
+            "unit": p.unit,
+            "grid_value": grid_value,
+            "spread": float(spread),
+            "network": value,
+        }
+    result: dict[str, Any] = {
+        "effect": stored.name,
+        "parameters": parameters,
+        "windows": int(len(per_window)),
+        "refined": False,
+        "distance_before": None,
+        "distance_after": None,
+    }
+    if dry is not None and (refine or render_to):
+        effect = _installed(stored.name)
+        excerpt = slice(0, int(REFINE_SECONDS * SAMPLE_RATE))
+        d, w = dry[excerpt], wet[excerpt]
+        before = spectral_distance(effect(d, SAMPLE_RATE, **setting), w)
+        result["distance_before"] = before
+        if refine:
+            setting, after = search_settings(effect, d, w, setting, continuous=not on_grid)
+            result["refined"] = True
+            result["distance_after"] = after
+            for name, value in setting.items():
+                parameters[name]["value"] = value
+                parameters[name]["grid_value"] = effect.parameter(name).snap(value)
+        if render_to:
+            original, rate = read_audio(dry_path, sample_rate=None, mono=False)
+            rendered = effect(original, rate, **setting)
+            result["rendered_to"] = str(write_audio(render_to, rendered, rate))
+    return result
+
+
+def _installed(name: str) -> Effect:
+    try:
+        return registry.get_effect(name)
+    except FxrError:
+        raise FxrError(
+            f"rendering needs the effect {name!r}, which is not installed here"
+        ) from None
+
+
+def format_estimate(result: dict[str, Any], truth: Sequence[tuple[str, float]] = ()) -> str:
+    """A readable table of an estimate (the CLI's output without --json)."""
+    truth_of = dict(truth)
+    lines = [f"{result['effect']}: estimated from {result['windows']} window(s)"]
+    for name, p in result["parameters"].items():
+        line = f"  {name:<16} {p['value']:>10.4g} {p['unit']:<5} (± {p['spread']:.3g}"
+        line += f", network {p['network']:.4g})"
+        if name in truth_of:
+            line += f"   truth {truth_of[name]:.4g}"
+        lines.append(line)
+    if result["distance_before"] is not None:
+        after = result["distance_after"]
+        lines.append(
+            f"  spectral distance of the match: {result['distance_before']:.4f}"
+            + (f" -> {after:.4f} after refinement" if after is not None else "")
+        )
+    if "rendered_to" in result:
+        lines.append(f"  match written to {result['rendered_to']}")
+    return "\n".join(lines)
