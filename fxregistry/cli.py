@@ -553,8 +553,16 @@ def fit(
 @click.argument("run", type=click.Path())
 @click.option("--data", type=click.Path(), help="Dataset to evaluate on [default: the run's].")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N, mps.")
+@click.option(
+    "--floor",
+    is_flag=True,
+    help="Also measure the identifiability floor of the test clips (renders every setting).",
+)
+@click.option("--floor-limit", type=int, help="Measure the floor on at most N examples.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
-def evaluate(run: str, data: str | None, device: str, as_json: bool) -> None:
+def evaluate(
+    run: str, data: str | None, device: str, floor: bool, floor_limit: int | None, as_json: bool
+) -> None:
     """The study's tables for RUN: per split N, MSE, MAE, grid accuracy; figures.
 
     Writes eval.json, confusion_<parameter>.png and, for a model with a
@@ -562,7 +570,7 @@ def evaluate(run: str, data: str | None, device: str, as_json: bool) -> None:
     """
     from .evaluation import evaluate as run_evaluate
 
-    result = run_evaluate(run, data, device)
+    result = run_evaluate(run, data, device, floor=floor, floor_limit=floor_limit)
     if as_json:
         _print_json(result)
         return
@@ -583,6 +591,11 @@ def evaluate(run: str, data: str | None, device: str, as_json: bool) -> None:
         click.echo(
             f"  {split:<6} {m['n']:>6} {m['mse']:>8.4f} {m['mae']:>8.4f} "
             f"{m['grid_accuracy']:>9.1%}   {per}"
+        )
+    for split, m in result.get("floor", {}).items():
+        click.echo(
+            f"  floor  {m['n']:>6} {m['mse']:>8.4f} {m['mae']:>8.4f} {m['grid_accuracy']:>9.1%}"
+            f"   exhaustive analysis-by-synthesis on the {split} clips, dry known"
         )
     if "reconstruction" in result:
         r = result["reconstruction"]

@@ -127,8 +127,14 @@ def evaluate(
     data: str | os.PathLike | None = None,
     device: str = "auto",
     figures: bool = True,
+    floor: bool = False,
+    floor_limit: int | None = None,
 ) -> dict[str, Any]:
-    """Evaluate the run's ``model.pt`` on every split; write ``eval.json`` and figures."""
+    """Evaluate the run's ``model.pt`` on every split; write ``eval.json`` and figures.
+
+    ``floor`` adds the identifiability floor of the figures' split (see
+    :mod:`fxregistry.floor`), over at most ``floor_limit`` examples.
+    """
     run = Path(run)
     if not run.is_dir():
         raise FxrError(f"{run}: not a run directory")
@@ -164,6 +170,10 @@ def evaluate(
     shown = next(s for s in ("test", "valid", "train") if len(predictions[s][1]) or s == "train")
     prediction, truth, split_data = predictions[shown]
     result["figures_split"] = shown
+    if floor and len(truth):
+        from .floor import identifiability_floor
+
+        result["floor"] = {shown: identifiability_floor(data, shown, floor_limit)}
     if getattr(model, "reconstruct", None) is not None and len(truth):
         result["reconstruction"] = _reconstruction(model, bundle, split_data, torch_device)
     if figures and len(truth):

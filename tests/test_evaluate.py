@@ -14,6 +14,7 @@ from fxregistry.build import BuildConfig, build
 from fxregistry.cli import cli
 from fxregistry.estimation import estimate, search_settings, windows
 from fxregistry.evaluation import confusion_matrix, grid_index, split_metrics, to_units
+from fxregistry.floor import dry_clips, identifiability_floor
 from fxregistry.training import FitConfig, fit
 
 
@@ -185,3 +186,35 @@ def test_bad_estimate_and_evaluate_input_is_one_clear_line_and_exit_2(runs, take
         assert result.exit_code == 2, (args, result.output)
         assert message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.output
+
+
+# ---------------------------------------------------------------- the floor
+
+
+def test_clips_made_again_from_the_source_equal_the_stored_ones(tmp_path):
+    config = BuildConfig(effect="bitcrusher", source="synth:3", clip_seconds=0.5, max_clips=5)
+    build(BuildConfig(**{**config.__dict__, "keep_audio": True}), tmp_path / "kept.h5")
+    build(config, tmp_path / "lean.h5")
+    rows = np.array([3, 0, 4])
+    assert np.array_equal(
+        dry_clips(tmp_path / "kept.h5", rows), dry_clips(tmp_path / "lean.h5", rows)
+    )
+
+
+def test_the_floor_is_zero_where_settings_are_identifiable_and_not_where_they_sound_alike(tmp_path):
+    for effect in ("delay", "limiter"):
+        config = BuildConfig(effect=effect, source="synth:3", clip_seconds=0.5, max_clips=4)
+        build(config, tmp_path / f"{effect}.h5")
+    assert identifiability_floor(tmp_path / "delay.h5", "train")["mae"] == 0
+    # Peaks at -1 dBFS never reach a 0 dB threshold: its three release times sound alike,
+    # so at least two of every three of those examples are missed.
+    limiter = identifiability_floor(tmp_path / "limiter.h5", "train")
+    assert 0.05 < limiter["mae"] and limiter["grid_accuracy"] <= 1 - 2 / 9 + 1e-9
+    assert limiter["per_parameter"]["threshold_db"]["grid_accuracy"] == 1
+
+
+def test_evaluate_floor_reports_it_beside_the_model(runs):
+    report = json.loads(
+        run("evaluate", runs["wet"], "--floor", "--floor-limit", "5", "--json").stdout
+    )
+    assert report["floor"]["test"]["n"] == 5 and report["floor"]["test"]["mae"] == 0
