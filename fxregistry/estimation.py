@@ -39,7 +39,7 @@ from .errors import FxrError
 from .features import FeatureConfig, spectral_distance, spectrogram
 from .runs import create_model, load_bundle
 
-__all__ = ["windows", "estimate", "search_settings", "EXHAUSTIVE"]
+__all__ = ["windows", "estimate", "search_settings", "closest_grid_settings", "EXHAUSTIVE"]
 
 EXHAUSTIVE = 64  # grids up to this many settings are searched exhaustively
 REFINE_SECONDS = 20.0  # refinement compares at most this much audio
@@ -90,6 +90,21 @@ def search_settings(
     if continuous:
         best = _local_search(effect, best, cost)
     return best, cost(best)
+
+
+def closest_grid_settings(
+    effect: Effect,
+    dry: np.ndarray,
+    wet: np.ndarray,
+    distance: Callable[[np.ndarray, np.ndarray], float] = spectral_distance,
+) -> list[dict[str, float]]:
+    """Every grid setting whose render of ``dry`` is as close to ``wet`` as the closest.
+
+    More than one means those settings make the same audio here.
+    """
+    costs = [(distance(effect(dry, SAMPLE_RATE, **s), wet), s) for s in effect.grid()]
+    best = min(c for c, _ in costs)
+    return [s for c, s in costs if c <= best + 1e-9]
 
 
 def _walk_grid(effect: Effect, current: dict[str, float], cost) -> dict[str, float]:

@@ -1,0 +1,119 @@
+"""How long `fxr estimate` takes on a 30 s stereo file on the CPU.
+
+    .venv/bin/python benchmarks/estimate_speed.py [--seconds 30]
+
+Trains a small CNN (one epoch; speed does not depend on the weights) for
+`--input wet` and `--input pair` on a delay dataset from the built-in source,
+writes a 30 s stereo 44.1 kHz take and its delay render as wav files, then
+times, for each run: the estimate inside one Python process (the library
+call, median of 5 after a warm-up), the whole `fxr estimate` command
+(interpreter start, imports and plugin loading included, median of 3), and
+the same with `--refine`.
+
+Writes benchmarks/results/estimate_speed.{md,json}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from report import save
+
+from fxregistry import registry
+from fxregistry.audio import SAMPLE_RATE, write_audio
+from fxregistry.build import BuildConfig, build
+from fxregistry.estimation import estimate
+from fxregistry.training import FitConfig, fit
+
+FXR = Path(sys.executable).parent / "fxr"
+
+
+def timed(repeats: int, fn, *args, **kwargs) -> float:
+    """Median seconds of ``fn(*args, **kwargs)`` over ``repeats`` calls."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn(*args, **kwargs)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="fxr-estimate-") as scratch:
+        scratch = Path(scratch)
+        data = scratch / "delay.h5"
+        build(BuildConfig(effect="delay", source="synth:4", max_clips=16), data)
+        takes = registry.get_source("synth").recordings("3", 99)
+        mono = np.concatenate([t.load() for t in takes])[: int(args.seconds * SAMPLE_RATE)]
+        stereo = np.stack([mono, 0.7 * mono])
+        delay = registry.get_effect("delay")
+        dry = write_audio(scratch / "dry.wav", stereo, SAMPLE_RATE)
+        wet = write_audio(
+            scratch / "wet.wav", delay(stereo, SAMPLE_RATE, delay_seconds=0.25 * 3 / 7), SAMPLE_RATE
+        )
+        for mode in ("wet", "pair"):
+            run = scratch / mode
+            fit(FitConfig(model="cnn", data=str(data), input=mode, epochs=1, device="cpu"), run)
+            pair = {"dry_path": dry} if mode == "pair" else {}
+            estimate(run, wet, device="cpu", **pair)  # warm-up: imports, caches
+            quiet = {"check": True, "capture_output": True}
+            command = [str(FXR), "estimate", str(run), str(wet), "--device", "cpu"]
+            if mode == "pair":
+                command += ["--dry", str(dry)]
+            row = {
+                "input": mode,
+                "library_s": timed(5, estimate, run, wet, device="cpu", **pair),
+                "command_s": timed(3, subprocess.run, command, **quiet),
+            }
+            if mode == "pair":
+                row["refine_library_s"] = timed(
+                    3, estimate, run, wet, refine=True, device="cpu", **pair
+                )
+                row["refine_command_s"] = timed(3, subprocess.run, command + ["--refine"], **quiet)
+            rows.append(row)
+            print(row, file=sys.stderr)
+    lines = [
+        f"Command: `.venv/bin/python benchmarks/estimate_speed.py --seconds {args.seconds:g}`  ",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, no GPU, torch "
+        f"{torch.__version__}. Input: a {args.seconds:g} s stereo 44.1 kHz wav (synthesizer "
+        "takes) rendered through `delay`; `cnn` runs on 2 s windows.",
+        "",
+        "| run | estimate in a Python process | `fxr estimate` command | with `--refine` (process) "
+        "| with `--refine` (command) |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        refine = (
+            (f"{r['refine_library_s']:.2f} s", f"{r['refine_command_s']:.2f} s")
+            if "refine_library_s" in r
+            else ("-", "-")
+        )
+        lines.append(
+            f"| `--input {r['input']}` | {r['library_s']:.2f} s | {r['command_s']:.2f} s | "
+            f"{refine[0]} | {refine[1]} |"
+        )
+    lines += [
+        "",
+        "The command's time includes starting Python and importing PyTorch (about 2 s "
+        "here); the process column is what an application or notebook that keeps fxr "
+        "loaded pays per file.",
+    ]
+    save("estimate_speed", lines, rows)
+
+
+if __name__ == "__main__":
+    main()
