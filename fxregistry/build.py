@@ -78,9 +78,16 @@ class BuildConfig:
     split_by: str = "recording"
     strict: bool = False
     compress: bool = False
+    shard: tuple[int, int] | None = None  # (K, N): the K-th of N parts, 1 <= K <= N
 
     def __post_init__(self) -> None:
         parse_grid(self.grid)
+        if self.shard is not None:
+            k, n = self.shard
+            if not 1 <= k <= n:
+                raise FxrError(f"--shard K/N needs 1 <= K <= N, got {k}/{n}")
+            if self.max_clips is not None:
+                raise FxrError("--max-clips cannot be combined with --shard (quotas are global)")
         parse_level(self.level)
         if not self.clip_seconds > 0:
             raise FxrError(f"--clip-seconds must be positive, got {self.clip_seconds}")
@@ -430,6 +437,13 @@ def build(
     split_of = [split_of_key[k] for k in keys]
     # Split by split, so that each split is one contiguous range of the file.
     order = sorted(range(len(recordings)), key=lambda i: (split_of[i], i))
+    if config.shard is not None:
+        # Contiguous parts of the global order: shards 1..N laid end to end
+        # are the unsharded build, which is what `fxr merge` relies on.
+        k, n = config.shard
+        order = [int(i) for i in np.array_split(np.asarray(order), n)[k - 1]]
+        if not order:
+            raise FxrError(f"shard {k}/{n} is empty: the source has {len(recordings)} recordings")
 
     workers = max(1, workers or os.cpu_count() or 1)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -653,6 +667,7 @@ def _write_header(
     f.attrs["split_by"] = config.split_by
     f.attrs["keep_audio"] = config.keep_audio
     f.attrs["build_config"] = json.dumps(asdict(config))
+    f.attrs["shard"] = "" if config.shard is None else "{}/{}".format(*config.shard)
     f.attrs["clips"] = n_clips
     f.attrs["examples"] = n_examples
     f.attrs["skipped_quiet_clips"] = report.skipped_quiet_clips

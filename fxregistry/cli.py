@@ -246,6 +246,16 @@ def render(effect_name: str, settings: tuple[str, ...], dry: str, out: str) -> N
     click.echo(f"{dry} -> {out}: {effect.name} ({shown})", err=True)
 
 
+def _shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    k, sep, n = text.partition("/")
+    try:
+        return int(k), int(n)
+    except ValueError:
+        raise FxrError(f"--shard takes K/N, two whole numbers, not {text!r}") from None
+
+
 def _split_fractions(text: str) -> tuple[float, float, float]:
     try:
         parts = [float(p) for p in text.split("/")]
@@ -315,6 +325,11 @@ def _split_fractions(text: str) -> tuple[float, float, float]:
     is_flag=True,
     help="gzip the spectrograms and audio: ~20% smaller, ~30% slower to build.",
 )
+@click.option(
+    "--shard",
+    metavar="K/N",
+    help="Build only the K-th of N parts of the recordings (1 <= K <= N); see fxr merge.",
+)
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable file.")
 @click.option("--force", is_flag=True, help="Replace OUT if it exists.")
 def build(
@@ -333,6 +348,7 @@ def build(
     split,
     split_by,
     compress,
+    shard,
     strict,
     force,
 ) -> None:
@@ -355,6 +371,7 @@ def build(
         split_by="group" if split_by == "player" else split_by,
         strict=strict,
         compress=compress,
+        shard=_shard(shard),
     )
     registry.get_effect(effect_name)  # an unknown name fails before any work
     out = out or os.path.join("datasets", f"{effect_name}.h5")
@@ -627,3 +644,30 @@ def estimate(run, wet, dry, refine, render_to, device, as_json) -> None:
         _print_json(result)
     else:
         click.echo(format_estimate(result))
+
+
+@cli.command()
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.argument("shards", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--copy", is_flag=True, help="Copy the data: a self-contained file, no shards needed."
+)
+@click.option("--force", is_flag=True, help="Replace OUT if it exists.")
+def merge(out: str, shards: tuple[str, ...], copy: bool, force: bool) -> None:
+    """Merge the shards of one `fxr build --shard K/N` into the dataset OUT.
+
+    OUT's large arrays are HDF5 virtual datasets over the shards (no copy),
+    found by paths relative to OUT: keep the shards beside it, or pass --copy.
+    """
+    from .dataset import describe
+    from .merge import merge as run_merge
+
+    if os.path.exists(out) and not force:
+        raise FxrError(f"{out} exists; pass --force to replace it")
+    path = run_merge(out, list(shards), copy=copy)
+    info = describe(path)
+    click.echo(
+        f"merged {len(shards)} shards into {path}: {info['examples']} examples, "
+        f"{info['clips']} clips ({'copied' if copy else 'virtual datasets over the shards'})",
+        err=True,
+    )

@@ -108,6 +108,24 @@ def _check(f: h5py.File, path: Path) -> None:
     for name in ("examples/clip", "examples/params", "examples/split"):
         if name not in f or f[name].shape[0] != n:
             raise FxrError(f"{path}: truncated or damaged ({name} is missing or short)")
+    _check_virtual_sources(f, path)
+
+
+def _check_virtual_sources(f: h5py.File, path: Path) -> None:
+    """A merged file reads zeros where a shard is missing: refuse it instead."""
+    for group in ("clips", "examples"):
+        for dataset in f[group].values():
+            if not dataset.is_virtual:
+                continue
+            for source in dataset.virtual_sources():
+                shard = Path(source.file_name)
+                if not shard.is_absolute():
+                    shard = path.parent / shard
+                if not shard.is_file():
+                    raise FxrError(
+                        f"{path}: merged from shards, but {shard} is missing; keep the shards "
+                        "beside the merged file or merge with --copy"
+                    )
 
 
 def effect_spec(f: h5py.File) -> dict[str, Any]:
