@@ -557,13 +557,14 @@ def fit(
     report = run_fit(
         config, out, resume=resume, force=force, log=lambda line: click.echo(line, err=True)
     )
+    say = click.echo if report.main else lambda *args, **kwargs: None  # rank 0 speaks
     if report.interrupted:
-        click.echo(
+        say(
             f"interrupted; the checkpoint in {out} continues with: fxr fit --resume --out {out}",
             err=True,
         )
         sys.exit(130)
-    click.echo(f"run written to {out} (model.pt, best.pt, metrics.jsonl, loss.png)", err=True)
+    say(f"run written to {out} (model.pt, best.pt, metrics.jsonl, loss.png)", err=True)
 
 
 @cli.command()

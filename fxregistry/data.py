@@ -168,12 +168,16 @@ class Batches:
         shuffle: bool,
         seed: int = 0,
         workers: int = 0,
+        part: tuple[int, int] = (0, 1),
     ):
         self.data, self.batch_size, self.device = data, batch_size, device
         self.shuffle, self.seed, self.workers = shuffle, seed, workers
+        # (rank, processes): this process's slice of every batch, as DistributedSampler
+        # would give it, so that the processes together take the global batch.
+        self.rank, self.processes = part
 
     def __len__(self) -> int:
-        return -(-len(self.data) // self.batch_size)
+        return len(self.order(0))
 
     def order(self, epoch: int) -> list[torch.Tensor]:
         n = len(self.data)
@@ -182,7 +186,11 @@ class Batches:
             rows = torch.randperm(n, generator=generator)
         else:
             rows = torch.arange(n)
-        return list(rows.split(self.batch_size))
+        batches = list(rows.split(self.batch_size))
+        if self.processes > 1:
+            # A last batch too small for every process to get a row is dropped.
+            batches = [b[self.rank :: self.processes] for b in batches if len(b) >= self.processes]
+        return batches
 
     def epoch(self, epoch: int, skip: int = 0) -> Iterator[tuple[torch.Tensor, ...]]:
         """The batches of ``epoch``, after the first ``skip`` (for a resumed run)."""

@@ -35,6 +35,7 @@ from . import __version__, registry
 from .data import Batches, Normalization, open_split
 from .dataset import effect_spec, feature_configs, open_dataset
 from .device import autocast, grad_scaler, select_device
+from .distributed import SINGLE, World, device_spec_for, join
 from .errors import FxrError
 from .runs import load_bundle, make_bundle, save_atomic, write_json_atomic
 
@@ -97,6 +98,7 @@ class FitReport:
     epochs_run: int = 0
     final: dict[str, float] = field(default_factory=dict)
     interrupted: bool = False
+    main: bool = True  # False in every torchrun process but rank 0, which speaks for all
 
 
 def plan_stages(config: FitConfig) -> list[Stage]:
@@ -132,11 +134,16 @@ def plan_stages(config: FitConfig) -> list[Stage]:
 class _Trainer:
     """The state of one run: model, data, stages; ``run()`` trains what is left."""
 
-    def __init__(self, config: FitConfig, run: Path, log: Callable[[str], None]):
-        self.config, self.run_dir, self.log = config, run, log
+    def __init__(
+        self, config: FitConfig, run: Path, log: Callable[[str], None], world: World = SINGLE
+    ):
+        self.config, self.run_dir, self.log, self.world = config, run, log, world
         self.stages = plan_stages(config)
         self.spec = registry.get_model(config.model)
-        self.device = select_device(config.device)
+        self.device = select_device(device_spec_for(world, config.device))
+        if world.distributed and self.device.type == "cpu":
+            # Processes on one machine share its cores; threads beyond them would fight.
+            torch.set_num_threads(max(1, torch.get_num_threads() // world.local_size))
         with open_dataset(config.data) as f:
             self.effect_spec = effect_spec(f)
             kinds = feature_configs(f)
@@ -168,11 +175,12 @@ class _Trainer:
         }
         if len(data["train"]) == 0:
             raise FxrError(f"{config.data} has no training examples")
+        part = (world.rank, world.size)
         self.train_batches = Batches(
-            data["train"], config.batch_size, self.device, True, config.seed, config.workers
+            data["train"], config.batch_size, self.device, True, config.seed, config.workers, part
         )
         self.valid_batches = Batches(
-            data["valid"], config.batch_size, self.device, False, workers=config.workers
+            data["valid"], config.batch_size, self.device, False, 0, config.workers, part
         )
         self.scaler = grad_scaler(self.device)
         # Position: the next batch to train is `step` of `epoch` of `stage`.
@@ -213,6 +221,16 @@ class _Trainer:
             for p in self.encoder.parameters():
                 p.requires_grad_(False)
         trainable = [p for p in self.model.parameters() if p.requires_grad]
+        self.step_model = _Tasks(self.model)
+        if self.world.distributed:
+            # Rebuilt per stage: DDP hooks the parameters that require grad when it is made.
+            # A reconstructing model leaves its head (pretrain) or its decoder (other
+            # stages) unused, which DDP must be told to look for; others skip that cost.
+            self.step_model = torch.nn.parallel.DistributedDataParallel(
+                self.step_model,
+                device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=self.spec.reconstructs,
+            )
         optimizer = torch.optim.Adam(trainable, lr=self.config.lr)
         scheduler = torch.optim.lr_scheduler.StepLR(
             optimizer, step_size=self.config.lr_step, gamma=self.config.lr_gamma
@@ -229,12 +247,13 @@ class _Trainer:
             return torch.stack([self.normalization(wet), self.normalization(dry)], dim=1)
         return self.normalization(wet)[:, None]
 
-    def loss(self, task: str, wet, dry, targets) -> torch.Tensor:
+    def loss(self, task: str, wet, dry, targets, model=None) -> torch.Tensor:
+        model = _Tasks(self.model) if model is None else model
         with autocast(self.device):
             if task == "reconstruct":
-                out = self.model.reconstruct(self.normalization(wet)[:, None])
+                out = model(self.normalization(wet)[:, None], task)
                 return F.mse_loss(out.float(), self.normalization(dry)[:, None])
-            return F.l1_loss(self.model(self.inputs(wet, dry)).float(), targets)
+            return F.l1_loss(model(self.inputs(wet, dry), task).float(), targets)
 
     @torch.no_grad()
     def validate(self, task: str) -> float | None:
@@ -245,7 +264,8 @@ class _Trainer:
         for wet, dry, targets in self.valid_batches.epoch(0):
             total += float(self.loss(task, wet, dry, targets)) * targets.shape[0]
             n += targets.shape[0]
-        return total / n
+        total, n = self.world.sum(total, n)
+        return total / n if n else None
 
     # -- checkpoints
 
@@ -274,7 +294,8 @@ class _Trainer:
         torch.set_rng_state(state["rng"])
 
     def save_checkpoint(self) -> None:
-        save_atomic(self.state(), self.run_dir / "checkpoint.pt")
+        if self.world.main:
+            save_atomic(self.state(), self.run_dir / "checkpoint.pt")
 
     def bundle(self, **extra: Any) -> dict[str, Any]:
         return make_bundle(
@@ -293,7 +314,7 @@ class _Trainer:
     # -- the loop
 
     def run(self, progress) -> FitReport:
-        report = FitReport(self.run_dir, self.stages)
+        report = FitReport(self.run_dir, self.stages, main=self.world.main)
         while self.stage < len(self.stages):
             stage = self.stages[self.stage]
             while self.epoch < stage.epochs:
@@ -303,9 +324,10 @@ class _Trainer:
             if self.stage < len(self.stages):
                 self.optimizer, self.scheduler = self._optimizer()
             self.save_checkpoint()
-        save_atomic(self.bundle(), self.run_dir / "model.pt")
-        if not (self.run_dir / "best.pt").exists():  # no validation split: best = last
-            save_atomic(self.bundle(), self.run_dir / "best.pt")
+        if self.world.main:
+            save_atomic(self.bundle(), self.run_dir / "model.pt")
+            if not (self.run_dir / "best.pt").exists():  # no validation split: best = last
+                save_atomic(self.bundle(), self.run_dir / "best.pt")
         return report
 
     def _run_epoch(self, stage: Stage, progress) -> None:
@@ -315,11 +337,11 @@ class _Trainer:
         self._train_mode()
         started = time.perf_counter()
         try:
-            with _stop_requested_on_ctrl_c() as stop:
+            with _stop_requested_on_ctrl_c(self.world.distributed) as stop:
                 for wet, dry, targets in self.train_batches.epoch(
                     self.stage * 100_003 + self.epoch, skip=self.step
                 ):
-                    loss = self.loss(stage.task, wet, dry, targets)
+                    loss = self.loss(stage.task, wet, dry, targets, self.step_model)
                     self.optimizer.zero_grad(set_to_none=True)
                     self.scaler.scale(loss).backward()
                     self.scaler.step(self.optimizer)
@@ -343,28 +365,31 @@ class _Trainer:
             progress.remove_task(bar)
         seconds = self.epoch_seconds + time.perf_counter() - started
         valid = self.validate(stage.task)
+        loss_sum, samples = self.world.sum(self.epoch_loss, self.epoch_samples)
         row = {
             "stage": stage.name,
             "task": stage.task,
             "epoch": self.epoch + 1,
-            "train_loss": self.epoch_loss / max(self.epoch_samples, 1),
+            "train_loss": loss_sum / max(samples, 1),
             "valid_loss": valid,
             "lr": self.optimizer.param_groups[0]["lr"],
             "seconds": round(seconds, 3),
-            "samples_per_s": round(self.epoch_samples / seconds, 1),
+            "samples_per_s": round(samples / seconds, 1),
         }
         self.scheduler.step()
         self.epoch, self.step = self.epoch + 1, 0
         self.epoch_loss, self.epoch_samples, self.epoch_seconds = 0.0, 0, 0.0
         if stage.task == "parameters" and valid is not None and valid < self.best:
             self.best = valid
-            save_atomic(
-                self.bundle(stage=stage.name, epoch=row["epoch"], valid_loss=valid),
-                self.run_dir / "best.pt",
-            )
+            if self.world.main:
+                save_atomic(
+                    self.bundle(stage=stage.name, epoch=row["epoch"], valid_loss=valid),
+                    self.run_dir / "best.pt",
+                )
         self.save_checkpoint()
-        with open(self.run_dir / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(row) + "\n")
+        if self.world.main:
+            with open(self.run_dir / "metrics.jsonl", "a") as f:
+                f.write(json.dumps(row) + "\n")
         valid_text = "-" if valid is None else f"{valid:.4f}"
         self.log(
             f"{stage.name} epoch {row['epoch']}/{stage.epochs}: train {row['train_loss']:.4f}, "
@@ -372,8 +397,19 @@ class _Trainer:
         )
 
 
+class _Tasks(torch.nn.Module):
+    """One forward for both tasks, so that DDP sees (and syncs) the reconstruction too."""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor, task: str) -> torch.Tensor:
+        return self.model.reconstruct(x) if task == "reconstruct" else self.model(x)
+
+
 @contextlib.contextmanager
-def _stop_requested_on_ctrl_c():
+def _stop_requested_on_ctrl_c(distributed: bool = False):
     """Turn the first Ctrl-C into a request to stop after the current step.
 
     A step interrupted halfway (batch-norm statistics updated, weights not)
@@ -381,8 +417,10 @@ def _stop_requested_on_ctrl_c():
     epoch's checkpoint is then where ``--resume`` starts.
     """
     stop = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop  # signals reach only the main thread
+    if distributed or threading.current_thread() is not threading.main_thread():
+        # Signals reach only the main thread; under torchrun the ranks would stop at
+        # different steps, so there Ctrl-C stops at once (resume from the last epoch).
+        yield stop
         return
 
     def request(signum, frame):
@@ -408,41 +446,54 @@ def fit(
     force: bool = False,
     log: Callable[[str], None] = lambda line: None,
 ) -> FitReport:
-    """Train as ``config`` says into the run directory ``run`` (see fxregistry.runs)."""
+    """Train as ``config`` says into the run directory ``run`` (see fxregistry.runs).
+
+    Under ``torchrun`` every process calls this; see :mod:`fxregistry.distributed`.
+    """
     run = Path(run)
+    world = join(config.device)
+    if not world.main:
+        log = lambda line: None  # noqa: E731 - one voice: rank 0's
     if resume:
         config = _resumed_config(run, config)
     elif run.exists() and any(run.iterdir()) and not force:
         raise FxrError(f"{run} exists; pass --resume to continue it or --force to replace it")
-    trainer = _Trainer(config, run, log)
+    world.barrier()  # every rank has looked at the run before rank 0 writes it
+    trainer = _Trainer(config, run, log, world)
     if resume:
         state = torch.load(run / "checkpoint.pt", map_location=trainer.device, weights_only=True)
         trainer.restore(state)
-        _truncate_metrics(run / "metrics.jsonl", trainer)
+        if world.main:
+            _truncate_metrics(run / "metrics.jsonl", trainer)
         stage, epoch, step = state["position"]
         if stage >= len(trainer.stages):
             log(f"{run} is already complete")
         else:
             log(f"resuming {run}: {trainer.stages[stage].name} epoch {epoch + 1}, batch {step}")
-    else:
+    elif world.main:
         if run.exists():
             for name in ("checkpoint.pt", "model.pt", "best.pt", "metrics.jsonl", "loss.png"):
                 (run / name).unlink(missing_ok=True)
         run.mkdir(parents=True, exist_ok=True)
         write_json_atomic(_run_config(config, trainer), run / "config.json")
+    world.barrier()
     log(
         f"fitting {config.model} on {config.data} ({trainer.effect_spec['name']}, "
-        f"input {config.input}, {config.normalization} normalization) on {trainer.device}: "
+        f"input {config.input}, {config.normalization} normalization) on {trainer.device}"
+        + (f" x {world.size} processes" if world.distributed else "")
+        + ": "
         + " then ".join(f"{s.name} ({s.epochs} epochs)" for s in trainer.stages)
     )
-    progress = _progress()
+    progress = _progress(enabled=world.main)
     try:
         with progress:
             report = trainer.run(progress)
     except KeyboardInterrupt:
-        return FitReport(run, trainer.stages, interrupted=True)
+        return FitReport(run, trainer.stages, interrupted=True, main=world.main)
     finally:
-        plot_losses(run)
+        if world.main:
+            plot_losses(run)
+    world.barrier()
     return report
 
 
@@ -460,6 +511,10 @@ def _run_config(config: FitConfig, trainer: _Trainer) -> dict[str, Any]:
         "stages": [asdict(s) for s in trainer.stages],
         "train_examples": len(trainer.train_batches.data),
         "valid_examples": len(trainer.valid_batches.data),
+        # Under torchrun each of `processes` takes batch_size / processes of every batch.
+        "processes": trainer.world.size,
+        "global_batch_size": config.batch_size,
+        "lr": config.lr,
     }
 
 
@@ -513,7 +568,7 @@ def plot_losses(run: Path) -> None:
     partial.replace(run / "loss.png")
 
 
-def _progress():
+def _progress(enabled: bool = True):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -524,6 +579,6 @@ def _progress():
         MofNCompleteColumn(),
         TextColumn("{task.fields[info]}"),
         console=console,
-        disable=not console.is_terminal,
+        disable=not (enabled and console.is_terminal),
         transient=True,
     )
