@@ -53,7 +53,7 @@ def time_steps(model, batches, task: str, steps: int, warmup: int = 5) -> tuple[
             if batch is None:
                 break
             loading += time.perf_counter() - asked
-            wet, dry, targets = batch
+            wet, dry, _, targets = batch
             if task == "reconstruct":
                 out = model.reconstruct(normalize(wet)[:, None])
                 loss = F.mse_loss(out, normalize(dry)[:, None])

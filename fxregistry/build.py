@@ -74,6 +74,7 @@ class BuildConfig:
     level: str = "peak:-1"
     features: tuple[str, ...] = ("mel",)
     keep_audio: bool = False
+    residual: bool = False  # also the spectrograms of wet minus dry audio
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)
     split_by: str = "recording"
     strict: bool = False
@@ -250,6 +251,7 @@ class _RenderTask:
     seed: int
     keep_audio: bool
     compress: bool
+    residual: bool
 
 
 @dataclass
@@ -258,6 +260,7 @@ class _RenderResult:
     # writer only copies bytes and the pipe carries compressed data.
     dry: list[list[bytes]]  # per feature kind, per clip
     wet: list[list[bytes]]  # per feature kind, per example
+    residual: list[list[bytes]]  # per feature kind, per example, with residual
     params: np.ndarray  # (examples, parameters), native units
     normalized: np.ndarray
     dry_audio: list[bytes]  # per clip, with keep_audio
@@ -297,6 +300,13 @@ def _render_block(task: _RenderTask) -> _RenderResult:
             spec[rendered] = spectrogram(wet_audio[rendered], cfg)
         spec[~rendered] = dry_spec[same_as_dry[~rendered]]
         wet_features.append(spec)
+    residual_features = []
+    if task.residual:
+        # What the effect added or removed, which the wet spectrogram alone can
+        # bury (a 14-bit crush moves the Mel bands by hundredths of a dB).
+        examples_clip = np.repeat(np.arange(rows), len(wet_audio) // rows)
+        difference = wet_audio - dry[examples_clip]
+        residual_features = [spectrogram(difference, cfg) for cfg in task.features]
     params = np.asarray(params, dtype=np.float32)
     names = task.effect.parameter_names
 
@@ -306,6 +316,7 @@ def _render_block(task: _RenderTask) -> _RenderResult:
     return _RenderResult(
         dry=[encode(spec, SPECTROGRAM_DTYPE) for spec in dry_features],
         wet=[encode(spec, SPECTROGRAM_DTYPE) for spec in wet_features],
+        residual=[encode(spec, SPECTROGRAM_DTYPE) for spec in residual_features],
         params=params,
         normalized=np.stack(
             [task.effect.normalize(dict(zip(names, p, strict=True))) for p in params]
@@ -552,6 +563,17 @@ def build(
                 )
                 for c, shape in zip(features, shapes, strict=True)
             ]
+            residual_sets = [
+                create_rows(
+                    f,
+                    f"examples/residual_{c.kind}",
+                    (n_examples, *shape),
+                    SPECTROGRAM_DTYPE,
+                    config.compress,
+                )
+                for c, shape in zip(features, shapes, strict=True)
+                if config.residual
+            ]
             if config.keep_audio:
                 shape = (n_clips, clip_samples)
                 dry_audio = create_rows(f, "clips/audio", shape, "f4", config.compress)
@@ -573,6 +595,7 @@ def build(
                     config.seed,
                     config.keep_audio,
                     config.compress,
+                    config.residual,
                 )
                 for a, b in blocks
             )
@@ -589,6 +612,8 @@ def build(
                     for dataset, chunks in zip(dry_sets, result.dry, strict=True):
                         _write_chunks(dataset, a, chunks)
                     for dataset, chunks in zip(wet_sets, result.wet, strict=True):
+                        _write_chunks(dataset, row, chunks)
+                    for dataset, chunks in zip(residual_sets, result.residual, strict=True):
                         _write_chunks(dataset, row, chunks)
                     params[row : row + n] = result.params
                     normalized[row : row + n] = result.normalized
@@ -666,6 +691,7 @@ def _write_header(
     f.attrs["split_fractions"] = json.dumps(list(config.split))
     f.attrs["split_by"] = config.split_by
     f.attrs["keep_audio"] = config.keep_audio
+    f.attrs["residual"] = config.residual
     f.attrs["build_config"] = json.dumps(asdict(config))
     f.attrs["shard"] = "" if config.shard is None else "{}/{}".format(*config.shard)
     f.attrs["clips"] = n_clips

@@ -307,6 +307,11 @@ def _split_fractions(text: str) -> tuple[float, float, float]:
 )
 @click.option("--keep-audio", is_flag=True, help="Also store the dry and wet clip audio.")
 @click.option(
+    "--residual",
+    is_flag=True,
+    help="Also store spectrograms of wet minus dry audio (for fit --input pair+residual).",
+)
+@click.option(
     "--split",
     "split",
     default="80/10/10",
@@ -345,6 +350,7 @@ def build(
     level,
     features,
     keep_audio,
+    residual,
     split,
     split_by,
     compress,
@@ -367,6 +373,7 @@ def build(
         level=level,
         features=tuple(k.strip() for k in features.split(",") if k.strip()),
         keep_audio=keep_audio,
+        residual=residual,
         split=_split_fractions(split),
         split_by="group" if split_by == "player" else split_by,
         strict=strict,
@@ -427,6 +434,8 @@ def inspect(path: str, as_json: bool) -> None:
             f"  features   {kind}: {bins} bins, n_fft {cfg['n_fft']}, hop {cfg['hop_length']}, dB"
         )
     click.echo(f"  audio      {'kept' if info['keep_audio'] else 'not kept'}")
+    if info["residual"]:
+        click.echo("  residual   spectrograms of wet minus dry audio (fit --input pair+residual)")
 
 
 def _parse_hyperparameters(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -450,10 +459,12 @@ def _parse_hyperparameters(pairs: tuple[str, ...]) -> dict[str, Any]:
 @click.option(
     "--input",
     "input_mode",
-    type=click.Choice(["pair", "wet"]),
+    # fxregistry.data.INPUTS (not imported here: it needs torch, and --help should be quick)
+    type=click.Choice(["pair", "wet", "pair+residual"]),
     default="pair",
     show_default=True,
-    help="pair: wet and dry spectrograms; wet: the wet one alone (no dry at estimate time).",
+    help="pair: wet and dry spectrograms; wet: the wet one alone (no dry at estimate time); "
+    "pair+residual: also the spectrogram of wet minus dry (a dataset built with --residual).",
 )
 @click.option(
     "--freeze-encoder",

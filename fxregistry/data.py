@@ -1,5 +1,9 @@
 """Training data: one split of a dataset, as batches of wet and dry spectrograms.
 
+A batch also carries the residual spectrograms (of wet minus dry audio) when
+the input mode asks for them and the dataset was built with ``--residual``;
+:func:`model_input` turns a batch into what a network sees.
+
 Each split is one contiguous range of rows (docs/dataset-format.md), so a
 split is read with one contiguous read per dataset. A split that fits in
 memory is loaded once, as float16 tensors, and batches are gathered from
@@ -17,6 +21,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -24,9 +29,25 @@ import torch
 from .dataset import SPLITS, feature_configs, open_dataset, split_ranges
 from .errors import FxrError
 
-__all__ = ["Normalization", "SplitData", "StreamedSplit", "Batches", "load_split", "fits_in_memory"]
+__all__ = [
+    "INPUTS",
+    "Batch",
+    "Batches",
+    "Normalization",
+    "SplitData",
+    "StreamedSplit",
+    "fits_in_memory",
+    "input_channels",
+    "load_split",
+    "model_input",
+    "open_split",
+]
 
 NORMALIZATIONS = ("fixed", "minmax")
+# What a network sees, as channels: the wet spectrogram alone (blind); wet and
+# dry (the study's pairwise comparison); wet, dry and the residual, the
+# spectrogram of wet minus dry audio, i.e. what the effect added or removed.
+INPUTS = {"pair": ("wet", "dry"), "wet": ("wet",), "pair+residual": ("wet", "dry", "residual")}
 
 
 @dataclass(frozen=True)
@@ -63,6 +84,46 @@ class Normalization:
         return asdict(self)
 
 
+def input_channels(mode: str) -> int:
+    return len(INPUTS[mode])
+
+
+def check_input(mode: str) -> None:
+    if mode not in INPUTS:
+        raise FxrError(f"unknown input {mode!r} (known: {', '.join(INPUTS)})")
+
+
+class Batch(NamedTuple):
+    """Rows of one split: spectrograms in dB (``residual`` None unless loaded), targets."""
+
+    wet: torch.Tensor  # (batch, bins, frames)
+    dry: torch.Tensor
+    residual: torch.Tensor | None
+    targets: torch.Tensor  # (batch, parameters), normalized
+
+    def to(self, device: torch.device, pin: bool = False) -> Batch:
+        def move(t):
+            if t is None:
+                return None
+            if pin and not t.is_pinned():
+                t = t.pin_memory()
+            return t.to(device, non_blocking=pin)
+
+        return Batch(*(move(t) for t in self))
+
+
+def model_input(mode: str, normalization: Normalization, batch: Batch) -> torch.Tensor:
+    """``(batch, channels, bins, frames)``: the channels of ``INPUTS[mode]``, normalized.
+
+    The residual is scaled like the spectrograms (``fixed``: its dB on the same
+    scale, so its level, e.g. a bit depth's noise floor, stays absolute).
+    """
+    channels = [getattr(batch, name) for name in INPUTS[mode]]
+    if any(c is None for c in channels):
+        raise FxrError(f"input {mode!r} needs residual spectrograms: build with --residual")
+    return torch.stack([normalization(c) for c in channels], dim=1)
+
+
 @dataclass
 class SplitData:
     """One split in memory: wet rows, the split's dry clips, targets."""
@@ -71,22 +132,26 @@ class SplitData:
     dry: torch.Tensor  # (clips of the split, bins, frames) float16 dB
     clip: torch.Tensor  # (examples,) row of ``dry`` for each example
     targets: torch.Tensor  # (examples, parameters) float32, normalized
+    residual: torch.Tensor | None = None  # (examples, bins, frames) float16 dB
 
     def __len__(self) -> int:
         return self.targets.shape[0]
 
-    def __getitem__(self, rows) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def __getitem__(self, rows) -> Batch:
         rows = torch.as_tensor(rows)
-        return self.wet[rows], self.dry[self.clip[rows]], self.targets[rows]
+        residual = None if self.residual is None else self.residual[rows]
+        return Batch(self.wet[rows], self.dry[self.clip[rows]], residual, self.targets[rows])
 
 
 class StreamedSplit(torch.utils.data.Dataset):
     """One split read from the file, a whole batch per item (``dataset[list_of_rows]``)."""
 
-    def __init__(self, path: str | os.PathLike, split: str, kind: str):
-        self.path, self.kind = str(path), kind
+    def __init__(self, path: str | os.PathLike, split: str, kind: str, residual: bool = False):
+        self.path, self.kind, self.residual = str(path), kind, residual
         with open_dataset(path) as f:
             self.examples = split_ranges(f)[split]
+            if residual:
+                _check_residual(f, path, kind)
         self._file = None
         self._pid = None
 
@@ -101,7 +166,7 @@ class StreamedSplit(torch.utils.data.Dataset):
             self._file, self._pid = h5py.File(self.path, "r"), os.getpid()
         return self._file
 
-    def __getitem__(self, rows) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def __getitem__(self, rows) -> Batch:
         f = self._handle()
         absolute = np.sort(np.asarray(rows, dtype=np.int64)) + self.examples[0]
         wet = f[f"examples/wet_{self.kind}"][absolute]
@@ -109,19 +174,31 @@ class StreamedSplit(torch.utils.data.Dataset):
         unique, inverse = np.unique(clips, return_inverse=True)
         dry = f[f"clips/dry_{self.kind}"][unique][inverse]
         targets = f["examples/params_normalized"][absolute]
-        return torch.from_numpy(wet), torch.from_numpy(dry), torch.from_numpy(targets)
+        residual = None
+        if self.residual:
+            residual = torch.from_numpy(f[f"examples/residual_{self.kind}"][absolute])
+        wet, dry, targets = (torch.from_numpy(a) for a in (wet, dry, targets))
+        return Batch(wet, dry, residual, targets)
 
     def __getstate__(self):
         return {**self.__dict__, "_file": None, "_pid": None}
 
 
-def split_bytes(path: str | os.PathLike, split: str, kind: str) -> int:
+def _check_residual(f, path, kind: str) -> None:
+    if f"examples/residual_{kind}" not in f:
+        raise FxrError(
+            f"{path} has no residual spectrograms; rebuild it with `fxr build --residual` "
+            "or train with --input pair"
+        )
+
+
+def split_bytes(path: str | os.PathLike, split: str, kind: str, residual: bool = False) -> int:
     """Bytes that :func:`load_split` would hold in memory."""
     with open_dataset(path) as f:
         start, stop = split_ranges(f)[split]
         c_start, c_stop = split_ranges(f, "clips")[split]
         row = int(np.prod(f[f"examples/wet_{kind}"].shape[1:])) * 2
-        return (stop - start + c_stop - c_start) * row
+        return ((1 + residual) * (stop - start) + c_stop - c_start) * row
 
 
 def fits_in_memory(nbytes: int) -> bool:
@@ -133,8 +210,8 @@ def fits_in_memory(nbytes: int) -> bool:
     return nbytes < available // 2
 
 
-def load_split(path: str | os.PathLike, split: str, kind: str) -> SplitData:
-    """Read one split into memory with contiguous reads."""
+def load_split(path: str | os.PathLike, split: str, kind: str, residual: bool = False) -> SplitData:
+    """Read one split into memory with contiguous reads (the residual too, if asked)."""
     if split not in SPLITS:
         raise FxrError(f"unknown split {split!r} (known: {', '.join(SPLITS)})")
     with open_dataset(path) as f:
@@ -145,16 +222,21 @@ def load_split(path: str | os.PathLike, split: str, kind: str) -> SplitData:
         start, stop = split_ranges(f)[split]
         c_start, c_stop = split_ranges(f, "clips")[split]
         clip = f["examples/clip"][start:stop].astype(np.int64) - c_start
+        if residual:
+            _check_residual(f, path, kind)
         return SplitData(
             wet=torch.from_numpy(f[f"examples/wet_{kind}"][start:stop]),
             dry=torch.from_numpy(f[f"clips/dry_{kind}"][c_start:c_stop]),
             clip=torch.from_numpy(clip),
             targets=torch.from_numpy(f["examples/params_normalized"][start:stop]),
+            residual=(
+                torch.from_numpy(f[f"examples/residual_{kind}"][start:stop]) if residual else None
+            ),
         )
 
 
 class Batches:
-    """Batches of one split for an epoch: ``(wet, dry, targets)`` tensors on ``device``.
+    """Batches of one split for an epoch: :class:`Batch` es of tensors on ``device``.
 
     ``data`` is a :class:`SplitData` (gathered in this process) or a
     :class:`StreamedSplit` (read by ``workers`` DataLoader processes).
@@ -192,7 +274,7 @@ class Batches:
             batches = [b[self.rank :: self.processes] for b in batches if len(b) >= self.processes]
         return batches
 
-    def epoch(self, epoch: int, skip: int = 0) -> Iterator[tuple[torch.Tensor, ...]]:
+    def epoch(self, epoch: int, skip: int = 0) -> Iterator[Batch]:
         """The batches of ``epoch``, after the first ``skip`` (for a resumed run)."""
         batches = self.order(epoch)[skip:]
         pin = self.device.type == "cuda"
@@ -206,14 +288,8 @@ class Batches:
                 num_workers=self.workers,
                 pin_memory=pin,
             )
-        for wet, dry, targets in loaded:
-            if pin and not wet.is_pinned():
-                wet, dry, targets = wet.pin_memory(), dry.pin_memory(), targets.pin_memory()
-            yield (
-                wet.to(self.device, non_blocking=pin),
-                dry.to(self.device, non_blocking=pin),
-                targets.to(self.device, non_blocking=pin),
-            )
+        for batch in loaded:
+            yield Batch(*batch).to(self.device, pin)
 
 
 def open_split(
@@ -221,8 +297,11 @@ def open_split(
     split: str,
     kind: str,
     in_memory: bool | None = None,
+    residual: bool = False,
 ) -> SplitData | StreamedSplit:
     """The split in memory when it fits (or ``in_memory=True``), else streamed."""
     if in_memory is None:
-        in_memory = fits_in_memory(split_bytes(path, split, kind))
-    return load_split(path, split, kind) if in_memory else StreamedSplit(path, split, kind)
+        in_memory = fits_in_memory(split_bytes(path, split, kind, residual))
+    if in_memory:
+        return load_split(path, split, kind, residual)
+    return StreamedSplit(path, split, kind, residual)

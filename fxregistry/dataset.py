@@ -204,6 +204,7 @@ def describe(path: str | os.PathLike) -> dict[str, Any]:
             "clip_seconds": float(f.attrs["clip_seconds"]),
             "split_by": str(f.attrs["split_by"]),
             "keep_audio": bool(f.attrs["keep_audio"]),
+            "residual": bool(f.attrs.get("residual", False)),
             "skipped_quiet_clips": int(f.attrs["skipped_quiet_clips"]),
             "skipped_files": int(f.attrs["skipped_files"]),
             "fxr_version": str(f.attrs["fxr_version"]),

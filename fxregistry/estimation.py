@@ -31,7 +31,7 @@ import torch
 
 from . import registry
 from .audio import SAMPLE_RATE, read_audio, rms_db, write_audio
-from .data import Normalization
+from .data import INPUTS, Batch, Normalization, model_input
 from .dataset import effect_from_spec
 from .device import select_device
 from .effects import Effect
@@ -141,13 +141,15 @@ def _local_search(effect: Effect, current: dict[str, float], cost, rounds: int =
 
 def _predict_windows(bundle, model, device, wet_windows, dry_windows) -> np.ndarray:
     features = FeatureConfig(**bundle["features"])
-    normalize = Normalization(**bundle["normalization"])
-    wet = normalize(torch.from_numpy(spectrogram(wet_windows, features)))
-    if bundle["input"] == "pair":
-        dry = normalize(torch.from_numpy(spectrogram(dry_windows, features)))
-        x = torch.stack([wet, dry], dim=1)
-    else:
-        x = wet[:, None]
+
+    def db(audio: np.ndarray | None) -> torch.Tensor | None:
+        return None if audio is None else torch.from_numpy(spectrogram(audio, features))
+
+    channels = INPUTS[bundle["input"]]
+    dry = dry_windows if "dry" in channels else None
+    residual = wet_windows - dry_windows if "residual" in channels else None
+    batch = Batch(db(wet_windows), db(dry), db(residual), targets=None)
+    x = model_input(bundle["input"], Normalization(**bundle["normalization"]), batch)
     model.eval()
     with torch.no_grad():
         return model(x.to(device)).float().cpu().numpy()
@@ -164,11 +166,10 @@ def estimate(
 ) -> dict[str, Any]:
     """What ``fxr estimate --json`` prints; see the module docstring."""
     bundle = load_bundle(run)
-    pair = bundle["input"] == "pair"
-    if pair and dry_path is None:
+    if "dry" in INPUTS[bundle["input"]] and dry_path is None:
         raise FxrError(
-            f"{run} was trained with --input pair: pass the unprocessed audio with --dry "
-            "(or use a run trained with --input wet)"
+            f"{run} was trained with --input {bundle['input']}: pass the unprocessed audio "
+            "with --dry (or use a run trained with --input wet)"
         )
     if (refine or render_to) and dry_path is None:
         raise FxrError(f"{'--refine' if refine else '--render-to'} needs the dry audio (--dry)")

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .data import Batches, Normalization, load_split
+from .data import INPUTS, Batches, Normalization, load_split, model_input
 from .dataset import SPLITS, effect_from_spec, feature_configs, open_dataset
 from .device import select_device
 from .effects import Effect, Parameter
@@ -95,12 +95,8 @@ def predict(
     normalize = Normalization(**bundle["normalization"])
     model.eval()
     out = []
-    for wet, dry, _ in Batches(data, batch_size, device, shuffle=False).epoch(0):
-        if bundle["input"] == "pair":
-            x = torch.stack([normalize(wet), normalize(dry)], dim=1)
-        else:
-            x = normalize(wet)[:, None]
-        out.append(model(x).float().cpu().numpy())
+    for batch in Batches(data, batch_size, device, shuffle=False).epoch(0):
+        out.append(model(model_input(bundle["input"], normalize, batch)).float().cpu().numpy())
     if not out:
         return np.zeros((0, bundle["outputs"]), dtype=np.float32)
     return np.concatenate(out)
@@ -160,7 +156,7 @@ def evaluate(
     }
     predictions = {}
     for split in SPLITS:
-        split_data = load_split(data, split, kind)
+        split_data = load_split(data, split, kind, "residual" in INPUTS[bundle["input"]])
         prediction = predict(model, bundle, split_data, torch_device)
         truth = split_data.targets.numpy()
         predictions[split] = (prediction, truth, split_data)
@@ -199,7 +195,7 @@ def _reconstruction(model, bundle, data, device, batch_size: int = 32) -> dict[s
     totals = {"l2": 0.0, "l2_wet": 0.0}
     hf = {"wet": 0.0, "reconstruction": 0.0, "dry": 0.0}
     n = 0
-    for wet, dry, _ in Batches(data, batch_size, device, shuffle=False).epoch(0):
+    for wet, dry, _, _ in Batches(data, batch_size, device, shuffle=False).epoch(0):
         w, d = normalize(wet)[:, None], normalize(dry)[:, None]
         r = model.reconstruct(w).float()
         totals["l2"] += float(((r - d) ** 2).mean(dim=(1, 2, 3)).sum())

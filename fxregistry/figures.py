@@ -58,7 +58,7 @@ def reconstruction_figure(model, bundle, data, device, path: Path) -> None:
     """Wet input, the model's reconstruction and the dry target of the first example."""
     plt = _pyplot()
     normalize = Normalization(**bundle["normalization"])
-    wet, dry, _ = next(Batches(data, 1, device, shuffle=False).epoch(0))
+    wet, dry, _, _ = next(Batches(data, 1, device, shuffle=False).epoch(0))
     w = normalize(wet)[:, None]
     model.eval()
     images = {

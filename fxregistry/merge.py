@@ -39,6 +39,7 @@ MUST_AGREE = (
     "split_fractions",
     "split_by",
     "keep_audio",
+    "residual",
     "format_version",
 )
 # dataset -> the per-shard count its values index into, to offset them by.
@@ -62,7 +63,7 @@ def _check_shards(paths: list[Path]) -> list[Path]:
     for path in paths:
         with open_dataset(path) as f:
             k, n = _shard_of(path, f)
-            attrs = {key: f.attrs[key] for key in MUST_AGREE}
+            attrs = {key: f.attrs.get(key, False) for key in MUST_AGREE}
         if total is None:
             total, first_attrs, first = n, attrs, path
         elif n != total:

@@ -32,16 +32,23 @@ import torch
 import torch.nn.functional as F
 
 from . import __version__, registry
-from .data import Batches, Normalization, open_split
+from .data import (
+    INPUTS,
+    Batch,
+    Batches,
+    Normalization,
+    check_input,
+    input_channels,
+    model_input,
+    open_split,
+)
 from .dataset import effect_spec, feature_configs, open_dataset
 from .device import autocast, grad_scaler, select_device
 from .distributed import SINGLE, World, device_spec_for, join
 from .errors import FxrError
 from .runs import load_bundle, make_bundle, save_atomic, write_json_atomic
 
-__all__ = ["FitConfig", "Stage", "FitReport", "fit", "plan_stages", "INPUTS"]
-
-INPUTS = ("pair", "wet")
+__all__ = ["FitConfig", "Stage", "FitReport", "fit", "plan_stages"]
 
 
 @dataclass(frozen=True)
@@ -68,8 +75,7 @@ class FitConfig:
     hyperparameters: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.input not in INPUTS:
-            raise FxrError(f"unknown input {self.input!r} (known: {', '.join(INPUTS)})")
+        check_input(self.input)
         for name in ("epochs", "batch_size", "lr_step"):
             if getattr(self, name) < 1:
                 raise FxrError(f"{name} must be at least 1, not {getattr(self, name)}")
@@ -161,7 +167,7 @@ class _Trainer:
             raise FxrError(f"{config.data} has no {kind!r} features (it has: {', '.join(kinds)})")
         self.features = kinds[kind]
         self.normalization = Normalization(config.normalization)
-        self.in_channels = 2 if config.input == "pair" else 1
+        self.in_channels = input_channels(config.input)
 
         torch.manual_seed(config.seed)
         self.model = self.spec.build(
@@ -170,7 +176,9 @@ class _Trainer:
         if config.init:
             self._load_encoder(config.init)
         data = {
-            split: open_split(config.data, split, kind, config.in_memory)
+            split: open_split(
+                config.data, split, kind, config.in_memory, "residual" in INPUTS[config.input]
+            )
             for split in ("train", "valid")
         }
         if len(data["train"]) == 0:
@@ -242,18 +250,14 @@ class _Trainer:
         if self.stages[self.stage].freeze_encoder:
             self.encoder.eval()  # frozen means its batch-norm statistics too
 
-    def inputs(self, wet: torch.Tensor, dry: torch.Tensor) -> torch.Tensor:
-        if self.config.input == "pair":
-            return torch.stack([self.normalization(wet), self.normalization(dry)], dim=1)
-        return self.normalization(wet)[:, None]
-
-    def loss(self, task: str, wet, dry, targets, model=None) -> torch.Tensor:
+    def loss(self, task: str, batch: Batch, model=None) -> torch.Tensor:
         model = _Tasks(self.model) if model is None else model
         with autocast(self.device):
             if task == "reconstruct":
-                out = model(self.normalization(wet)[:, None], task)
-                return F.mse_loss(out.float(), self.normalization(dry)[:, None])
-            return F.l1_loss(model(self.inputs(wet, dry), task).float(), targets)
+                out = model(self.normalization(batch.wet)[:, None], task)
+                return F.mse_loss(out.float(), self.normalization(batch.dry)[:, None])
+            x = model_input(self.config.input, self.normalization, batch)
+            return F.l1_loss(model(x, task).float(), batch.targets)
 
     @torch.no_grad()
     def validate(self, task: str) -> float | None:
@@ -261,9 +265,9 @@ class _Trainer:
             return None
         self.model.eval()
         total, n = 0.0, 0
-        for wet, dry, targets in self.valid_batches.epoch(0):
-            total += float(self.loss(task, wet, dry, targets)) * targets.shape[0]
-            n += targets.shape[0]
+        for batch in self.valid_batches.epoch(0):
+            total += float(self.loss(task, batch)) * len(batch.targets)
+            n += len(batch.targets)
         total, n = self.world.sum(total, n)
         return total / n if n else None
 
@@ -338,17 +342,17 @@ class _Trainer:
         started = time.perf_counter()
         try:
             with _stop_requested_on_ctrl_c(self.world.distributed) as stop:
-                for wet, dry, targets in self.train_batches.epoch(
+                for batch in self.train_batches.epoch(
                     self.stage * 100_003 + self.epoch, skip=self.step
                 ):
-                    loss = self.loss(stage.task, wet, dry, targets, self.step_model)
+                    loss = self.loss(stage.task, batch, self.step_model)
                     self.optimizer.zero_grad(set_to_none=True)
                     self.scaler.scale(loss).backward()
                     self.scaler.step(self.optimizer)
                     self.scaler.update()
                     self.step += 1
-                    self.epoch_loss += float(loss.detach()) * targets.shape[0]
-                    self.epoch_samples += targets.shape[0]
+                    self.epoch_loss += float(loss.detach()) * len(batch.targets)
+                    self.epoch_samples += len(batch.targets)
                     seconds = self.epoch_seconds + time.perf_counter() - started
                     progress.update(
                         bar,

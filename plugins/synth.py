@@ -106,8 +106,9 @@ class Strings:
         self.notes: list[list[tuple[int, int, float]]] = [[] for _ in range(6)]
 
     def play(self, string: int, fret: int, time: float, velocity: float) -> None:
+        # A strum's spread can put its first string before the take starts: start it at 0.
         self.notes[string].append(
-            (int(time * SAMPLE_RATE), fret, float(np.clip(velocity, 0.05, 1)))
+            (max(0, int(time * SAMPLE_RATE)), fret, float(np.clip(velocity, 0.05, 1)))
         )
 
     def render(self) -> np.ndarray:

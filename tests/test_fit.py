@@ -183,7 +183,7 @@ def test_streamed_and_in_memory_splits_hold_the_same_examples(datasets):
     memory = load_split(path, "train", "mel")
     streamed = open_split(path, "train", "mel", in_memory=False)
     rows = [5, 0, 3]
-    wet, dry, targets = streamed[rows]
+    wet, dry, _, targets = streamed[rows]
     order = sorted(rows)  # a streamed batch comes back in file order
     assert torch.equal(wet, memory.wet[order])
     assert torch.equal(dry, memory.dry[memory.clip[order]])
