@@ -4,8 +4,10 @@
                                            [--pretrain-epochs 4] [--head-epochs 8]
 
 For each of the four effects of the study: build a dataset with the paper's
-grid from the built-in guitar synthesizer (peaks at -1 dBFS), train `cnn`,
-`encdec --freeze-encoder` and `unet --freeze-encoder` on it, evaluate every
+grid from the built-in guitar synthesizer (peaks at -1 dBFS, with residual
+spectrograms), train `cnn`, `cnn+residual` (the same CNN with
+`--input pair+residual`), `encdec --freeze-encoder` and `unet
+--freeze-encoder` on it, evaluate every
 split, and measure the identifiability floor of the test clips (exhaustive
 analysis by synthesis with the dry audio known). Writes one table of effect x
 model x split beside the study's numbers and chance to docs/results.md, and
@@ -56,7 +58,7 @@ GRID_TARGET = 0.98  # grid accuracy, where the floor allows it
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--effects", default=",".join(EFFECTS))
-    parser.add_argument("--models", default="cnn,encdec,unet")
+    parser.add_argument("--models", default="cnn,cnn+residual,encdec,unet")
     parser.add_argument("--takes", type=int, default=40)
     parser.add_argument("--clips", type=int, default=160)
     parser.add_argument("--epochs", type=int, default=20, help="cnn epochs")
@@ -82,15 +84,20 @@ def main() -> None:
     for effect in args.effects.split(","):
         data = work / f"{effect}.h5"
         if not data.exists():
-            config = BuildConfig(effect=effect, source=f"synth:{args.takes}", max_clips=args.clips)
+            config = BuildConfig(
+                effect=effect, source=f"synth:{args.takes}", max_clips=args.clips, residual=True
+            )
             build(config, data)
         floors[effect] = identifiability_floor(data, "test", args.floor_limit)
         log(f"{effect}: floor {floors[effect]['mae']:.4f}")
         for model in args.models.split(","):
-            frozen = model != "cnn"
+            # "cnn+residual": model cnn, input pair+residual.
+            name, _, residual = model.partition("+")
+            frozen = name != "cnn"
             config = FitConfig(
-                model=model,
+                model=name,
                 data=str(data),
+                input="pair+residual" if residual else "pair",
                 freeze_encoder=frozen,
                 epochs=args.head_epochs if frozen else args.epochs,
                 pretrain_epochs=args.pretrain_epochs if frozen else None,
@@ -133,12 +140,13 @@ def report(args, rows, floors, minutes) -> list[str]:
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, no GPU, torch "
         f"{torch.__version__}.  ",
         f"Data: per effect, {args.clips} clips of 2 s from {args.takes} synthesizer takes, "
-        "every grid setting (the paper's grids), peaks normalized to -1 dBFS, split 80/10/10 "
-        "by take.  ",
+        "every grid setting (the paper's grids), peaks normalized to -1 dBFS, residual "
+        "spectrograms stored (`--residual`), split 80/10/10 by take.  ",
         f"Training: `cnn` {args.epochs} epochs; `encdec` and `unet` with `--freeze-encoder`: "
         f"{args.pretrain_epochs} epochs of reconstruction, then {args.head_epochs} of the "
-        f"linear head. `--input pair`, fixed-dB normalization, batch 16, Adam lr {args.lr:g}, "
-        "StepLR 5 / 0.5 (the study: lr 1e-4, 30 epochs).",
+        f"linear head. `--input pair` (`cnn+residual`: the same CNN with `--input "
+        "pair+residual`, the datasets built with `--residual`), fixed-dB normalization, "
+        f"batch 16, Adam lr {args.lr:g}, StepLR 5 / 0.5 (the study: lr 1e-4, 30 epochs).",
         "",
         "MSE and MAE are on parameters normalized to [0, 1], as in the study's tables; chance "
         "MAE is 1/3. Grid accuracy: every parameter, snapped to its grid, is right. The floor "

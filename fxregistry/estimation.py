@@ -1,6 +1,6 @@
 """``fxr estimate``: the settings of the effect on a user's audio, and the match.
 
-1. Read the wet file (and the dry one for a ``--input pair`` run) as mono
+1. Read the wet file (and the dry one for a run whose input uses it) as mono
    44.1 kHz, as is: an effect's settings are absolute levels (a limiter's
    threshold), so no gain is applied.
 2. Cut it into windows of the run's clip length (the last one padded with
