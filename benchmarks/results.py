@@ -166,7 +166,7 @@ def report(args, rows, floors, minutes) -> list[str]:
         )
         study = target = floor = ""
         if r["split"] == "test":
-            mse, mae = STUDY.get((r["effect"], r["model"]), (None, None))
+            mse, mae = STUDY.get((r["effect"], r["model"].partition("+")[0]), (None, None))
             study = "—" if mae is None else f"{mse if mse is not None else '—'} / {mae}"
             target = f"≤ {TARGETS[r['effect']]}"
             floor = f"{floors[r['effect']]['mae']:.4f}"
@@ -216,7 +216,8 @@ def verdicts(rows, floors) -> list[str]:
             missed.append(f"{test['mae'] / floor['mae']:.1f}x the floor")
         if effect != "limiter" and test["grid_accuracy"] < grid_needed:
             missed.append(f"grid accuracy {test['grid_accuracy']:.1%} < {grid_needed:.0%}")
-        study = STUDY.get((effect, model), (None, None))[1]
+        # cnn+residual is the study's CNN with one more input channel: compare it with that.
+        study = STUDY.get((effect, model.partition("+")[0]), (None, None))[1]
         versus = "—" if study is None else ("better" if test["mae"] < study else "worse")
         train_grid = "—" if train is None else f"{train['grid_accuracy']:.0%}"
         lines.append(
