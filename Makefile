@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# The effect the demo fits and estimates; any registered one works.
+DEMO_EFFECT ?= delay
 
 .PHONY: demo test lint clean
 
@@ -16,8 +18,8 @@ $(INSTALLED): pyproject.toml constraints.txt
 demo: $(INSTALLED)
 	$(BIN)/fxr list-effects
 	$(BIN)/fxr list-sources
-	$(BIN)/python -m fxregistry.demo
-	$(BIN)/fxr inspect demo-output/datasets/delay.h5
+	$(BIN)/python -m fxregistry.demo $(DEMO_EFFECT)
+	$(BIN)/fxr inspect demo-output/datasets/$(DEMO_EFFECT).h5
 
 test: $(INSTALLED) lint
 	$(BIN)/python -m pytest -q

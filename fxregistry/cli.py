@@ -232,9 +232,10 @@ def _parse_settings(settings: tuple[str, ...]) -> dict[str, float]:
 def render(effect_name: str, settings: tuple[str, ...], dry: str, out: str) -> None:
     """Render the audio file DRY through an effect and write OUT.
 
-    The sample rate and channels of DRY are kept.  Example:
+    The sample rate and channels of DRY are kept; `fxr list-effects` lists
+    each effect's parameters.  Example:
 
-        fxr render --effect limiter --set threshold_db=-5 --set release_ms=500 dry.wav wet.wav
+        fxr render --effect NAME --set PARAM=VALUE --set PARAM=VALUE dry.wav wet.wav
     """
     from .audio import read_audio, write_audio
 

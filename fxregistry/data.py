@@ -55,10 +55,10 @@ class Normalization:
     """How dB spectrograms are scaled for a network.
 
     ``fixed`` maps ``[low_db, high_db]`` linearly to [0, 1] for every
-    spectrogram alike, so absolute level survives: a limiter's gain reduction
-    or a bit depth's noise floor stays visible. ``minmax`` is the study's
-    per-spectrogram min-max (paper.md appendix, eq. 7), which erases level;
-    with it the study's limiter model stayed at chance.
+    spectrogram alike, so absolute level survives: gain reduction or an added
+    noise floor stays visible. ``minmax`` is the study's per-spectrogram
+    min-max (paper.md appendix, eq. 7), which erases level; with it the
+    study's level-dependent effect stayed at chance (docs/training.md).
     """
 
     kind: str = "fixed"
@@ -116,7 +116,7 @@ def model_input(mode: str, normalization: Normalization, batch: Batch) -> torch.
     """``(batch, channels, bins, frames)``: the channels of ``INPUTS[mode]``, normalized.
 
     The residual is scaled like the spectrograms (``fixed``: its dB on the same
-    scale, so its level, e.g. a bit depth's noise floor, stays absolute).
+    scale, so its level, e.g. that of an added noise floor, stays absolute).
     """
     channels = [getattr(batch, name) for name in INPUTS[mode]]
     if any(c is None for c in channels):

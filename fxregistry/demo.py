@@ -4,12 +4,14 @@
    at a mid-grid setting into ``demo-output/`` for listening.
 2. Builds a small dataset for every effect from the default source and
    inspects it.
-3. Fits a small CNN on the delay dataset for a few epochs and evaluates it.
-4. Renders a take the model never saw at a known delay and estimates the
-   delay from the files, refined by analysis-by-synthesis, beside the truth;
-   writes the rendered match.
+3. Fits a small CNN on one effect's dataset for a few epochs and evaluates it.
+4. Renders a take the model never saw at a known setting and estimates the
+   setting from the files, refined by analysis-by-synthesis, beside the
+   truth; writes the rendered match.
 
-Run it with ``python -m fxregistry.demo``.
+Run it with ``python -m fxregistry.demo [EFFECT]`` (``make demo`` names the
+effect; without one, the first registered effect). Like the rest of the
+core, it works for whatever effects are installed.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from . import registry
 from .audio import SAMPLE_RATE, rms_db, write_audio
 from .build import DEFAULT_SOURCE, BuildConfig, build
 from .dataset import describe
+from .errors import FxrError
 from .estimation import estimate, format_estimate
 from .evaluation import evaluate
 from .features import spectral_distance
@@ -29,7 +32,6 @@ from .training import FitConfig, fit
 OUTPUT = Path("demo-output")
 DEMO_TAKES = 12
 DEMO_CLIPS = 64
-DEMO_EFFECT = "delay"
 DEMO_EPOCHS = 8
 
 
@@ -92,8 +94,8 @@ def evaluate_model(run: Path) -> None:
     print(f"eval.json and confusion matrices written to {run} (fxr evaluate {run})")
 
 
-def estimate_unseen(run: Path, out: Path, seconds: float = 6.0) -> None:
-    effect = registry.get_effect(DEMO_EFFECT)
+def estimate_unseen(effect_name: str, run: Path, out: Path, seconds: float = 6.0) -> None:
+    effect = registry.get_effect(effect_name)
     # A take from another seed than the dataset's: audio the model never saw.
     recording = registry.get_source(DEFAULT_SOURCE).recordings("1", 1234)[0]
     dry = recording.load()[: int(seconds * SAMPLE_RATE)]
@@ -111,21 +113,27 @@ def estimate_unseen(run: Path, out: Path, seconds: float = 6.0) -> None:
     )
 
 
-def main(out: Path = OUTPUT) -> None:
+def main(effect: str | None = None, out: Path = OUTPUT) -> None:
+    effect = effect or registry.effect_names()[0]
+    registry.get_effect(effect)  # an unknown name fails, naming the known ones
     print("== rendering one clip through every effect")
     render_examples(out)
     print(
         f"\n== building a small dataset per effect ({DEMO_TAKES} synth takes, {DEMO_CLIPS} clips)"
     )
     built = build_datasets(out / "datasets")
-    print(f"\n== fitting a small CNN on the {DEMO_EFFECT} dataset ({DEMO_EPOCHS} epochs)")
-    run = out / "runs" / f"{DEMO_EFFECT}-cnn"
-    fit_model(built[DEMO_EFFECT], run)
+    print(f"\n== fitting a small CNN on the {effect} dataset ({DEMO_EPOCHS} epochs)")
+    run = out / "runs" / f"{effect}-cnn"
+    fit_model(built[effect], run)
     print("\n== evaluating it on its dataset's splits")
     evaluate_model(run)
-    print(f"\n== estimating the {DEMO_EFFECT} of a take it never saw")
-    estimate_unseen(run, out / "estimate")
+    print(f"\n== estimating the {effect} settings of a take it never saw")
+    estimate_unseen(effect, run, out / "estimate")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else None))
+    except FxrError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

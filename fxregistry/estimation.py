@@ -1,8 +1,8 @@
 """``fxr estimate``: the settings of the effect on a user's audio, and the match.
 
 1. Read the wet file (and the dry one for a run whose input uses it) as mono
-   44.1 kHz, as is: an effect's settings are absolute levels (a limiter's
-   threshold), so no gain is applied.
+   44.1 kHz, as is: an effect's settings may be absolute levels (a
+   threshold in dBFS), so no gain is applied.
 2. Cut it into windows of the run's clip length (the last one padded with
    silence when it is at least a quarter full; a file shorter than a clip is
    one padded window); windows quieter than the dataset's threshold are left

@@ -124,8 +124,8 @@ def spectral_distance(
     """Multi-resolution log-magnitude STFT distance between two signals (0 = identical).
 
     The mean absolute difference of log-magnitudes over several window sizes:
-    short windows see transients (a limiter's attack), long ones fine pitch
-    and echoes (a delay).
+    short windows see transients and attacks, long ones fine pitch and
+    echoes.
     """
     x = torch.as_tensor(np.asarray(a, dtype=np.float32))
     y = torch.as_tensor(np.asarray(b, dtype=np.float32))

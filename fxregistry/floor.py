@@ -1,8 +1,8 @@
 """The identifiability floor: how well any estimator could do on a dataset's clips.
 
-Some settings make the same audio (a limiter whose threshold the clip never
-reaches sounds the same at every release time; bit depths 0 and 1 of quiet
-audio). No estimator can tell those apart, so a model's error is judged
+Some settings make the same audio (a threshold the clip never reaches makes
+every release time sound alike; two coarse quantizations of quiet audio can
+both give silence). No estimator can tell those apart, so a model's error is judged
 against the error of the best possible one: exhaustive analysis by synthesis
 over the grid with the dry audio known (what ``fxr estimate --refine`` does).
 For each example, the dry clip is rendered at every grid setting; the

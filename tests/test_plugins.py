@@ -214,3 +214,13 @@ def test_plugins_command_lists_distributions_and_hooks():
     assert found["limiter"]["hooks"] == ["register_effects"]
     assert found["synth"]["hooks"] == ["register_sources"]
     assert found["limiter"]["distribution"] == "fxregistry"
+
+
+@pytest.mark.parametrize("name", registry.effect_names())
+def test_the_core_never_names_an_effect(name):
+    # Not in code, help texts or comments: a new effect must need no core change,
+    # and nothing in the core may read as if one effect were special.
+    core = Path(fxregistry.__file__).parent
+    for path in sorted(core.glob("*.py")):
+        text = path.read_text().lower()
+        assert not re.search(rf"\b{re.escape(name)}\b", text), f"{path.name} names {name}"
