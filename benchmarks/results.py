@@ -51,6 +51,14 @@ STUDY = {
     ("delay", "unet"): (None, 0.0158),
 }
 TARGETS = {"limiter": 0.11, "bitcrusher": 0.02, "delay": 0.004, "sample-rate": 0.03}
+
+
+def study_numbers(effect: str, model: str) -> tuple[float | None, float | None]:
+    """The study's test (MSE, MAE) for ``model``; cnn+residual is its CNN with one more
+    input channel, so it is compared with that."""
+    return STUDY.get((effect, model.partition("+")[0]), (None, None))
+
+
 FLOOR_FACTOR = 1.25  # the limiter's second target: within 1.25x of its floor
 GRID_TARGET = 0.98  # grid accuracy, where the floor allows it
 
@@ -166,7 +174,7 @@ def report(args, rows, floors, minutes) -> list[str]:
         )
         study = target = floor = ""
         if r["split"] == "test":
-            mse, mae = STUDY.get((r["effect"], r["model"].partition("+")[0]), (None, None))
+            mse, mae = study_numbers(r["effect"], r["model"])
             study = "—" if mae is None else f"{mse if mse is not None else '—'} / {mae}"
             target = f"≤ {TARGETS[r['effect']]}"
             floor = f"{floors[r['effect']]['mae']:.4f}"
@@ -216,8 +224,7 @@ def verdicts(rows, floors) -> list[str]:
             missed.append(f"{test['mae'] / floor['mae']:.1f}x the floor")
         if effect != "limiter" and test["grid_accuracy"] < grid_needed:
             missed.append(f"grid accuracy {test['grid_accuracy']:.1%} < {grid_needed:.0%}")
-        # cnn+residual is the study's CNN with one more input channel: compare it with that.
-        study = STUDY.get((effect, model.partition("+")[0]), (None, None))[1]
+        study = study_numbers(effect, model)[1]
         versus = "—" if study is None else ("better" if test["mae"] < study else "worse")
         train_grid = "—" if train is None else f"{train['grid_accuracy']:.0%}"
         lines.append(

@@ -281,13 +281,14 @@ def _render_block(task: _RenderTask) -> _RenderResult:
     dry = np.array(scratch.reshape(-1, task.clip_samples)[task.first : task.first + rows])
     dry_features = [spectrogram(dry, cfg) for cfg in task.features]
     identity = None if task.effect.identity is None else dict(task.effect.identity)
-    wet, params, same_as_dry = [], [], []
+    wet, params, same_as_dry, clip_of = [], [], [], []
     for i, ((rec, k), clip) in enumerate(zip(task.keys, dry, strict=True)):
         rng = _clip_rng(task.seed, rec, k)
         for setting in settings_for_clip(task.effect, task.random_settings, rng):
             # At its identity setting an effect returns the dry clip: reuse it
             # and its features instead of rendering and transforming again.
             same_as_dry.append(i if setting == identity else -1)
+            clip_of.append(i)
             wet.append(clip if setting == identity else task.effect(clip, SAMPLE_RATE, **setting))
             params.append([setting[p.name] for p in task.effect.parameters])
     wet_audio = np.stack(wet)
@@ -303,10 +304,14 @@ def _render_block(task: _RenderTask) -> _RenderResult:
     residual_features = []
     if task.residual:
         # What the effect added or removed, which the wet spectrogram alone can
-        # bury (a 14-bit crush moves the Mel bands by hundredths of a dB).
-        examples_clip = np.repeat(np.arange(rows), len(wet_audio) // rows)
-        difference = wet_audio - dry[examples_clip]
-        residual_features = [spectrogram(difference, cfg) for cfg in task.features]
+        # bury: a faint added noise moves loud Mel bands by hundredths of a dB.
+        # At the identity setting nothing was added: the floor, not a transform.
+        difference = wet_audio[rendered] - dry[np.asarray(clip_of)[rendered]]
+        for cfg, wet_spec in zip(task.features, wet_features, strict=True):
+            spec = np.full_like(wet_spec, 10.0 * np.log10(cfg.eps))
+            if rendered.any():
+                spec[rendered] = spectrogram(difference, cfg)
+            residual_features.append(spec)
     params = np.asarray(params, dtype=np.float32)
     names = task.effect.parameter_names
 

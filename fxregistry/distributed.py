@@ -19,7 +19,7 @@ import torch.distributed as dist
 
 from .errors import FxrError
 
-__all__ = ["World", "join", "SINGLE"]
+__all__ = ["World", "SINGLE", "join", "device_spec_for"]
 
 
 @dataclass(frozen=True)
