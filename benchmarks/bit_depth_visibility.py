@@ -17,8 +17,8 @@ import numpy as np
 from report import save
 
 from fxregistry import registry
-from fxregistry.audio import SAMPLE_RATE
-from fxregistry.features import FeatureConfig, spectrogram
+from fxregistry.audio.features import FeatureConfig, spectrogram
+from fxregistry.audio.io import SAMPLE_RATE
 
 FLOAT16_STEP_DB = 2.0**-5  # float16's spacing between 32 and 64 (where most bands sit, in |dB|)
 

@@ -100,7 +100,7 @@ def disk_bytes(path: Path) -> int:
 def write_takes(folder: Path, takes: int, seed: int) -> float:
     """Synthesizer takes as wav files; returns their total seconds."""
     from fxregistry import registry
-    from fxregistry.audio import SAMPLE_RATE, write_audio
+    from fxregistry.audio.io import SAMPLE_RATE, write_audio
 
     folder.mkdir(parents=True, exist_ok=True)
     seconds = 0.0
@@ -113,7 +113,8 @@ def write_takes(folder: Path, takes: int, seed: int) -> float:
 
 def profile_build(folder: Path, effect: str, scratch: Path) -> list[tuple[str, float]]:
     """Share of an in-process build's time per stage, from cProfile."""
-    from fxregistry.build import BuildConfig, build
+    from fxregistry.dataset.build import build
+    from fxregistry.dataset.config import BuildConfig
 
     profiler = cProfile.Profile()
     profiler.enable()
@@ -189,7 +190,7 @@ def main() -> None:
                     str(ours_out),
                 ]
             )
-            from fxregistry.dataset import describe
+            from fxregistry.dataset.header import describe
 
             ours_examples = describe(ours_out)["examples"]
             row = {
@@ -224,7 +225,7 @@ def main() -> None:
                 str(big_out),
             ]
         )
-        from fxregistry.dataset import describe
+        from fxregistry.dataset.header import describe
 
         big_examples = describe(big_out)["examples"]
         big_row = {

@@ -31,7 +31,8 @@ from statistics import median
 import torch
 from report import save
 
-from fxregistry.build import BuildConfig, build
+from fxregistry.dataset.build import build
+from fxregistry.dataset.config import BuildConfig
 
 FXR = Path(sys.executable).with_name("fxr")
 

@@ -30,10 +30,12 @@ import torch
 from report import save
 
 from fxregistry import registry
-from fxregistry.audio import SAMPLE_RATE, write_audio
-from fxregistry.build import BuildConfig, build
-from fxregistry.estimation import estimate
-from fxregistry.training import FitConfig, fit
+from fxregistry.audio.io import SAMPLE_RATE, write_audio
+from fxregistry.dataset.build import build
+from fxregistry.dataset.config import BuildConfig
+from fxregistry.estimation.estimate import estimate
+from fxregistry.training.config import FitConfig
+from fxregistry.training.trainer import fit
 
 FXR = Path(sys.executable).parent / "fxr"
 

@@ -31,9 +31,10 @@ import torch.nn.functional as F
 from report import save
 
 from fxregistry import registry
-from fxregistry.build import BuildConfig, build
-from fxregistry.data import Batches, Normalization, load_split, open_split
-from fxregistry.device import select_device
+from fxregistry.dataset.build import build
+from fxregistry.dataset.config import BuildConfig
+from fxregistry.training.batches import Batches, Normalization, load_split, open_split
+from fxregistry.training.device import select_device
 
 
 def time_steps(model, batches, task: str, steps: int, warmup: int = 5) -> tuple[float, float]:

@@ -24,8 +24,10 @@ from pathlib import Path
 import torch
 from report import save
 
-from fxregistry.build import BuildConfig, build
-from fxregistry.training import FitConfig, fit
+from fxregistry.dataset.build import build
+from fxregistry.dataset.config import BuildConfig
+from fxregistry.training.config import FitConfig
+from fxregistry.training.trainer import fit
 
 
 def main() -> None:

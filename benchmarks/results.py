@@ -34,10 +34,12 @@ from pathlib import Path
 import torch
 from report import RESULTS, save
 
-from fxregistry.build import BuildConfig, build
-from fxregistry.evaluation import evaluate
-from fxregistry.floor import identifiability_floor
-from fxregistry.training import FitConfig, fit
+from fxregistry.dataset.build import build
+from fxregistry.dataset.config import BuildConfig
+from fxregistry.evaluation.evaluate import evaluate
+from fxregistry.evaluation.floor import identifiability_floor
+from fxregistry.training.config import FitConfig
+from fxregistry.training.trainer import fit
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "results.md"
 EFFECTS = ("limiter", "bitcrusher", "delay", "sample-rate")

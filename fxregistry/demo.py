@@ -19,15 +19,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from . import registry
-from .audio import SAMPLE_RATE, rms_db, write_audio
-from .build import DEFAULT_SOURCE, BuildConfig, build
-from .dataset import describe
-from .errors import FxrError
-from .estimation import estimate, format_estimate
-from .evaluation import evaluate
-from .features import spectral_distance
-from .training import FitConfig, fit
+from fxregistry import registry
+from fxregistry.audio.features import spectral_distance
+from fxregistry.audio.io import SAMPLE_RATE, rms_db, write_audio
+from fxregistry.dataset.build import build
+from fxregistry.dataset.config import DEFAULT_SOURCE, BuildConfig
+from fxregistry.dataset.header import describe
+from fxregistry.errors import FxrError
+from fxregistry.estimation.estimate import estimate, format_estimate
+from fxregistry.evaluation.evaluate import evaluate
+from fxregistry.training.config import FitConfig
+from fxregistry.training.trainer import fit
 
 OUTPUT = Path("demo-output")
 DEMO_TAKES = 12

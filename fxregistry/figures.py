@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import Batches, Normalization
-from .effects import Parameter
+from fxregistry.specs.effect import Parameter
+from fxregistry.training.batches import Batches, Normalization
 
 __all__ = ["confusion_figure", "reconstruction_figure"]
 

@@ -11,9 +11,7 @@ import functools
 from pathlib import Path
 
 import fxregistry
-from fxregistry import Recording, Source
-from fxregistry.audio import AUDIO_SUFFIXES, read_audio
-from fxregistry.errors import FxrError
+from fxregistry import AUDIO_SUFFIXES, FxrError, Recording, Source, read_audio
 
 
 def load(path: str):

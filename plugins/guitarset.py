@@ -14,9 +14,7 @@ import re
 from pathlib import Path
 
 import fxregistry
-from fxregistry import Recording, Source
-from fxregistry.audio import read_audio
-from fxregistry.errors import FxrError
+from fxregistry import FxrError, Recording, Source, read_audio
 
 AUDIO_FOLDER = "audio_mono-mic"
 NAME = re.compile(

@@ -37,7 +37,7 @@ def render(audio: np.ndarray, sample_rate: float, *, target_khz: float):
     return out
 
 
-SAMPLE_RATE = Effect(
+SAMPLE_RATE_REDUCTION = Effect(
     name="sample-rate",
     description="Sample-rate reduction: torchaudio resampling to the target and back",
     parameters=(
@@ -57,4 +57,4 @@ SAMPLE_RATE = Effect(
 
 @fxregistry.hookimpl
 def register_effects(register):
-    register(SAMPLE_RATE)
+    register(SAMPLE_RATE_REDUCTION)

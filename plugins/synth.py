@@ -24,10 +24,8 @@ import torch
 import torchaudio
 
 import fxregistry
-from fxregistry import Recording, Source
-from fxregistry.errors import FxrError
+from fxregistry import SAMPLE_RATE, FxrError, Recording, Source
 
-SAMPLE_RATE = 44100
 DEFAULT_TAKES = 24
 # Standard tuning, low to high (MIDI notes E2 A2 D3 G3 B3 E4).
 TUNING = (40, 45, 50, 55, 59, 64)

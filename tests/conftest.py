@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fxregistry import plugins, registry
+from fxregistry import registry
 
 SAMPLE_RATE = 44100
 
@@ -22,9 +22,9 @@ SAMPLE_RATE = 44100
 @pytest.fixture(autouse=True)
 def fresh_plugins(monkeypatch):
     monkeypatch.delenv("FXR_PLUGINS", raising=False)
-    plugins.reset()
+    registry.reset()
     yield
-    plugins.reset()
+    registry.reset()
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +75,7 @@ def tone_take(seconds: float, sample_rate: int, seed: int, channels: int = 1) ->
 @pytest.fixture(scope="session")
 def audio_folder(tmp_path_factory) -> Path:
     """Five takes at several rates and channel counts, a corrupt .wav and a text file."""
-    from fxregistry.audio import write_audio
+    from fxregistry.audio.io import write_audio
 
     root = tmp_path_factory.mktemp("takes")
     layout = [

@@ -13,12 +13,13 @@ import pytest
 from click.testing import CliRunner
 
 import fxregistry
-from fxregistry import Effect, Parameter, plugins, registry
-from fxregistry.build import BuildConfig, assign_splits, build
-from fxregistry.cli import cli
-from fxregistry.dataset import SPLITS, describe, open_dataset
+from fxregistry import Effect, Parameter, registry
+from fxregistry.audio.features import FeatureConfig, spectrogram
+from fxregistry.cli.main import cli
+from fxregistry.dataset.build import assign_splits, build
+from fxregistry.dataset.config import BuildConfig
+from fxregistry.dataset.header import SPLITS, describe, open_dataset
 from fxregistry.errors import FxrError
-from fxregistry.features import FeatureConfig, spectrogram
 
 SAMPLE_RATE = 44100
 # Spectrograms are stored as float16 dB: steps of at most 1/32 dB.
@@ -35,7 +36,7 @@ def delay_file(tmp_path_factory, audio_folder):
     out = tmp_path_factory.mktemp("built") / "delay.h5"
     config = BuildConfig(effect="delay", source=str(audio_folder), keep_audio=True)
     build(config, out, workers=1)
-    plugins.reset()
+    registry.reset()
     return out
 
 
@@ -189,7 +190,7 @@ def test_max_clips_is_shared_across_the_splits(tmp_path, audio_folder):
 
 
 def test_quiet_clips_are_skipped_and_counted(tmp_path):
-    from fxregistry.audio import write_audio
+    from fxregistry.audio.io import write_audio
 
     folder = tmp_path / "quiet"
     loud = (0.3 * np.sin(np.arange(2 * SAMPLE_RATE) * 0.05)).astype(np.float32)
@@ -241,7 +242,7 @@ class FailingEffect:
 
 
 def test_an_interrupted_build_leaves_nothing_that_looks_whole(tmp_path, audio_folder):
-    plugins.get_plugin_manager().register(FailingEffect(), name="failing")
+    registry.get_plugin_manager().register(FailingEffect(), name="failing")
     out = tmp_path / "fails.h5"
     with pytest.raises(KeyboardInterrupt):
         build(BuildConfig(effect="fails", source=str(audio_folder)), out, workers=1)

@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from fxregistry import registry
-from fxregistry.audio import read_audio, write_audio
-from fxregistry.cli import cli
+from fxregistry.audio.io import read_audio, write_audio
+from fxregistry.cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 FXR = Path(sys.executable).parent / "fxr"

@@ -18,12 +18,14 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from fxregistry import plugins
-from fxregistry.build import BuildConfig, build
-from fxregistry.cli import cli
-from fxregistry.data import Batches
-from fxregistry.runs import load_bundle
-from fxregistry.training import FitConfig, fit
+from fxregistry import registry
+from fxregistry.cli.main import cli
+from fxregistry.dataset.build import build
+from fxregistry.dataset.config import BuildConfig
+from fxregistry.training.batches import Batches
+from fxregistry.training.config import FitConfig
+from fxregistry.training.runs import load_bundle
+from fxregistry.training.trainer import fit
 
 TINY_MODEL = """
     import torch
@@ -65,7 +67,7 @@ def delay_data(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("data") / "delay.h5"
     config = BuildConfig(effect="delay", source="synth:4", clip_seconds=0.5, max_clips=10)
     build(config, path, workers=1)
-    plugins.reset()
+    registry.reset()
     return path
 
 

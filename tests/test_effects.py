@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fxregistry import plugins, registry
+from fxregistry import registry
+from fxregistry.audio.features import spectral_distance
 from fxregistry.errors import ParameterError
-from fxregistry.features import spectral_distance
 
 SAMPLE_RATE = 44100
 EFFECTS = registry.effect_names()
-plugins.reset()
+registry.reset()
 
 # Identity means "returns the dry signal": allow float32 rounding only.
 IDENTITY_TOLERANCE = 1e-6

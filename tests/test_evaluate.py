@@ -8,14 +8,17 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from fxregistry import Effect, Parameter, plugins, registry
-from fxregistry.audio import SAMPLE_RATE, read_audio, write_audio
-from fxregistry.build import BuildConfig, build
-from fxregistry.cli import cli
-from fxregistry.estimation import estimate, search_settings, windows
-from fxregistry.evaluation import confusion_matrix, grid_index, split_metrics, to_units
-from fxregistry.floor import dry_clips, identifiability_floor
-from fxregistry.training import FitConfig, fit
+from fxregistry import Effect, Parameter, registry
+from fxregistry.audio.io import SAMPLE_RATE, read_audio, write_audio
+from fxregistry.cli.main import cli
+from fxregistry.dataset.build import build
+from fxregistry.dataset.config import BuildConfig
+from fxregistry.estimation.estimate import estimate, windows
+from fxregistry.estimation.search import search_settings
+from fxregistry.evaluation.evaluate import confusion_matrix, grid_index, split_metrics, to_units
+from fxregistry.evaluation.floor import dry_clips, identifiability_floor
+from fxregistry.training.config import FitConfig
+from fxregistry.training.trainer import fit
 
 
 def run(*args):
@@ -37,7 +40,7 @@ def runs(tmp_path_factory):
         config = FitConfig(data=str(data), epochs=1, batch_size=8, device="cpu", **options)
         fit(config, folder / name)
         made[name] = folder / name
-    plugins.reset()
+    registry.reset()
     return made
 
 
@@ -155,7 +158,7 @@ def test_refine_recovers_the_exact_setting_and_render_to_writes_the_match(runs, 
 
 @pytest.mark.parametrize("exhaustive", [64, 1])
 def test_search_finds_the_rendered_bit_depth_from_a_wrong_start(guitar, monkeypatch, exhaustive):
-    monkeypatch.setattr("fxregistry.estimation.EXHAUSTIVE", exhaustive)  # 1: walk the grid
+    monkeypatch.setattr("fxregistry.estimation.search.EXHAUSTIVE", exhaustive)  # 1: walk the grid
     crusher = registry.get_effect("bitcrusher")
     wet = crusher(guitar, SAMPLE_RATE, bit_depth=10)
     found, distance = search_settings(crusher, guitar, wet, {"bit_depth": 4})

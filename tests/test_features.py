@@ -7,7 +7,7 @@ import pytest
 import torch
 import torchaudio
 
-from fxregistry.features import FeatureConfig, spectrogram
+from fxregistry.audio.features import FeatureConfig, spectrogram
 
 
 def reference(audio: np.ndarray, config: FeatureConfig) -> np.ndarray:

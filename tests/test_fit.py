@@ -14,14 +14,16 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from fxregistry import plugins, registry
-from fxregistry.build import BuildConfig, build
-from fxregistry.cli import cli
-from fxregistry.data import Batches, Normalization, load_split, open_split
-from fxregistry.device import autocast, grad_scaler, mixed_precision, select_device
+from fxregistry import registry
+from fxregistry.cli.main import cli
+from fxregistry.dataset.build import build
+from fxregistry.dataset.config import BuildConfig
 from fxregistry.errors import FxrError
-from fxregistry.runs import create_model, load_bundle
-from fxregistry.training import FitConfig, fit
+from fxregistry.training.batches import Batches, Normalization, load_split, open_split
+from fxregistry.training.config import FitConfig
+from fxregistry.training.device import autocast, grad_scaler, mixed_precision, select_device
+from fxregistry.training.runs import create_model, load_bundle
+from fxregistry.training.trainer import fit
 
 MODELS = sorted(registry.registrations("model"))
 
@@ -39,7 +41,7 @@ def datasets(tmp_path_factory):
         config = BuildConfig(effect=effect, source="synth:4", clip_seconds=0.5, max_clips=10)
         build(config, folder / f"{effect}.h5", workers=1)
         made[effect] = folder / f"{effect}.h5"
-    plugins.reset()
+    registry.reset()
     return made
 
 
@@ -163,7 +165,7 @@ def test_resume_after_an_interruption_ends_where_an_uninterrupted_run_does(
             signal.raise_signal(signal.SIGINT)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr("fxregistry.training.F.l1_loss", interrupt_at_step_7)
+    monkeypatch.setattr("fxregistry.training.trainer.F.l1_loss", interrupt_at_step_7)
     report = fit(config, tmp_path / "cut")
     assert report.interrupted and not (tmp_path / "cut/model.pt").exists()
     monkeypatch.undo()
@@ -219,9 +221,9 @@ def test_normalizations_fixed_keeps_level_and_minmax_erases_it():
 
 def test_auto_device_is_cuda_then_mps_then_cpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr("fxregistry.device._mps_available", lambda: False)
+    monkeypatch.setattr("fxregistry.training.device._mps_available", lambda: False)
     assert select_device("auto").type == "cpu"
-    monkeypatch.setattr("fxregistry.device._mps_available", lambda: True)
+    monkeypatch.setattr("fxregistry.training.device._mps_available", lambda: True)
     assert select_device("auto").type == "mps"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)

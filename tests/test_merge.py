@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from fxregistry import plugins
-from fxregistry.build import BuildConfig, build
-from fxregistry.cli import cli
-from fxregistry.dataset import describe
+from fxregistry import registry
+from fxregistry.cli.main import cli
+from fxregistry.dataset.build import build
+from fxregistry.dataset.config import BuildConfig
+from fxregistry.dataset.header import describe
 
 CONFIG = BuildConfig(effect="delay", source="synth:5", clip_seconds=0.5, grid="random:3")
 
@@ -26,7 +27,7 @@ def built(tmp_path_factory):
     for k in (1, 2, 3):
         config = BuildConfig(**{**CONFIG.__dict__, "shard": (k, 3)})
         build(config, folder / f"part{k}.h5", workers=1)
-    plugins.reset()
+    registry.reset()
     return folder
 
 

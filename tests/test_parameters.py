@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fxregistry import Effect, Parameter, plugins, registry
+from fxregistry import Effect, Parameter, registry
 from fxregistry.errors import ParameterError
 
 EFFECTS = registry.effect_names()
-plugins.reset()
+registry.reset()
 PARAMETERS = [
     pytest.param(name, p, id=f"{name}.{p.name}")
     for name in EFFECTS

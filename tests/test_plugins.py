@@ -12,9 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 import fxregistry
-from fxregistry import Effect, Parameter, hookspecs, plugins, registry
-from fxregistry.cli import cli
+from fxregistry import Effect, Parameter, registry
+from fxregistry.cli.main import cli
 from fxregistry.errors import DuplicateNameError, UnknownNameError
+from fxregistry.registry import hookspecs
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
 HOOKS = sorted(
@@ -81,7 +82,7 @@ def test_every_hook_is_documented_with_its_signature(hook):
 
 
 def test_hook_register_effects():
-    pm = plugins.get_plugin_manager()
+    pm = registry.get_plugin_manager()
     pm.register(InlinePlugin(make_effect("inline")), name="inline-test")
     found = registry.registrations("effect")
     assert found["inline"].plugin == "inline-test"
@@ -101,7 +102,7 @@ def test_hook_register_models():
         def register_models(self, register):
             register(fxregistry.Model("tiny", "a test model", create=lambda **kw: None))
 
-    plugins.get_plugin_manager().register(ModelPlugin(), name="model-test")
+    registry.get_plugin_manager().register(ModelPlugin(), name="model-test")
     assert registry.get_model("tiny").description == "a test model"
     result = CliRunner().invoke(cli, ["list-models", "--json"])
     listed = {m["name"]: m for m in json.loads(result.stdout)}
@@ -159,7 +160,7 @@ def test_a_hook_that_raises_is_named_and_skipped(capsys):
             register(make_effect("half-registered"))
             raise ValueError("bad configuration")
 
-    plugins.get_plugin_manager().register(Raising(), name="raising")
+    registry.get_plugin_manager().register(Raising(), name="raising")
     names = registry.effect_names()
     assert "half-registered" not in names and "delay" in names
     err = capsys.readouterr().err
@@ -172,13 +173,13 @@ def test_registering_the_wrong_kind_of_object_is_a_plugin_error(capsys):
         def register_effects(self, register):
             register("limiter")
 
-    plugins.get_plugin_manager().register(Wrong(), name="wrong")
+    registry.get_plugin_manager().register(Wrong(), name="wrong")
     assert "delay" in registry.effect_names()
     assert "register() takes a Effect, got str" in capsys.readouterr().err
 
 
 def test_two_plugins_registering_one_name_is_an_error_naming_both():
-    pm = plugins.get_plugin_manager()
+    pm = registry.get_plugin_manager()
     pm.register(InlinePlugin(make_effect("delay")), name="other-delay")
     with pytest.raises(
         DuplicateNameError, match=r"'delay' is registered twice.*'delay'.*'other-delay'"
@@ -199,10 +200,10 @@ def test_unknown_names_list_the_known_ones_and_suggest_the_closest():
 
 def test_fxr_plugins_variable_chooses_which_entry_points_load(monkeypatch):
     monkeypatch.setenv("FXR_PLUGINS", "delay,synth")
-    plugins.reset()
+    registry.reset()
     assert registry.effect_names() == ["delay"]
     monkeypatch.setenv("FXR_PLUGINS", "")
-    plugins.reset()
+    registry.reset()
     assert registry.effect_names() == []
     result = CliRunner().invoke(cli, ["list-effects"])
     assert result.exit_code == 0 and "none installed" in result.stdout

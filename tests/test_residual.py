@@ -13,15 +13,17 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from fxregistry import plugins, registry
-from fxregistry.audio import write_audio
-from fxregistry.build import BuildConfig, build
-from fxregistry.cli import cli
-from fxregistry.data import INPUTS, load_split, open_split
-from fxregistry.estimation import estimate
-from fxregistry.evaluation import evaluate
-from fxregistry.features import FeatureConfig, spectrogram
-from fxregistry.training import FitConfig, fit
+from fxregistry import registry
+from fxregistry.audio.features import FeatureConfig, spectrogram
+from fxregistry.audio.io import write_audio
+from fxregistry.cli.main import cli
+from fxregistry.dataset.build import build
+from fxregistry.dataset.config import BuildConfig
+from fxregistry.estimation.estimate import estimate
+from fxregistry.evaluation.evaluate import evaluate
+from fxregistry.training.batches import load_split, open_split
+from fxregistry.training.config import INPUTS, FitConfig
+from fxregistry.training.trainer import fit
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +41,7 @@ def data(tmp_path_factory):
         )
         build(config, folder / f"{name}.h5", workers=1)
         made[name] = folder / f"{name}.h5"
-    plugins.reset()
+    registry.reset()
     return made
 
 

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from fxregistry import registry
-from fxregistry.audio import write_audio
-from fxregistry.build import BuildConfig, build, resolve_source
-from fxregistry.dataset import open_dataset
+from fxregistry.audio.io import write_audio
+from fxregistry.dataset.build import build, resolve_source
+from fxregistry.dataset.config import BuildConfig
+from fxregistry.dataset.header import open_dataset
 from fxregistry.errors import FxrError
 
 from .conftest import tone_take

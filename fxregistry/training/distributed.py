@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from .errors import FxrError
+from fxregistry.errors import FxrError
 
 __all__ = ["World", "SINGLE", "join", "device_spec_for"]
 

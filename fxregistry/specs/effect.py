@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ParameterError
+from fxregistry.errors import ParameterError
 
 __all__ = ["Parameter", "Effect", "SCALES", "UNITS"]
 

@@ -12,11 +12,11 @@ import os
 
 import torch
 
-from .errors import FxrError
+from fxregistry.errors import FxrError
+from fxregistry.training.config import DEVICE_HELP
 
-__all__ = ["select_device", "mixed_precision", "autocast", "grad_scaler", "DEVICE_HELP"]
+__all__ = ["select_device", "mixed_precision", "autocast", "grad_scaler"]
 
-DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps"
 
 
 def _mps_available() -> bool:

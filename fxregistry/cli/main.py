@@ -16,9 +16,9 @@ from typing import Any
 
 import click
 
-from . import __version__, registry
-from .errors import FxrError
-from .plugins import get_plugin_manager, plugin_info
+from fxregistry import __version__, registry
+from fxregistry.errors import FxrError
+from fxregistry.registry.manager import get_plugin_manager, plugin_info
 
 
 class UserError(click.ClickException):
@@ -237,7 +237,7 @@ def render(effect_name: str, settings: tuple[str, ...], dry: str, out: str) -> N
 
         fxr render --effect NAME --set PARAM=VALUE --set PARAM=VALUE dry.wav wet.wav
     """
-    from .audio import read_audio, write_audio
+    from fxregistry.audio.io import read_audio, write_audio
 
     effect = registry.get_effect(effect_name)
     params = effect.check(_parse_settings(settings))
@@ -360,8 +360,8 @@ def build(
     force,
 ) -> None:
     """Render dry audio through an effect into a paired spectrogram dataset (HDF5)."""
-    from .build import BuildConfig
-    from .build import build as run_build
+    from fxregistry.dataset.build import build as run_build
+    from fxregistry.dataset.config import BuildConfig
 
     config = BuildConfig(
         effect=effect_name,
@@ -399,7 +399,7 @@ def build(
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
 def inspect(path: str, as_json: bool) -> None:
     """What the dataset PATH holds."""
-    from .dataset import describe
+    from fxregistry.dataset.header import describe
 
     info = describe(path)
     if as_json:
@@ -533,9 +533,9 @@ def fit(
     With --resume, the run's own config.json is used and the other options
     are ignored, except --device and --workers.
     """
-    from .dataset import describe
-    from .training import FitConfig
-    from .training import fit as run_fit
+    from fxregistry.dataset.header import describe
+    from fxregistry.training.config import FitConfig
+    from fxregistry.training.trainer import fit as run_fit
 
     registry.get_model(model_name)  # an unknown name fails before any work
     if resume:
@@ -598,7 +598,7 @@ def evaluate(
     Writes eval.json, confusion_<parameter>.png and, for a model with a
     decoder, reconstruction.png into RUN.
     """
-    from .evaluation import evaluate as run_evaluate
+    from fxregistry.evaluation.evaluate import evaluate as run_evaluate
 
     result = run_evaluate(run, data, device, floor=floor, floor_limit=floor_limit)
     if as_json:
@@ -649,8 +649,8 @@ def evaluate(
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
 def estimate(run, wet, dry, refine, render_to, device, as_json) -> None:
     """The effect's settings on the audio file WET, with the model of RUN."""
-    from .estimation import estimate as run_estimate
-    from .estimation import format_estimate
+    from fxregistry.estimation.estimate import estimate as run_estimate
+    from fxregistry.estimation.estimate import format_estimate
 
     result = run_estimate(run, wet, dry, refine=refine, render_to=render_to, device=device)
     if as_json:
@@ -672,8 +672,8 @@ def merge(out: str, shards: tuple[str, ...], copy: bool, force: bool) -> None:
     OUT's large arrays are HDF5 virtual datasets over the shards (no copy),
     found by paths relative to OUT: keep the shards beside it, or pass --copy.
     """
-    from .dataset import describe
-    from .merge import merge as run_merge
+    from fxregistry.dataset.header import describe
+    from fxregistry.dataset.merge import merge as run_merge
 
     if os.path.exists(out) and not force:
         raise FxrError(f"{out} exists; pass --force to replace it")

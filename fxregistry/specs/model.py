@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .errors import FxrError
+from fxregistry.errors import FxrError
 
 __all__ = ["Model"]
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fxregistry.audio.io import SAMPLE_RATE
+
 __all__ = ["Recording", "Source"]
 
 
@@ -30,7 +32,7 @@ class Recording:
     id: str
     load: Callable[[], np.ndarray]
     group: str = ""
-    sample_rate: int = 44100
+    sample_rate: int = SAMPLE_RATE
 
 
 @dataclass(frozen=True)

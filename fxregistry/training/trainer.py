@@ -23,7 +23,7 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,70 +31,29 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from . import __version__, registry
-from .data import (
-    INPUTS,
+from fxregistry import __version__, registry
+from fxregistry.dataset.header import effect_spec, feature_configs, open_dataset
+from fxregistry.errors import FxrError
+from fxregistry.training.batches import (
     Batch,
     Batches,
     Normalization,
-    check_input,
-    input_channels,
     model_input,
     open_split,
 )
-from .dataset import effect_spec, feature_configs, open_dataset
-from .device import autocast, grad_scaler, select_device
-from .distributed import SINGLE, World, device_spec_for, join
-from .errors import FxrError
-from .runs import load_bundle, make_bundle, save_atomic, write_json_atomic
+from fxregistry.training.config import (
+    INPUTS,
+    FitConfig,
+    Stage,
+    StageName,
+    Task,
+    input_channels,
+)
+from fxregistry.training.device import autocast, grad_scaler, select_device
+from fxregistry.training.distributed import SINGLE, World, device_spec_for, join
+from fxregistry.training.runs import load_bundle, make_bundle, save_atomic, write_json_atomic
 
-__all__ = ["FitConfig", "Stage", "FitReport", "fit", "plan_stages"]
-
-
-@dataclass(frozen=True)
-class FitConfig:
-    """Every option of ``fxr fit``; defaults are the study's recipe (SPEC.md)."""
-
-    model: str
-    data: str
-    input: str = "pair"
-    freeze_encoder: bool = False
-    init: str | None = None
-    epochs: int = 30
-    pretrain_epochs: int | None = None  # default: epochs
-    batch_size: int = 16
-    lr: float = 1e-4
-    lr_step: int = 5
-    lr_gamma: float = 0.5
-    normalization: str = "fixed"
-    features: str | None = None  # default: the dataset's first kind
-    device: str = "auto"
-    seed: int = 0
-    workers: int = 0  # DataLoader processes, only when a split is streamed
-    in_memory: bool | None = None  # None: load splits that fit in memory
-    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        check_input(self.input)
-        for name in ("epochs", "batch_size", "lr_step"):
-            if getattr(self, name) < 1:
-                raise FxrError(f"{name} must be at least 1, not {getattr(self, name)}")
-        if self.pretrain_epochs is not None and self.pretrain_epochs < 1:
-            raise FxrError(f"pretrain_epochs must be at least 1, not {self.pretrain_epochs}")
-        if not self.lr > 0:
-            raise FxrError(f"lr must be positive, not {self.lr}")
-        Normalization(self.normalization)  # validates the name
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "hyperparameters": dict(self.hyperparameters)}
-
-
-@dataclass(frozen=True)
-class Stage:
-    name: str  # "train", "pretrain" or "head"
-    task: str  # "parameters" or "reconstruct"
-    epochs: int
-    freeze_encoder: bool = False
+__all__ = ["FitReport", "fit", "plan_stages"]
 
 
 @dataclass
@@ -121,7 +80,7 @@ def plan_stages(config: FitConfig) -> list[Stage]:
                 f"(models with one: {', '.join(able)})"
             )
     if not config.freeze_encoder:
-        return [Stage("train", "parameters", config.epochs)]
+        return [Stage(StageName.TRAIN, Task.PARAMETERS, config.epochs)]
     stages = []
     if config.init is None:
         if not model.reconstructs:
@@ -129,8 +88,9 @@ def plan_stages(config: FitConfig) -> list[Stage]:
                 f"model {config.model!r} cannot reconstruct, so its encoder cannot be "
                 "pretrained; pass --init with a pretrained run"
             )
-        stages.append(Stage("pretrain", "reconstruct", config.pretrain_epochs or config.epochs))
-    stages.append(Stage("head", "parameters", config.epochs, freeze_encoder=True))
+        epochs = config.pretrain_epochs or config.epochs
+        stages.append(Stage(StageName.PRETRAIN, Task.RECONSTRUCT, epochs))
+    stages.append(Stage(StageName.HEAD, Task.PARAMETERS, config.epochs, freeze_encoder=True))
     return stages
 
 
@@ -253,7 +213,7 @@ class _Trainer:
     def loss(self, task: str, batch: Batch, model=None) -> torch.Tensor:
         model = _Tasks(self.model) if model is None else model
         with autocast(self.device):
-            if task == "reconstruct":
+            if task is Task.RECONSTRUCT:
                 out = model(self.normalization(batch.wet)[:, None], task)
                 return F.mse_loss(out.float(), self.normalization(batch.dry)[:, None])
             x = model_input(self.config.input, self.normalization, batch)
@@ -383,7 +343,7 @@ class _Trainer:
         self.scheduler.step()
         self.epoch, self.step = self.epoch + 1, 0
         self.epoch_loss, self.epoch_samples, self.epoch_seconds = 0.0, 0, 0.0
-        if stage.task == "parameters" and valid is not None and valid < self.best:
+        if stage.task is Task.PARAMETERS and valid is not None and valid < self.best:
             self.best = valid
             if self.world.main:
                 save_atomic(
@@ -408,8 +368,8 @@ class _Tasks(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, x: torch.Tensor, task: str) -> torch.Tensor:
-        return self.model.reconstruct(x) if task == "reconstruct" else self.model(x)
+    def forward(self, x: torch.Tensor, task: Task) -> torch.Tensor:
+        return self.model.reconstruct(x) if task is Task.RECONSTRUCT else self.model(x)
 
 
 @contextlib.contextmanager
@@ -450,7 +410,7 @@ def fit(
     force: bool = False,
     log: Callable[[str], None] = lambda line: None,
 ) -> FitReport:
-    """Train as ``config`` says into the run directory ``run`` (see fxregistry.runs).
+    """Train as ``config`` says into the run directory ``run`` (see fxregistry.training.runs).
 
     Under ``torchrun`` every process calls this; see :mod:`fxregistry.distributed`.
     """

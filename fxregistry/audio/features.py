@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from fxregistry.audio.io import SAMPLE_RATE
+
 __all__ = ["FeatureConfig", "spectrogram", "spectral_distance"]
 
 
@@ -25,7 +27,7 @@ class FeatureConfig:
     """
 
     kind: str = "mel"
-    sample_rate: int = 44100
+    sample_rate: int = SAMPLE_RATE
     n_fft: int = 1024
     hop_length: int = 512
     n_mels: int = 128

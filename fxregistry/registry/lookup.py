@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .effects import Effect
-from .errors import DuplicateNameError, UnknownNameError
-from .models import Model
-from .plugins import get_plugin_manager, plugin_info, warn
-from .sources import Source
+from fxregistry.errors import DuplicateNameError, UnknownNameError
+from fxregistry.registry.manager import get_plugin_manager, plugin_info, warn
+from fxregistry.specs.effect import Effect
+from fxregistry.specs.model import Model
+from fxregistry.specs.source import Source
 
 __all__ = [
     "KINDS",

@@ -17,9 +17,9 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .effects import Effect, Parameter
-from .errors import FxrError
-from .features import FeatureConfig
+from fxregistry.audio.features import FeatureConfig
+from fxregistry.errors import FxrError
+from fxregistry.specs.effect import Effect, Parameter
 
 __all__ = [
     "FORMAT",

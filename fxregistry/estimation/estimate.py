@@ -21,27 +21,27 @@
 
 from __future__ import annotations
 
-import itertools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from . import registry
-from .audio import SAMPLE_RATE, read_audio, rms_db, write_audio
-from .data import INPUTS, Batch, Normalization, model_input
-from .dataset import effect_from_spec
-from .device import select_device
-from .effects import Effect
-from .errors import FxrError
-from .features import FeatureConfig, spectral_distance, spectrogram
-from .runs import create_model, load_bundle
+from fxregistry import registry
+from fxregistry.audio.features import FeatureConfig, spectral_distance, spectrogram
+from fxregistry.audio.io import SAMPLE_RATE, read_audio, rms_db, write_audio
+from fxregistry.dataset.header import effect_from_spec
+from fxregistry.errors import FxrError
+from fxregistry.estimation.search import search_settings
+from fxregistry.specs.effect import Effect
+from fxregistry.training.batches import Batch, Normalization, model_input
+from fxregistry.training.config import INPUTS
+from fxregistry.training.device import select_device
+from fxregistry.training.runs import create_model, load_bundle
 
-__all__ = ["windows", "estimate", "search_settings", "closest_grid_settings", "EXHAUSTIVE"]
+__all__ = ["windows", "estimate", "format_estimate"]
 
-EXHAUSTIVE = 64  # grids up to this many settings are searched exhaustively
 REFINE_SECONDS = 20.0  # refinement compares at most this much audio
 
 
@@ -62,81 +62,6 @@ def _read_pair(wet_path, dry_path) -> tuple[np.ndarray, np.ndarray | None]:
     n = min(wet.shape[-1], dry.shape[-1])
     # Renders keep the dry length; a longer file is a tail of silence or an export pad.
     return wet[:n], dry[:n]
-
-
-def search_settings(
-    effect: Effect,
-    dry: np.ndarray,
-    wet: np.ndarray,
-    start: dict[str, float],
-    continuous: bool = False,
-    distance: Callable[[np.ndarray, np.ndarray], float] = spectral_distance,
-) -> tuple[dict[str, float], float]:
-    """The setting whose render of ``dry`` is closest to ``wet``, and its distance."""
-    cache: dict[tuple[float, ...], float] = {}
-
-    def cost(setting: dict[str, float]) -> float:
-        key = tuple(setting[p.name] for p in effect.parameters)
-        if key not in cache:
-            cache[key] = distance(effect(dry, SAMPLE_RATE, **setting), wet)
-        return cache[key]
-
-    grid = effect.grid()
-    if len(grid) <= EXHAUSTIVE:
-        # Ties (settings that sound the same) go to the first in grid order.
-        best = min(grid, key=cost)
-    else:
-        best = _walk_grid(effect, {p.name: p.snap(start[p.name]) for p in effect.parameters}, cost)
-    if continuous:
-        best = _local_search(effect, best, cost)
-    return best, cost(best)
-
-
-def closest_grid_settings(
-    effect: Effect,
-    dry: np.ndarray,
-    wet: np.ndarray,
-    distance: Callable[[np.ndarray, np.ndarray], float] = spectral_distance,
-) -> list[dict[str, float]]:
-    """Every grid setting whose render of ``dry`` is as close to ``wet`` as the closest.
-
-    More than one means those settings make the same audio here.
-    """
-    costs = [(distance(effect(dry, SAMPLE_RATE, **s), wet), s) for s in effect.grid()]
-    best = min(c for c, _ in costs)
-    return [s for c, s in costs if c <= best + 1e-9]
-
-
-def _walk_grid(effect: Effect, current: dict[str, float], cost) -> dict[str, float]:
-    """Move to the best grid neighbour (one parameter one step) until none is better."""
-    while True:
-        neighbours = []
-        for p in effect.parameters:
-            i = p.grid.index(current[p.name])
-            for j in (i - 1, i + 1):
-                if 0 <= j < len(p.grid):
-                    neighbours.append({**current, p.name: p.grid[j]})
-        best = min(neighbours, key=cost, default=current)
-        if cost(best) >= cost(current):
-            return current
-        current = best
-
-
-def _local_search(effect: Effect, current: dict[str, float], cost, rounds: int = 6):
-    """Pattern search in normalized space, steps halving from a quarter grid step."""
-    step = 0.25 / max(len(p.grid) for p in effect.parameters)
-    x = effect.normalize(current)
-    for _ in range(rounds):
-        improved = True
-        while improved:
-            improved = False
-            for i, sign in itertools.product(range(len(x)), (-1, 1)):
-                trial = x.copy()
-                trial[i] = np.clip(trial[i] + sign * step, 0, 1)
-                if cost(effect.denormalize(trial)) < cost(effect.denormalize(x)):
-                    x, improved = trial, True
-        step /= 2
-    return effect.denormalize(x)
 
 
 def _predict_windows(bundle, model, device, wet_windows, dry_windows) -> np.ndarray:

@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from . import registry
-from .audio import SAMPLE_RATE
-from .dataset import SPLITS, open_dataset, split_ranges
-from .errors import FxrError
-from .estimation import closest_grid_settings, search_settings
-from .evaluation import split_metrics
+from fxregistry import registry
+from fxregistry.audio.io import SAMPLE_RATE
+from fxregistry.dataset.header import SPLITS, open_dataset, split_ranges
+from fxregistry.errors import FxrError
+from fxregistry.estimation.search import closest_grid_settings, search_settings
+from fxregistry.evaluation.evaluate import split_metrics
 
 __all__ = ["dry_clips", "identifiability_floor"]
 
@@ -37,7 +37,7 @@ def dry_clips(path: str | os.PathLike, rows: np.ndarray) -> np.ndarray:
     A build is deterministic, so the source, its seed and each clip's
     recording, start and gain give back the exact clip the build rendered.
     """
-    from .build import resolve_source
+    from fxregistry.dataset.build import resolve_source
 
     rows = np.asarray(rows)
     with open_dataset(path) as f:

@@ -19,8 +19,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .dataset import SPLITS, open_dataset
-from .errors import FxrError
+from fxregistry.dataset.header import SPLITS, open_dataset
+from fxregistry.errors import FxrError
 
 __all__ = ["merge", "MUST_AGREE"]
 

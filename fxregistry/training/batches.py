@@ -26,28 +26,22 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from .dataset import SPLITS, feature_configs, open_dataset, split_ranges
-from .errors import FxrError
+from fxregistry.dataset.header import SPLITS, feature_configs, open_dataset, split_ranges
+from fxregistry.errors import FxrError
+from fxregistry.training.config import INPUTS, NORMALIZATIONS
 
 __all__ = [
-    "INPUTS",
     "Batch",
     "Batches",
     "Normalization",
     "SplitData",
     "StreamedSplit",
     "fits_in_memory",
-    "input_channels",
     "load_split",
     "model_input",
     "open_split",
 ]
 
-NORMALIZATIONS = ("fixed", "minmax")
-# What a network sees, as channels: the wet spectrogram alone (blind); wet and
-# dry (the study's pairwise comparison); wet, dry and the residual, the
-# spectrogram of wet minus dry audio, i.e. what the effect added or removed.
-INPUTS = {"pair": ("wet", "dry"), "wet": ("wet",), "pair+residual": ("wet", "dry", "residual")}
 
 
 @dataclass(frozen=True)
@@ -82,15 +76,6 @@ class Normalization:
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
-
-
-def input_channels(mode: str) -> int:
-    return len(INPUTS[mode])
-
-
-def check_input(mode: str) -> None:
-    if mode not in INPUTS:
-        raise FxrError(f"unknown input {mode!r} (known: {', '.join(INPUTS)})")
 
 
 class Batch(NamedTuple):

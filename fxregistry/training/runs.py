@@ -24,10 +24,10 @@ from typing import Any
 
 import torch
 
-from . import __version__, registry
-from .data import Normalization
-from .errors import FxrError
-from .features import FeatureConfig
+from fxregistry import __version__, registry
+from fxregistry.audio.features import FeatureConfig
+from fxregistry.errors import FxrError
+from fxregistry.training.batches import Normalization
 
 __all__ = [
     "BUNDLE_FORMAT",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import FxrError
+from fxregistry.errors import FxrError
 
 __all__ = ["SAMPLE_RATE", "read_audio", "write_audio", "resample", "rms_db", "AUDIO_SUFFIXES"]
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import pluggy
 
-from . import hookspecs
+from fxregistry.registry import hookspecs
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginInfo", "get_plugin_manager", "plugin_info", "reset", "warn"]
 

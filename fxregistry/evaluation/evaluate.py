@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from .data import INPUTS, Batches, Normalization, load_split, model_input
-from .dataset import SPLITS, effect_from_spec, feature_configs, open_dataset
-from .device import select_device
-from .effects import Effect, Parameter
-from .errors import FxrError
-from .runs import create_model, load_bundle, write_json_atomic
+from fxregistry.dataset.header import SPLITS, effect_from_spec, feature_configs, open_dataset
+from fxregistry.errors import FxrError
+from fxregistry.specs.effect import Effect, Parameter
+from fxregistry.training.batches import Batches, Normalization, load_split, model_input
+from fxregistry.training.config import INPUTS
+from fxregistry.training.device import select_device
+from fxregistry.training.runs import create_model, load_bundle, write_json_atomic
 
 __all__ = [
     "CHANCE_MAE",
@@ -129,7 +130,7 @@ def evaluate(
     """Evaluate the run's ``model.pt`` on every split; write ``eval.json`` and figures.
 
     ``floor`` adds the identifiability floor of the figures' split (see
-    :mod:`fxregistry.floor`), over at most ``floor_limit`` examples.
+    :mod:`fxregistry.evaluation.floor`), over at most ``floor_limit`` examples.
     """
     run = Path(run)
     if not run.is_dir():
@@ -167,13 +168,13 @@ def evaluate(
     prediction, truth, split_data = predictions[shown]
     result["figures_split"] = shown
     if floor and len(truth):
-        from .floor import identifiability_floor
+        from fxregistry.evaluation.floor import identifiability_floor
 
         result["floor"] = {shown: identifiability_floor(data, shown, floor_limit)}
     if getattr(model, "reconstruct", None) is not None and len(truth):
         result["reconstruction"] = _reconstruction(model, bundle, split_data, torch_device)
     if figures and len(truth):
-        from .figures import confusion_figure, reconstruction_figure
+        from fxregistry.figures import confusion_figure, reconstruction_figure
 
         for i, p in enumerate(effect.parameters):
             matrix = confusion_matrix(p, prediction[:, i], truth[:, i])

@@ -1,0 +1,1 @@
+"""Audio in and out: reading and writing files, and the spectrogram features."""

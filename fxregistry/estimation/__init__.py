@@ -1,0 +1,1 @@
+"""``fxr estimate``: analysis by synthesis and estimates on users' files."""

@@ -1,0 +1,96 @@
+"""Analysis by synthesis: the grid setting whose render of the dry audio matches the wet.
+
+Used by ``fxr estimate --refine`` and by the identifiability floor: render
+the dry audio at candidate settings and keep the one whose render is closest
+to the wet audio in a multi-resolution spectral distance.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import numpy as np
+
+from fxregistry.audio.features import spectral_distance
+from fxregistry.audio.io import SAMPLE_RATE
+from fxregistry.specs.effect import Effect
+
+__all__ = ["EXHAUSTIVE", "closest_grid_settings", "search_settings"]
+
+EXHAUSTIVE = 64  # grids up to this many settings are searched exhaustively
+
+
+def search_settings(
+    effect: Effect,
+    dry: np.ndarray,
+    wet: np.ndarray,
+    start: dict[str, float],
+    continuous: bool = False,
+    distance: Callable[[np.ndarray, np.ndarray], float] = spectral_distance,
+) -> tuple[dict[str, float], float]:
+    """The setting whose render of ``dry`` is closest to ``wet``, and its distance."""
+    cache: dict[tuple[float, ...], float] = {}
+
+    def cost(setting: dict[str, float]) -> float:
+        key = tuple(setting[p.name] for p in effect.parameters)
+        if key not in cache:
+            cache[key] = distance(effect(dry, SAMPLE_RATE, **setting), wet)
+        return cache[key]
+
+    grid = effect.grid()
+    if len(grid) <= EXHAUSTIVE:
+        # Ties (settings that sound the same) go to the first in grid order.
+        best = min(grid, key=cost)
+    else:
+        best = _walk_grid(effect, {p.name: p.snap(start[p.name]) for p in effect.parameters}, cost)
+    if continuous:
+        best = _local_search(effect, best, cost)
+    return best, cost(best)
+
+
+def closest_grid_settings(
+    effect: Effect,
+    dry: np.ndarray,
+    wet: np.ndarray,
+    distance: Callable[[np.ndarray, np.ndarray], float] = spectral_distance,
+) -> list[dict[str, float]]:
+    """Every grid setting whose render of ``dry`` is as close to ``wet`` as the closest.
+
+    More than one means those settings make the same audio here.
+    """
+    costs = [(distance(effect(dry, SAMPLE_RATE, **s), wet), s) for s in effect.grid()]
+    best = min(c for c, _ in costs)
+    return [s for c, s in costs if c <= best + 1e-9]
+
+
+def _walk_grid(effect: Effect, current: dict[str, float], cost) -> dict[str, float]:
+    """Move to the best grid neighbour (one parameter one step) until none is better."""
+    while True:
+        neighbours = []
+        for p in effect.parameters:
+            i = p.grid.index(current[p.name])
+            for j in (i - 1, i + 1):
+                if 0 <= j < len(p.grid):
+                    neighbours.append({**current, p.name: p.grid[j]})
+        best = min(neighbours, key=cost, default=current)
+        if cost(best) >= cost(current):
+            return current
+        current = best
+
+
+def _local_search(effect: Effect, current: dict[str, float], cost, rounds: int = 6):
+    """Pattern search in normalized space, steps halving from a quarter grid step."""
+    step = 0.25 / max(len(p.grid) for p in effect.parameters)
+    x = effect.normalize(current)
+    for _ in range(rounds):
+        improved = True
+        while improved:
+            improved = False
+            for i, sign in itertools.product(range(len(x)), (-1, 1)):
+                trial = x.copy()
+                trial[i] = np.clip(trial[i] + sign * step, 0, 1)
+                if cost(effect.denormalize(trial)) < cost(effect.denormalize(x)):
+                    x, improved = trial, True
+        step /= 2
+    return effect.denormalize(x)

@@ -1,0 +1,1 @@
+"""``fxr evaluate``: the study's metrics, the identifiability floor, the evaluation itself."""

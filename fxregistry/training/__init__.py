@@ -1,0 +1,1 @@
+"""``fxr fit``: options, batches, the trainer, devices, run directories."""
