@@ -138,14 +138,14 @@ def profile_build(folder: Path, effect: str, scratch: Path) -> list[tuple[str, f
     stages = [
         (
             "load and cut recordings (decode, resample, level)",
-            cumulative("_cut_recording", "build"),
+            cumulative("_cut_recording", "dataset/clips"),
         ),
         ("render the effect", cumulative("__call__", "effects.py")),
         ("spectrograms", cumulative("spectrogram", "features.py")),
-        ("encode rows (float16 bytes)", cumulative("encode_chunk", "dataset.py")),
+        ("encode rows (float16 bytes)", cumulative("encode_chunk", "dataset/rows")),
         (
             "HDF5 writes",
-            cumulative("_write_chunks", "build") + cumulative("__setitem__", "h5py"),
+            cumulative("write_chunks", "dataset/rows") + cumulative("__setitem__", "h5py"),
         ),
         ("load plugins, imports", cumulative("get_plugin_manager", "plugins.py")),
     ]

@@ -35,7 +35,7 @@ from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
 from fxregistry.estimation.estimate import estimate
 from fxregistry.training.config import FitConfig
-from fxregistry.training.trainer import fit
+from fxregistry.training.fit import fit
 
 FXR = Path(sys.executable).parent / "fxr"
 

@@ -27,7 +27,7 @@ from report import save
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
 from fxregistry.training.config import FitConfig
-from fxregistry.training.trainer import fit
+from fxregistry.training.fit import fit
 
 
 def main() -> None:

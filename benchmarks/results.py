@@ -39,11 +39,11 @@ from fxregistry.dataset.config import BuildConfig
 from fxregistry.evaluation.evaluate import evaluate
 from fxregistry.evaluation.floor import identifiability_floor
 from fxregistry.training.config import FitConfig
-from fxregistry.training.trainer import fit
+from fxregistry.training.fit import fit
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "results.md"
 EFFECTS = ("limiter", "bitcrusher", "delay", "sample-rate")
-# The study's test-split numbers (paper.md Tables 1-4 and §4.3); None: not reported.
+# The study's test-split numbers (its Tables 1-4 and §4.3); None: not reported.
 STUDY = {
     ("limiter", "cnn"): (0.1620, 0.3454),
     ("bitcrusher", "cnn"): (0.0062, 0.062),
@@ -134,7 +134,7 @@ def write(args, rows, floors, minutes) -> None:
 
 DOCS_HEADER = """# Results
 
-fxr's models against the study's (paper.md §4), on data from the built-in
+fxr's models against the study's (its §4, see docs/README.md), on data from the built-in
 guitar synthesizer. Everything below was produced by the command that opens
 the next paragraph; it rebuilds the datasets, retrains every model and
 rewrites this page.
@@ -194,14 +194,15 @@ def report(args, rows, floors, minutes) -> list[str]:
 
 
 def verdicts(rows, floors) -> list[str]:
-    """Each test result against SPEC.md's targets and the study, and what limits a miss."""
+    """Each test result against the product's targets and the study, and what limits a miss."""
     by_key = {(r["effect"], r["model"], r["split"]): r for r in rows}
     lines = [
         "",
         "## Against the targets",
         "",
-        f"Targets (SPEC.md): test MAE at most the target; the limiter also within "
-        f"{FLOOR_FACTOR}x of its floor; grid accuracy at least {GRID_TARGET:.0%} where the floor "
+        "Targets (the product's, in the target column below): test MAE at most the "
+        f"target; the limiter also within {FLOOR_FACTOR}x of its floor; grid accuracy at "
+        f"least {GRID_TARGET:.0%} where the floor "
         'reaches it. "x target" is the test MAE over the target MAE (above 1: missed by that '
         "factor). The train and test grid accuracies side by side tell what limits a miss: "
         "both low means the model has not learned the training set in the epochs given "

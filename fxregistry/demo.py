@@ -22,14 +22,15 @@ from pathlib import Path
 from fxregistry import registry
 from fxregistry.audio.features import spectral_distance
 from fxregistry.audio.io import SAMPLE_RATE, rms_db, write_audio
+from fxregistry.cli.text import format_estimate
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import DEFAULT_SOURCE, BuildConfig
 from fxregistry.dataset.header import describe
 from fxregistry.errors import FxrError
-from fxregistry.estimation.estimate import estimate, format_estimate
+from fxregistry.estimation.estimate import estimate
 from fxregistry.evaluation.evaluate import evaluate
 from fxregistry.training.config import FitConfig
-from fxregistry.training.trainer import fit
+from fxregistry.training.fit import fit
 
 OUTPUT = Path("demo-output")
 DEMO_TAKES = 12

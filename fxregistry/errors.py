@@ -15,7 +15,14 @@ __all__ = [
     "UnknownNameError",
     "DuplicateNameError",
     "ParameterError",
+    "did_you_mean",
 ]
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``known`` to ``name``, or nothing."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 class FxrError(Exception):
@@ -27,10 +34,7 @@ class UnknownNameError(FxrError, KeyError):
 
     def __init__(self, kind: str, name: str, known: Iterable[str]):
         self.kind, self.name, self.known = kind, name, sorted(known)
-        message = f"unknown {kind} {name!r}"
-        close = difflib.get_close_matches(name, self.known, n=1)
-        if close:
-            message += f" (did you mean {close[0]!r}?)"
+        message = f"unknown {kind} {name!r}{did_you_mean(name, self.known)}"
         listed = ", ".join(self.known) if self.known else "none are installed"
         message += f"; known {kind}s: {listed}"
         super().__init__(message)

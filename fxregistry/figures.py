@@ -1,35 +1,59 @@
-"""The figures ``fxr evaluate`` writes (matplotlib, no display needed)."""
+"""The figures fxr writes: ``loss.png`` of a fit, the confusion and reconstruction
+figures of ``fxr evaluate`` (matplotlib, no display needed, no torch)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import functools
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
-import torch
 
+from fxregistry.files import atomic_write
 from fxregistry.specs.effect import Parameter
-from fxregistry.training.batches import Batches, Normalization
 
-__all__ = ["confusion_figure", "reconstruction_figure"]
+__all__ = ["confusion_figure", "loss_figure", "reconstruction_figure"]
 
 
+@functools.cache
 def _pyplot():
     import matplotlib
 
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # files only: no display, and no GUI toolkit to import
     import matplotlib.pyplot as plt
 
     return plt
 
 
-def _save(fig, path: Path) -> None:
-    partial = path.with_name(path.name + ".partial")
-    fig.savefig(partial, format="png", dpi=100)
+def _save(fig, path: str | os.PathLike) -> None:
+    # keep_suffix: matplotlib would otherwise pick the format from ".partial".
+    with atomic_write(path, keep_suffix=True) as partial:
+        fig.savefig(partial, format="png", dpi=100)
     _pyplot().close(fig)
-    partial.replace(path)
 
 
-def confusion_figure(matrix: np.ndarray, parameter: Parameter, path: Path, title: str) -> None:
+def loss_figure(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> None:
+    """Train and validation loss per epoch, one panel per stage; ``rows`` of metrics.jsonl."""
+    plt = _pyplot()
+    stages = list(dict.fromkeys(r["stage"] for r in rows))
+    fig, axes = plt.subplots(1, len(stages), figsize=(5 * len(stages), 3.5), squeeze=False)
+    for ax, stage in zip(axes[0], stages, strict=True):
+        mine = [r for r in rows if r["stage"] == stage]
+        epochs = [r["epoch"] for r in mine]
+        ax.plot(epochs, [r["train_loss"] for r in mine], marker="o", label="train")
+        if any(r["valid_loss"] is not None for r in mine):
+            ax.plot(epochs, [r["valid_loss"] for r in mine], marker="o", label="valid")
+        loss = "L2 (reconstruction)" if mine[0]["task"] == "reconstruct" else "L1 (parameters)"
+        ax.set(title=stage, xlabel="epoch", ylabel=loss, yscale="log")
+        ax.legend()
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def confusion_figure(
+    matrix: np.ndarray, parameter: Parameter, path: str | os.PathLike, title: str
+) -> None:
     """Rows: the true grid value; columns: the predicted one (snapped to the grid)."""
     plt = _pyplot()
     labels = [f"{v:g}" for v in parameter.grid]
@@ -53,23 +77,14 @@ def confusion_figure(matrix: np.ndarray, parameter: Parameter, path: Path, title
     _save(fig, path)
 
 
-@torch.no_grad()
-def reconstruction_figure(model, bundle, data, device, path: Path) -> None:
-    """Wet input, the model's reconstruction and the dry target of the first example."""
+def reconstruction_figure(images: Mapping[str, np.ndarray], path: str | os.PathLike) -> None:
+    """Normalized spectrograms ``(bins, frames)`` side by side, titled by their keys
+    (``fxr evaluate``: the wet input, the model's reconstruction, the dry target)."""
     plt = _pyplot()
-    normalize = Normalization(**bundle["normalization"])
-    wet, dry, _, _ = next(Batches(data, 1, device, shuffle=False).epoch(0))
-    w = normalize(wet)[:, None]
-    model.eval()
-    images = {
-        "wet (input)": w[0, 0],
-        "reconstruction": model.reconstruct(w).float()[0, 0],
-        "dry (target)": normalize(dry)[0],
-    }
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), sharey=True)
-    for ax, (title, image) in zip(axes, images.items(), strict=True):
-        shown = ax.imshow(image.cpu().numpy(), origin="lower", aspect="auto", vmin=0, vmax=1)
+    fig, axes = plt.subplots(1, len(images), figsize=(13, 3.6), sharey=True, squeeze=False)
+    for ax, (title, image) in zip(axes[0], images.items(), strict=True):
+        shown = ax.imshow(image, origin="lower", aspect="auto", vmin=0, vmax=1)
         ax.set(title=title, xlabel="frame")
-    axes[0].set_ylabel("bin")
+    axes[0, 0].set_ylabel("bin")
     fig.colorbar(shown, ax=axes, fraction=0.02)
     _save(fig, path)

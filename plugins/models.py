@@ -1,4 +1,4 @@
-"""The study's three architectures (paper.md §3, Figures 2-3) as model plugins.
+"""The study's three architectures as model plugins.
 
 - ``cnn``: strided 2-D convolutions down to a small feature map, pooled,
   then a fully connected head. All input channels enter the first layer
@@ -20,6 +20,8 @@ hundred examples per second on two CPU cores.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -142,6 +144,14 @@ def unet(in_channels: int, outputs: int, channels=(16, 32, 64, 128)) -> nn.Modul
 WIDTHS = {"channels": [16, 32, 64, 128]}
 
 
+def autoencoder(name: str, description: str, create: Callable[..., nn.Module]) -> Model:
+    # encdec and unet differ only in their skips: both pretrain by reconstructing
+    # dry from wet, and their ``encoder`` is what --freeze-encoder and --init act on.
+    return Model(
+        name, description, create, reconstructs=True, encoder="encoder", hyperparameters=WIDTHS
+    )
+
+
 @fxregistry.hookimpl
 def register_models(register):
     register(
@@ -152,23 +162,5 @@ def register_models(register):
             hyperparameters={**WIDTHS, "hidden": 128},
         )
     )
-    register(
-        Model(
-            name="encdec",
-            description="encoder-decoder (no skips); bottleneck -> linear head",
-            create=encdec,
-            reconstructs=True,
-            encoder="encoder",
-            hyperparameters=WIDTHS,
-        )
-    )
-    register(
-        Model(
-            name="unet",
-            description="U-Net (skip connections); bottleneck -> linear head",
-            create=unet,
-            reconstructs=True,
-            encoder="encoder",
-            hyperparameters=WIDTHS,
-        )
-    )
+    register(autoencoder("encdec", "encoder-decoder (no skips); bottleneck -> linear head", encdec))
+    register(autoencoder("unet", "U-Net (skip connections); bottleneck -> linear head", unet))

@@ -1,12 +1,19 @@
 """Shared fixtures.
 
 Each test starts from a freshly loaded plugin manager, so a plugin that one
-test registers or fakes never leaks into the next.
+test registers or fakes never leaks into the next.  Only fxr's own plugins
+load under test: a plugin installed beside fxr (plugins/fxr-distortion, say)
+must not change what the tests see.  A test that needs a third-party plugin
+fakes one with ``fake_distribution``, which adds it to the allow-list.
+``FXR_TEST_PLUGINS=NAME,...`` adds installed entry points too, to run the
+registry-driven tests (tests/test_effects.py) on a plugin of one's own.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -18,10 +25,23 @@ from fxregistry import registry
 
 SAMPLE_RATE = 44100
 
+# fxr's own entry points, as its distribution metadata lists them.
+BUILTIN_PLUGINS = sorted(
+    ep.name
+    for ep in importlib.metadata.distribution("fxregistry").entry_points
+    if ep.group == registry.ENTRY_POINT_GROUP
+)
+TEST_PLUGINS = ",".join(BUILTIN_PLUGINS + [os.environ.get("FXR_TEST_PLUGINS", "")]).strip(",")
+
+
+def pytest_configure(config):
+    # Before collection: test modules parametrize over the registries at import.
+    os.environ["FXR_PLUGINS"] = TEST_PLUGINS
+
 
 @pytest.fixture(autouse=True)
 def fresh_plugins(monkeypatch):
-    monkeypatch.delenv("FXR_PLUGINS", raising=False)
+    monkeypatch.setenv("FXR_PLUGINS", TEST_PLUGINS)
     registry.reset()
     yield
     registry.reset()
@@ -41,7 +61,8 @@ def fake_distribution(tmp_path, monkeypatch):
     """Make an installed distribution without pip: a module plus a *.dist-info folder.
 
     ``fake_distribution("fxr-x", {"x": "fxr_x"}, {"fxr_x.py": "..."})`` puts
-    both on sys.path, as `pip install` would, and returns the folder.
+    both on sys.path, as `pip install` would, adds its entry points to
+    ``FXR_PLUGINS`` (for this process and the ones it starts), and returns the folder.
     """
 
     def make(name: str, entry_points: dict[str, str], files: dict[str, str]) -> Path:
@@ -55,6 +76,9 @@ def fake_distribution(tmp_path, monkeypatch):
             (root / filename).write_text(textwrap.dedent(text))
         monkeypatch.syspath_prepend(str(root))
         importlib.invalidate_caches()
+        allowed = [os.environ.get("FXR_PLUGINS", ""), *entry_points]
+        monkeypatch.setenv("FXR_PLUGINS", ",".join(allowed).strip(","))
+        registry.reset()
         return root
 
     yield make

@@ -5,6 +5,7 @@ interrupted build never leaves a file that looks whole."""
 from __future__ import annotations
 
 import json
+from dataclasses import fields, replace
 from pathlib import Path
 
 import h5py
@@ -16,9 +17,10 @@ import fxregistry
 from fxregistry import Effect, Parameter, registry
 from fxregistry.audio.features import FeatureConfig, spectrogram
 from fxregistry.cli.main import cli
-from fxregistry.dataset.build import assign_splits, build
+from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
-from fxregistry.dataset.header import SPLITS, describe, open_dataset
+from fxregistry.dataset.header import SPLITS, DatasetHeader, describe, open_dataset, read_header
+from fxregistry.dataset.splits import assign_splits, split_ranges_of
 from fxregistry.errors import FxrError
 
 SAMPLE_RATE = 44100
@@ -342,3 +344,58 @@ def test_build_command_writes_the_default_path_and_a_summary(tmp_path, audio_fol
     assert summary.startswith(f"built {Path('datasets') / 'sample-rate.h5'}: ")
     assert "examples/s" in summary
     assert describe(tmp_path / "datasets" / "sample-rate.h5")["clips"] <= 3
+
+
+# ---------------------------------------------------------------- the header
+
+LEGACY = Path(__file__).parent / "data" / "legacy" / "dataset.h5"
+
+
+@pytest.mark.parametrize("name", ["built", "legacy"])
+def test_the_header_writes_back_every_attribute_it_read(tmp_path, delay_file, name):
+    path = delay_file if name == "built" else LEGACY
+    header = read_header(path)
+    with h5py.File(tmp_path / "copy.h5", "w") as f:
+        header.write(f)
+    with h5py.File(tmp_path / "copy.h5") as copy, h5py.File(path) as original:
+        assert DatasetHeader.read(copy, "copy.h5") == header
+        assert sorted(copy.attrs) == sorted(original.attrs)
+        for key, value in original.attrs.items():
+            assert type(copy.attrs[key]) is type(value), key
+            assert np.array_equal(copy.attrs[key], value), key
+
+
+def test_a_header_round_trips_its_optional_and_unknown_attributes(tmp_path, delay_file):
+    header = replace(
+        read_header(delay_file),
+        shard=(2, 3),
+        merged_from=("shards/a.h5", "shards/b.h5"),
+        extra={"written_by_a_later_fxr": "kept"},
+    )
+    with h5py.File(tmp_path / "h.h5", "w") as f:
+        header.write(f)
+    with h5py.File(tmp_path / "h.h5") as f:
+        assert f.attrs["shard"] == "2/3"
+        assert json.loads(f.attrs["merged_from"]) == ["shards/a.h5", "shards/b.h5"]
+        assert DatasetHeader.read(f, "h.h5") == header
+
+
+def test_the_header_types_what_the_file_holds(delay_file):
+    header = read_header(delay_file)
+    assert header.effect == "delay" and header.effect_spec["name"] == "delay"
+    assert list(header.features) == ["mel"] and header.features["mel"] == FeatureConfig()
+    assert header.non_rendering_effect().as_dict() == registry.get_effect("delay").as_dict()
+    assert header.shard is None and header.merged_from is None and header.complete
+    with open_dataset(delay_file) as f:
+        for level in ("clips", "examples"):
+            assert header.split_ranges(level) == split_ranges_of(f[f"{level}/split"][:])
+    assert set(DatasetHeader.SHARED_BY_SHARDS) <= {field.name for field in fields(DatasetHeader)}
+
+
+def test_a_file_missing_a_header_attribute_is_refused(tmp_path, delay_file):
+    damaged = tmp_path / "damaged.h5"
+    damaged.write_bytes(delay_file.read_bytes())
+    with h5py.File(damaged, "r+") as f:
+        del f.attrs["effect_spec"]
+    with pytest.raises(FxrError, match="no effect_spec attribute"):
+        read_header(damaged)

@@ -1,14 +1,16 @@
-"""The command line: JSON shapes of SPEC.md, tables for people, exit status 2
+"""The command line: the documented JSON shapes, tables for people, exit status 2
 with one clear line for bad input, and the installed console script."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import click
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -16,9 +18,13 @@ from click.testing import CliRunner
 from fxregistry import registry
 from fxregistry.audio.io import read_audio, write_audio
 from fxregistry.cli.main import cli
+from fxregistry.cli.options import config_values, option_fields
+from fxregistry.dataset.config import BuildConfig
+from fxregistry.training.config import DEVICE_HELP, INPUTS, NORMALIZATIONS, FitConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 FXR = Path(sys.executable).parent / "fxr"
+UNSET = getattr(click.core, "UNSET", None)  # click >= 8.3 marks an option without default
 
 STUDY_GRIDS = {
     "limiter": {"threshold_db": [-9.0, -5.0, 0.0], "release_ms": [0.0, 500.0, 900.0]},
@@ -188,3 +194,132 @@ def test_the_example_third_party_plugin_is_found_when_on_the_path(tmp_path):
     effects = {e["name"]: e for e in json.loads(out.stdout)}
     assert effects["distortion"]["plugin"] == "fxr-distortion"
     assert effects["distortion"]["parameters"][0]["name"] == "drive_db"
+
+
+# ------------------------------------------- options written once, in the configs
+
+
+def _context(command: str, *args: str) -> click.Context:
+    """The context of ``fxr COMMAND ARGS``, parsed but not run.
+
+    Under the group's own context, as the real command line does: click keeps
+    the first context's help option on the command, which would otherwise lose
+    the group's ``-h`` for the rest of the session.
+    """
+    root = click.Context(cli, info_name="fxr", **cli.context_settings)
+    return cli.commands[command].make_context(command, list(args), parent=root)
+
+
+@pytest.mark.parametrize(
+    "command, config, required",
+    [
+        ("build", BuildConfig, {"effect": "delay"}),
+        ("fit", FitConfig, {"model": "cnn", "data": "x.h5"}),
+    ],
+)
+def test_command_defaults_are_the_config_defaults(command, config, required):
+    """What a command does without options is what its config says, and --help says so."""
+    args = [a for name, value in required.items() for a in (f"--{name}", value)]
+    ctx = _context(command, *args)
+    assert config(**{**config_values(config, ctx.params), **required}) == config(**required)
+    params = {p.name: p for p in cli.commands[command].params}
+    for f in option_fields(config):
+        param = params[f.name]
+        assert param.help == f.metadata["help"]
+        if "show" in f.metadata:  # shown as typed, e.g. 80/10/10, and parsed back
+            assert param.default == f.metadata["show"](f.default)
+            assert f.metadata["parse"](param.default) == f.default
+        elif f.default not in (dataclasses.MISSING, None) and not param.is_flag:
+            assert param.default == f.default and param.show_default
+        else:
+            assert param.default in (None, UNSET) or param.multiple or param.is_flag
+
+
+def test_every_config_field_but_in_memory_is_an_option():
+    assert {f.name for f in option_fields(BuildConfig)} == {
+        f.name for f in dataclasses.fields(BuildConfig)
+    }
+    assert {f.name for f in dataclasses.fields(FitConfig)} - {
+        f.name for f in option_fields(FitConfig)
+    } == {"in_memory"}
+
+
+@pytest.mark.parametrize("command", ["fit", "evaluate", "estimate"])
+def test_device_help_is_written_once(runner, command):
+    result = runner.invoke(cli, [command, "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    assert DEVICE_HELP in result.stdout
+
+
+def test_choices_come_from_the_torch_free_constants():
+    params = {p.name: p for p in cli.commands["fit"].params}
+    assert list(params["input"].type.choices) == list(INPUTS)
+    assert list(params["normalization"].type.choices) == list(NORMALIZATIONS)
+
+
+def test_help_does_not_import_torch():
+    code = (
+        "import sys\n"
+        "from fxregistry.cli import cli\n"
+        "for args in (['--help'], ['build', '--help'], ['fit', '--help'], ['evaluate', '-h']):\n"
+        "    try:\n"
+        "        cli.main(args, prog_name='fxr')\n"
+        "    except SystemExit as exc:\n"
+        "        assert exc.code == 0, (args, exc.code)\n"
+        "print('torch' in sys.modules, file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stderr.strip() == "False"
+
+
+def test_bad_split_is_one_clear_line(runner, tmp_path):
+    result = runner.invoke(
+        cli, ["build", "--effect", "delay", "--split", "1/2", "--out", str(tmp_path / "x.h5")]
+    )
+    assert result.exit_code == 2
+    assert result.stderr == "fxr: error: --split '1/2' is not TRAIN/VALID/TEST, e.g. 80/10/10\n"
+
+
+# ------------------------------------------------------------------ recipes
+
+
+def _build_config(*args: str) -> tuple[BuildConfig, dict]:
+    ctx = _context("build", *args)
+    return BuildConfig(**config_values(BuildConfig, ctx.params)), ctx.params
+
+
+@pytest.mark.parametrize("recipe", sorted((ROOT / "datasets").rglob("*.toml")), ids=str)
+def test_every_recipe_in_datasets_is_a_valid_build(recipe):
+    config, params = _build_config("--recipe", str(recipe))
+    assert config.effect in registry.effect_names()
+    assert config.residual and config.max_clips == 160
+    assert params["out"] == f"datasets/{config.effect}.h5"
+
+
+def test_options_given_on_the_command_line_win_over_the_recipe():
+    recipe = str(ROOT / "datasets" / "study" / "delay.toml")
+    config, params = _build_config("--recipe", recipe, "--seed", "3", "--out", "x.h5")
+    assert (config.effect, config.source, config.seed) == ("delay", "synth:40", 3)
+    assert params["out"] == "x.h5"
+    config, _ = _build_config("--seed", "3", "--recipe", recipe)  # in any order
+    assert config.seed == 3
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('[build]\neffect = "delay"\nmax_clips = 3\n', "max_clips: not an option of fxr build"),
+        ('[build]\nrecipe = "other.toml"\n', "recipe: not an option of fxr build"),
+        ("[build\n", "not a valid TOML recipe"),
+        ("[other]\nx = 1\n", "needs a [build] table"),
+    ],
+)
+def test_a_bad_recipe_is_one_clear_line_and_exit_2(runner, tmp_path, text, message):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(text)
+    result = runner.invoke(cli, ["build", "--recipe", str(recipe), "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("fxr: error: ") and message in result.stderr
+    assert result.stderr.count("\n") == 1

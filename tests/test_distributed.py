@@ -24,8 +24,8 @@ from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
 from fxregistry.training.batches import Batches
 from fxregistry.training.config import FitConfig
-from fxregistry.training.runs import load_bundle
-from fxregistry.training.trainer import fit
+from fxregistry.training.fit import fit
+from fxregistry.training.runs import RunBundle
 
 TINY_MODEL = """
     import torch
@@ -119,8 +119,8 @@ def test_two_processes_under_torchrun_match_one_process(tiny_model, delay_data, 
     for a, b in zip(single, double, strict=True):
         assert b["train_loss"] == pytest.approx(a["train_loss"], rel=1e-4)
         assert b["valid_loss"] == pytest.approx(a["valid_loss"], rel=1e-4, abs=1e-6)
-    a = load_bundle(tmp_path / "single")["state_dict"]
-    b = load_bundle(workdir / "run")["state_dict"]
+    a = RunBundle.load(tmp_path / "single").state_dict
+    b = RunBundle.load(workdir / "run").state_dict
     for name in a:
         torch.testing.assert_close(b[name], a[name], rtol=1e-4, atol=1e-5)
 

@@ -15,10 +15,10 @@ from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
 from fxregistry.estimation.estimate import estimate, windows
 from fxregistry.estimation.search import search_settings
-from fxregistry.evaluation.evaluate import confusion_matrix, grid_index, split_metrics, to_units
 from fxregistry.evaluation.floor import dry_clips, identifiability_floor
+from fxregistry.evaluation.metrics import confusion_matrix, split_metrics
 from fxregistry.training.config import FitConfig
-from fxregistry.training.trainer import fit
+from fxregistry.training.fit import fit
 
 
 def run(*args):
@@ -87,8 +87,8 @@ def test_confusion_matrix_counts_true_against_predicted_grid_values():
 def test_units_and_grid_snapping_follow_each_parameters_scale():
     rate = registry.get_effect("sample-rate").parameters[0]  # log scale
     normalized = np.array([rate.normalize(v) for v in rate.grid])
-    assert np.allclose(to_units(rate, normalized), rate.grid)
-    assert grid_index(rate, normalized).tolist() == list(range(len(rate.grid)))
+    assert np.allclose(rate.to_units(normalized), rate.grid)
+    assert rate.grid_indices(normalized).tolist() == list(range(len(rate.grid)))
 
 
 # ---------------------------------------------------------------- evaluate

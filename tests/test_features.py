@@ -1,4 +1,4 @@
-"""The features are the study's: torchaudio's Mel spectrogram in dB (paper.md appendix)."""
+"""The features are the study's: torchaudio's Mel spectrogram in dB."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import signal
+from pathlib import Path
 
 import h5py
 import pytest
@@ -22,10 +23,11 @@ from fxregistry.errors import FxrError
 from fxregistry.training.batches import Batches, Normalization, load_split, open_split
 from fxregistry.training.config import FitConfig
 from fxregistry.training.device import autocast, grad_scaler, mixed_precision, select_device
-from fxregistry.training.runs import create_model, load_bundle
-from fxregistry.training.trainer import fit
+from fxregistry.training.fit import fit
+from fxregistry.training.runs import BUNDLE_VERSION, RunBundle
 
 MODELS = sorted(registry.registrations("model"))
+LEGACY_RUN = Path(__file__).parent / "data" / "legacy" / "run"  # written before the redesign
 
 
 def run(*args):
@@ -51,7 +53,7 @@ def quick(model: str, data, **options) -> FitConfig:
 
 
 def weights(path) -> dict[str, torch.Tensor]:
-    return load_bundle(path)["state_dict"]
+    return RunBundle.load(path).state_dict
 
 
 # ---------------------------------------------------------------- models
@@ -113,10 +115,10 @@ def test_the_run_directory_holds_what_the_contract_lists(datasets, tmp_path):
         assert all(r[key] is not None for r in rows), key
     assert rows[0]["lr"] == pytest.approx(1e-3)
     # The bundle alone rebuilds the model: estimate needs nothing else.
-    bundle = load_bundle(run_dir)
-    assert bundle["input"] == "wet" and bundle["effect"]["name"] == "delay"
-    assert bundle["features"]["n_mels"] == 128
-    model = create_model(bundle)
+    bundle = RunBundle.load(run_dir)
+    assert bundle.input == "wet" and bundle.effect_spec["name"] == "delay"
+    assert bundle.features.n_mels == 128
+    model = bundle.create_model()
     assert model(torch.rand(1, 1, 128, 44)).shape == (1, 1)
 
 
@@ -175,6 +177,52 @@ def test_resume_after_an_interruption_ends_where_an_uninterrupted_run_does(
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)
     rows = [json.loads(line) for line in open(tmp_path / "cut/metrics.jsonl")]
     assert [r["epoch"] for r in rows] == [1, 2, 3]
+
+
+# ---------------------------------------------------------------- run bundles
+
+
+def test_a_run_bundle_round_trips_through_save_and_load_with_the_same_keys(tmp_path):
+    stored = torch.load(LEGACY_RUN / "model.pt", weights_only=True)
+    bundle = RunBundle.load(LEGACY_RUN)
+    assert list(bundle.to_dict()) == list(stored)
+    bundle.save(tmp_path / "again.pt")
+    again = torch.load(tmp_path / "again.pt", weights_only=True)
+    assert list(again) == list(stored)
+    for key, value in stored.items():
+        if key == "state_dict":
+            assert list(again[key]) == list(value)
+            assert all(torch.equal(again[key][k], v) for k, v in value.items())
+        else:
+            assert again[key] == value, key
+    # Keys of a later fxr survive a load and a save.
+    newer = RunBundle.from_dict({**stored, "calibration": [0.5]})
+    assert newer.to_dict()["calibration"] == [0.5]
+    assert (newer.effect.name, newer.features.n_mels) == ("delay", 128)
+
+
+def test_model_pt_and_best_pt_hold_the_bundle_keys_of_before(datasets, tmp_path):
+    fit(quick("cnn", datasets["delay"], epochs=1), tmp_path / "run")
+    keys = list(torch.load(LEGACY_RUN / "model.pt", weights_only=True))
+    assert list(torch.load(tmp_path / "run/model.pt", weights_only=True)) == keys
+    best = torch.load(tmp_path / "run/best.pt", weights_only=True)  # plain types only
+    assert list(best) == [*keys, "stage", "epoch", "valid_loss"]
+    assert best["stage"] == "train" and best["epoch"] == 1
+    assert RunBundle.load(tmp_path / "run", "best.pt").valid_loss == best["valid_loss"]
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"format": "something-else"}, "not an fxr model bundle"),
+        ({"format_version": BUNDLE_VERSION + 1}, "this fxr reads"),
+    ],
+)
+def test_what_is_not_a_bundle_this_fxr_reads_is_refused_by_name(change, message, tmp_path):
+    stored = torch.load(LEGACY_RUN / "model.pt", weights_only=True)
+    torch.save({**stored, **change}, tmp_path / "model.pt")
+    with pytest.raises(FxrError, match=f"model.pt: .*{message}"):
+        RunBundle.load(tmp_path)
 
 
 # ---------------------------------------------------------------- data

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import h5py
 import numpy as np
 import pytest
@@ -11,7 +14,7 @@ from fxregistry import registry
 from fxregistry.cli.main import cli
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
-from fxregistry.dataset.header import describe
+from fxregistry.dataset.header import DatasetHeader, describe, read_header
 
 CONFIG = BuildConfig(effect="delay", source="synth:5", clip_seconds=0.5, grid="random:3")
 
@@ -93,3 +96,42 @@ def test_bad_shard_options_are_one_clear_line(tmp_path, args, message):
     result = run("build", "--effect", "delay", "--out", tmp_path / "x.h5", *args)
     assert result.exit_code == 2, result.output
     assert message in result.stderr
+
+
+def _changed(value):
+    """Another value of the same kind, for a header field that shards must share."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int | float):
+        return value + 1
+    if isinstance(value, str):
+        return value + "x"
+    if isinstance(value, tuple):
+        return (*value[:-1], value[-1] / 2)
+    return {**value, "changed": next(iter(value.values()))}
+
+
+@pytest.mark.parametrize("key", DatasetHeader.SHARED_BY_SHARDS)
+def test_shards_that_disagree_on_a_shared_header_field_are_refused(built, tmp_path, key):
+    odd = tmp_path / "part3.h5"
+    odd.write_bytes((built / "part3.h5").read_bytes())
+    header = read_header(odd)
+    with h5py.File(odd, "r+") as f:
+        replace(header, **{key: _changed(getattr(header, key))}).write(f)
+    result = run("merge", tmp_path / "merged.h5", built / "part1.h5", built / "part2.h5", odd)
+    assert result.exit_code == 2, result.output
+    expected = "format version 2" if key == "format_version" else f"their {key} differ"
+    assert expected in result.stderr
+    assert not (tmp_path / "merged.h5").exists()
+
+
+def test_a_merged_header_names_its_shards_and_round_trips(built, tmp_path):
+    out = tmp_path / "merged.h5"
+    assert run("merge", out, *(built / f"part{k}.h5" for k in (3, 1, 2))).exit_code == 0
+    header = read_header(out)
+    assert [Path(p).name for p in header.merged_from] == ["part1.h5", "part2.h5", "part3.h5"]
+    assert header.shard is None and header.build_config["shard"] is None
+    with h5py.File(tmp_path / "copy.h5", "w") as f:
+        header.write(f)
+    with h5py.File(tmp_path / "copy.h5") as f:
+        assert DatasetHeader.read(f, "copy.h5") == header

@@ -3,8 +3,10 @@ others, and every hook is tested and documented."""
 
 from __future__ import annotations
 
+import ast
 import inspect
 import json
+import os
 import re
 from pathlib import Path
 
@@ -17,7 +19,8 @@ from fxregistry.cli.main import cli
 from fxregistry.errors import DuplicateNameError, UnknownNameError
 from fxregistry.registry import hookspecs
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs" / "plugins.md"
 HOOKS = sorted(
     name
     for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)
@@ -222,6 +225,137 @@ def test_the_core_never_names_an_effect(name):
     # Not in code, help texts or comments: a new effect must need no core change,
     # and nothing in the core may read as if one effect were special.
     core = Path(fxregistry.__file__).parent
-    for path in sorted(core.glob("*.py")):
+    for path in sorted(core.rglob("*.py")):
         text = path.read_text().lower()
-        assert not re.search(rf"\b{re.escape(name)}\b", text), f"{path.name} names {name}"
+        where = path.relative_to(core)
+        assert not re.search(rf"\b{re.escape(name)}\b", text), f"{where} names {name}"
+
+
+PLUGIN_FILES = sorted((ROOT / "plugins").rglob("*.py"))
+
+
+def public_api_violations(tree: ast.AST) -> list[str]:
+    """Every use of fxregistry in ``tree`` that goes past its public API (``__all__``)."""
+    public = set(fxregistry.__all__)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.startswith("fxregistry.")]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("fxregistry."):
+            found.append(f"from {node.module} import ...")
+        elif isinstance(node, ast.ImportFrom) and node.module == "fxregistry":
+            found += [
+                f"from fxregistry import {a.name}" for a in node.names if a.name not in public
+            ]
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if node.value.id == "fxregistry" and node.attr not in public:
+                found.append(f"fxregistry.{node.attr}")
+    return found
+
+
+def test_the_import_check_catches_internal_imports():
+    code = (
+        "import fxregistry.registry\nfrom fxregistry.errors import FxrError\n"
+        "from fxregistry import registry, Effect\nimport fxregistry\nfxregistry.dataset.x\n"
+        "fxregistry.Effect\n"
+    )
+    assert public_api_violations(ast.parse(code)) == [
+        "fxregistry.registry",
+        "from fxregistry.errors import ...",
+        "from fxregistry import registry",
+        "fxregistry.dataset",
+    ]
+
+
+@pytest.mark.parametrize("path", PLUGIN_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_plugins_use_only_the_public_api(path):
+    # Built-ins are written exactly like third-party plugins: what they need,
+    # fxregistry exports; its subpackages may change without notice.
+    assert public_api_violations(ast.parse(path.read_text())) == []
+
+
+def test_the_example_plugin_is_among_the_checked_files():
+    names = {p.name for p in PLUGIN_FILES}
+    assert {"fxr_distortion.py", "limiter.py", "synth.py", "models.py"} <= names
+
+
+UNKNOWN_HOOK = (
+    THIRD_PARTY_EFFECT
+    + """
+@fxregistry.hookimpl
+def register_modles(register):
+    raise AssertionError("an unknown hook is never called")
+
+
+@fxregistry.hookimpl(optionalhook=True)
+def register_presets(register):
+    pass
+"""
+)
+
+
+def test_an_unknown_hook_is_named_in_one_warning_with_the_closest_hook(fake_distribution, capsys):
+    fake_distribution(
+        "fxr-test-typo", {"typo": "fxr_test_typo"}, {"fxr_test_typo.py": UNKNOWN_HOOK}
+    )
+    names = registry.effect_names()
+    assert "gain" in names and {"limiter", "delay"} <= set(names)  # the rest keeps working
+    assert "cnn" in registry.registrations("model")
+    warning = capsys.readouterr().err.strip().splitlines()
+    assert len(warning) == 1  # the optional hook is not reported
+    assert "'typo'" in warning[0] and "fxr-test-typo" in warning[0]
+    assert "unknown hook 'register_modles' (did you mean 'register_models'?)" in warning[0]
+
+
+def test_a_hook_with_a_wrong_signature_is_a_broken_plugin(fake_distribution):
+    bad = THIRD_PARTY_EFFECT.replace("def register_effects(register)", "def register_effects(x)")
+    fake_distribution("fxr-test-sig", {"sig": "fxr_test_sig"}, {"fxr_test_sig.py": bad})
+    result = CliRunner().invoke(cli, ["list-effects", "--json"])
+    assert result.exit_code == 0
+    assert result.stderr.count("\n") == 1
+    assert "plugin 'sig' from fxr-test-sig 1.0 could not be loaded" in result.stderr
+    assert "PluginValidationError" in result.stderr and "register_effects" in result.stderr
+    effects = {e["name"] for e in json.loads(result.stdout)}
+    assert "gain" not in effects and "delay" in effects
+
+
+def test_fxr_trace_hooks_prints_every_hook_call(monkeypatch):
+    monkeypatch.setenv("FXR_TRACE_HOOKS", "1")
+    registry.reset()
+
+    class Raising:
+        @fxregistry.hookimpl
+        def register_effects(self, register):
+            raise ValueError("bad configuration")
+
+    registry.get_plugin_manager().register(Raising(), name="raising")
+    result = CliRunner().invoke(cli, ["list-effects", "--json"])
+    assert result.exit_code == 0
+    trace = [line for line in result.stderr.splitlines() if line.startswith("fxr: trace: ")]
+    for name in ("limiter", "bitcrusher", "sample-rate", "delay"):
+        assert f"fxr: trace: register_effects in plugin {name!r}: registered {name}" in trace
+    assert (
+        "fxr: trace: register_effects in plugin 'raising': raised ValueError: bad configuration"
+    ) in trace
+    assert len(trace) == len(registry.registrations("effect")) + 1
+    assert "register_sources" not in result.stderr  # list-effects asks for effects only
+
+
+def test_without_fxr_trace_hooks_nothing_is_traced():
+    result = CliRunner().invoke(cli, ["list-effects", "--json"])
+    assert result.exit_code == 0 and "trace" not in result.stderr
+
+
+def test_tests_load_only_fxrs_own_plugins(monkeypatch, fake_distribution):
+    # An installed distribution (as `pip install ./plugins/fxr-distortion` makes)
+    # stays out until a test asks for it.
+    allowed = os.environ["FXR_PLUGINS"]
+    fake_distribution(
+        "fxr-test-gain", {"gain": "fxr_test_gain"}, {"fxr_test_gain.py": THIRD_PARTY_EFFECT}
+    )
+    monkeypatch.setenv("FXR_PLUGINS", allowed)
+    registry.reset()
+    assert "gain" not in registry.effect_names()
+    loaded = {name for name, _ in registry.get_plugin_manager().list_name_plugin()}
+    assert loaded == set(allowed.split(","))
+    assert {"limiter", "synth", "models"} <= loaded

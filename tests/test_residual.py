@@ -23,7 +23,7 @@ from fxregistry.estimation.estimate import estimate
 from fxregistry.evaluation.evaluate import evaluate
 from fxregistry.training.batches import load_split, open_split
 from fxregistry.training.config import INPUTS, FitConfig
-from fxregistry.training.trainer import fit
+from fxregistry.training.fit import fit
 
 
 @pytest.fixture(scope="module")
@@ -92,5 +92,5 @@ def test_pair_plus_residual_on_a_dataset_without_residuals_is_one_clear_line(dat
 
 def test_the_command_line_offers_every_input_mode():
     fit_command = cli.commands["fit"]
-    choice = next(p for p in fit_command.params if p.name == "input_mode").type
+    choice = next(p for p in fit_command.params if "--input" in p.opts).type
     assert list(choice.choices) == list(INPUTS)

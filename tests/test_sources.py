@@ -10,7 +10,8 @@ import pytest
 
 from fxregistry import registry
 from fxregistry.audio.io import write_audio
-from fxregistry.dataset.build import build, resolve_source
+from fxregistry.dataset.build import build
+from fxregistry.dataset.clips import resolve_source
 from fxregistry.dataset.config import BuildConfig
 from fxregistry.dataset.header import open_dataset
 from fxregistry.errors import FxrError

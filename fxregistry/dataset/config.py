@@ -1,41 +1,170 @@
 """The options of ``fxr build``: everything that decides a dataset's contents.
 
 Torch-free, so that the command line can read the options' defaults and
-help without importing the engine.
+help without importing the engine. Each field's ``metadata`` is its command
+line: ``help``, and where the typed text differs from the stored value a
+``parse`` function (``show`` turns the default back into text for
+``--help``); ``fxregistry.cli.options`` makes one option of each field.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fxregistry.errors import FxrError
 
-__all__ = ["DEFAULT_SOURCE", "BuildConfig", "parse_grid", "parse_level"]
+__all__ = [
+    "DEFAULT_SOURCE",
+    "FEATURE_KINDS",
+    "SPLIT_BY",
+    "BuildConfig",
+    "format_split",
+    "parse_features",
+    "parse_grid",
+    "parse_level",
+    "parse_shard",
+    "parse_split",
+    "parse_split_by",
+]
 
 DEFAULT_SOURCE = "synth"
+FEATURE_KINDS = ("mel", "stft")
+SPLIT_BY = ("recording", "group")
+
+
+def parse_features(text: str) -> tuple[str, ...]:
+    """``"mel,stft"`` -> ``("mel", "stft")``."""
+    return tuple(kind.strip() for kind in text.split(",") if kind.strip())
+
+
+def parse_split(text: str) -> tuple[float, float, float]:
+    """``"80/10/10"`` -> the three shares as fractions of their sum."""
+    try:
+        parts = [float(p) for p in text.split("/")]
+    except ValueError:
+        parts = []
+    if len(parts) != 3 or sum(parts) <= 0 or min(parts) < 0:
+        raise FxrError(f"--split {text!r} is not TRAIN/VALID/TEST, e.g. 80/10/10")
+    return tuple(p / sum(parts) for p in parts)
+
+
+def format_split(split: tuple[float, float, float]) -> str:
+    """The inverse of :func:`parse_split`, in percent."""
+    return "/".join(f"{100 * share:g}" for share in split)
+
+
+def parse_split_by(text: str) -> str:
+    # GuitarSet's groups are its players; the CLI has always taken both words.
+    return "group" if text == "player" else text
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` -> ``(K, N)``."""
+    k, _, n = text.partition("/")
+    try:
+        return int(k), int(n)
+    except ValueError:
+        raise FxrError(f"--shard takes K/N, two whole numbers, not {text!r}") from None
 
 
 @dataclass(frozen=True)
 class BuildConfig:
     """Everything that decides the contents of a dataset (stored in the file)."""
 
-    effect: str
-    source: str = DEFAULT_SOURCE
-    grid: str = "paper"
-    clip_seconds: float = 2.0
-    seed: int = 0
-    max_clips: int | None = None
-    min_level_db: float = -60.0
-    level: str = "peak:-1"
-    features: tuple[str, ...] = ("mel",)
-    keep_audio: bool = False
-    residual: bool = False  # also the spectrograms of wet minus dry audio
-    split: tuple[float, float, float] = (0.8, 0.1, 0.1)
-    split_by: str = "recording"
-    strict: bool = False
-    compress: bool = False
-    shard: tuple[int, int] | None = None  # (K, N): the K-th of N parts, 1 <= K <= N
+    effect: str = field(metadata={"help": "A registered effect (fxr list-effects)."})
+    source: str = field(
+        default=DEFAULT_SOURCE,
+        metadata={
+            "help": "synth, synth:N (N takes), a folder (or folder:PATH), guitarset:PATH "
+            "(fxr list-sources)."
+        },
+    )
+    grid: str = field(
+        default="paper",
+        metadata={
+            "help": "paper: every grid combination per clip; random:N: N settings per clip, "
+            "drawn from each parameter's range on its scale."
+        },
+    )
+    clip_seconds: float = field(
+        default=2.0, metadata={"help": "Length of the non-overlapping clips, in seconds."}
+    )
+    seed: int = field(
+        default=0,
+        metadata={
+            "help": "Seed of the splits, the random settings and the synthesis: the same "
+            "seed and inputs give the same file."
+        },
+    )
+    max_clips: int | None = field(
+        default=None, metadata={"help": "Stop after N clips, shared across the splits."}
+    )
+    min_level_db: float = field(
+        default=-60.0,
+        metadata={"help": "Skip (and count) clips whose RMS level is below this (dBFS)."},
+    )
+    level: str = field(
+        default="peak:-1",
+        metadata={
+            "help": "Clip level: peak:DB (scale each clip's peak to DB dBFS), "
+            "random:LOW:HIGH (draw the peak) or as-is (keep the recording's level)."
+        },
+    )
+    features: tuple[str, ...] = field(
+        default=("mel",),
+        metadata={
+            "help": "mel, stft or mel,stft (stored in dB): the study's Mel spectrogram, "
+            "a linear-frequency one, or both.",
+            "parse": parse_features,
+            "show": ",".join,
+        },
+    )
+    keep_audio: bool = field(
+        default=False, metadata={"help": "Also store the dry and wet clip audio (float32)."}
+    )
+    # Also the spectrograms of wet minus dry audio: what the effect added or removed.
+    residual: bool = field(
+        default=False,
+        metadata={
+            "help": "Also store spectrograms of wet minus dry audio (for fit --input "
+            "pair+residual)."
+        },
+    )
+    split: tuple[float, float, float] = field(
+        default=(0.8, 0.1, 0.1),
+        metadata={
+            "help": "Train/valid/test shares of the recordings.",
+            "parse": parse_split,
+            "show": format_split,
+        },
+    )
+    split_by: str = field(
+        default="recording",
+        metadata={
+            "help": "Keep each recording (or group: GuitarSet's player) in one split.",
+            "choices": (*SPLIT_BY, "player"),
+            "parse": parse_split_by,
+        },
+    )
+    strict: bool = field(
+        default=False,
+        metadata={"help": "Stop at the first unreadable file instead of skipping it."},
+    )
+    compress: bool = field(
+        default=False,
+        metadata={"help": "gzip the spectrograms and audio: ~20% smaller, ~30% slower to build."},
+    )
+    # (K, N): the K-th of N parts, 1 <= K <= N
+    shard: tuple[int, int] | None = field(
+        default=None,
+        metadata={
+            "help": "Build only the K-th of N parts of the recordings (1 <= K <= N); "
+            "see fxr merge.",
+            "metavar": "K/N",
+            "parse": parse_shard,
+        },
+    )
 
     def __post_init__(self) -> None:
         parse_grid(self.grid)
@@ -52,10 +181,10 @@ class BuildConfig:
             raise FxrError(f"--max-clips must be at least 1, got {self.max_clips}")
         if len(self.split) != 3 or min(self.split) < 0 or not math.isclose(sum(self.split), 1):
             raise FxrError(f"--split needs three fractions that add up to 1, got {self.split}")
-        if self.split_by not in ("recording", "group"):
+        if self.split_by not in SPLIT_BY:
             raise FxrError(f"--split-by must be 'recording' or 'group', not {self.split_by!r}")
         for kind in self.features:
-            if kind not in ("mel", "stft"):
+            if kind not in FEATURE_KINDS:
                 raise FxrError(f"--features takes mel and/or stft, not {kind!r}")
         if not self.features:
             raise FxrError("--features needs at least one of mel, stft")

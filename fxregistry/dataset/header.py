@@ -1,71 +1,203 @@
-"""The dataset file: its layout, and opening it safely.
+"""The dataset file's header: every root attribute, read and written in one place.
 
 ``fxr build`` writes one HDF5 file per effect; docs/dataset-format.md
 describes every dataset and attribute so it can be read with h5py alone.
+:class:`DatasetHeader` is the only code that touches the file's root
+attributes: build and merge write it, everything else reads it.
 Examples are stored split by split (train, then valid, then test), so each
-split is one contiguous range that can be read in a single slice.
+split is one contiguous range that can be read in a single slice (its
+bounds are computed by :func:`fxregistry.dataset.splits.split_ranges_of`
+alone, and stored here).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import zlib
+from collections.abc import Callable
+from dataclasses import MISSING, Field, dataclass, field, fields
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import h5py
 import numpy as np
 
+from fxregistry import __version__
 from fxregistry.audio.features import FeatureConfig
+from fxregistry.audio.io import SAMPLE_RATE
 from fxregistry.errors import FxrError
-from fxregistry.specs.effect import Effect, Parameter
+from fxregistry.specs.effect import Effect
 
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "SPLITS",
-    "open_dataset",
+    "DatasetHeader",
     "describe",
-    "effect_spec",
-    "feature_configs",
+    "mark_complete",
+    "open_dataset",
+    "read_header",
 ]
 
 FORMAT = "fxr-dataset"
 FORMAT_VERSION = 1
 SPLITS = ("train", "valid", "test")
+LEVELS = ("examples", "clips")
+
+SplitRanges = dict[str, tuple[int, int]]
 
 
-# Compressed row chunks use HDF5's shuffle filter then deflate at this level;
-# build workers encode them themselves (see encode_chunk).
-DEFLATE_LEVEL = 1
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def create_rows(
-    f: h5py.File, name: str, shape: tuple[int, ...], dtype: str, compress: bool
-) -> h5py.Dataset:
-    """A dataset chunked by single rows (one example or clip), optionally shuffle + gzip.
+# How each attribute is stored: JSON for structures, "" for no shard.
+def _stored(
+    decode: Callable[[Any], Any], encode: Callable[[Any], Any] = lambda v: v, **kwargs: Any
+) -> Any:
+    return field(metadata={"decode": decode, "encode": encode}, **kwargs)
 
-    One row per chunk means reading any batch reads exactly that batch.
+
+def _decode_features(text: str) -> dict[str, FeatureConfig]:
+    return {kind: FeatureConfig(**cfg) for kind, cfg in json.loads(text).items()}
+
+
+def _encode_features(features: dict[str, FeatureConfig]) -> str:
+    return json.dumps({kind: cfg.as_dict() for kind, cfg in features.items()})
+
+
+def _decode_ranges(text: str) -> SplitRanges:
+    return {name: (int(a), int(b)) for name, (a, b) in json.loads(text).items()}
+
+
+def _decode_shard(text: str) -> tuple[int, int] | None:
+    if not text:
+        return None
+    k, n = text.split("/")
+    return int(k), int(n)
+
+
+def _encode_shard(shard: tuple[int, int] | None) -> str:
+    return "" if shard is None else "{}/{}".format(*shard)
+
+
+def _json_tuple(text: str) -> tuple:
+    return tuple(json.loads(text))
+
+
+@dataclass(frozen=True)
+class DatasetHeader:
+    """The root attributes of a dataset file, typed; the file stores them encoded.
+
+    Field names are the attribute names. ``read`` gives an attribute that a
+    file lacks its default (older files have no ``residual``, only merged
+    files have ``merged_from``) and keeps attributes it does not know in
+    ``extra``, so that ``write(read(f))`` gives back every attribute it found.
     """
-    filters = {"compression": "gzip", "compression_opts": DEFLATE_LEVEL, "shuffle": True}
-    return f.create_dataset(
-        name, shape=shape, dtype=dtype, chunks=(1, *shape[1:]), **(filters if compress else {})
+
+    effect: str = _stored(str)
+    effect_spec: dict[str, Any] = _stored(json.loads, json.dumps)  # Effect.as_dict()
+    features: dict[str, FeatureConfig] = _stored(_decode_features, _encode_features)
+    source: str = _stored(str)
+    seed: int = _stored(int)
+    grid: str = _stored(str)
+    level: str = _stored(str)
+    clip_seconds: float = _stored(float)
+    min_level_db: float = _stored(float)
+    split_fractions: tuple[float, float, float] = _stored(_json_tuple, json.dumps)
+    split_by: str = _stored(str)
+    keep_audio: bool = _stored(bool)
+    build_config: dict[str, Any] = _stored(json.loads, json.dumps)  # asdict(BuildConfig)
+    clips: int = _stored(int)
+    examples: int = _stored(int)
+    clips_split_ranges: SplitRanges = _stored(_decode_ranges, json.dumps)
+    examples_split_ranges: SplitRanges = _stored(_decode_ranges, json.dumps)
+    skipped_quiet_clips: int = _stored(int, default=0)
+    skipped_files: int = _stored(int, default=0)
+    residual: bool = _stored(bool, default=False)
+    shard: tuple[int, int] | None = _stored(_decode_shard, _encode_shard, default=None)
+    sample_rate: int = _stored(int, default=SAMPLE_RATE)
+    format: str = _stored(str, default=FORMAT)
+    format_version: int = _stored(int, default=FORMAT_VERSION)
+    fxr_version: str = _stored(str, default=__version__)
+    created: str = _stored(str, default_factory=_now)
+    complete: bool = _stored(bool, default=False)  # set last, by mark_complete
+    # The shards of a merged file, relative to it; not written when None.
+    merged_from: tuple[str, ...] | None = _stored(_json_tuple, json.dumps, default=None)
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    # Attributes every shard of one build shares: merge refuses shards that differ.
+    SHARED_BY_SHARDS: ClassVar[tuple[str, ...]] = (
+        "effect",
+        "effect_spec",
+        "features",
+        "source",
+        "seed",
+        "grid",
+        "level",
+        "clip_seconds",
+        "sample_rate",
+        "min_level_db",
+        "split_fractions",
+        "split_by",
+        "keep_audio",
+        "residual",
+        "format_version",
     )
 
+    @classmethod
+    def read(cls, f: h5py.File, path: str | os.PathLike) -> DatasetHeader:
+        """The header of the open file ``f`` (``path`` names it in errors)."""
+        stored = _stored_fields()
+        missing = [s.name for s in stored if s.name not in f.attrs and _required(s)]
+        if missing:
+            raise FxrError(f"{path}: truncated or damaged (no {missing[0]} attribute)")
+        names = {s.name for s in stored}
+        return cls(
+            **{s.name: s.metadata["decode"](f.attrs[s.name]) for s in stored if s.name in f.attrs},
+            extra={key: value for key, value in f.attrs.items() if key not in names},
+        )
 
-def encode_chunk(row: np.ndarray, compress: bool) -> bytes:
-    """The bytes HDF5 stores for one row chunk of :func:`create_rows`.
+    def attributes(self) -> dict[str, Any]:
+        """The root attributes as stored: name -> value, JSON structures as strings."""
+        stored = {
+            spec.name: spec.metadata["encode"](getattr(self, spec.name))
+            for spec in _stored_fields()
+            if not (spec.name == "merged_from" and self.merged_from is None)
+        }
+        return {**self.extra, **stored}
 
-    Build workers encode their rows with this and the writer stores them with
-    ``write_direct_chunk``, so any compression runs in parallel, not in the writer.
-    """
-    data = np.ascontiguousarray(row).tobytes()
-    if not compress:
-        return data
-    # HDF5's shuffle filter: all first bytes of the elements, then all second bytes, ...
-    shuffled = np.frombuffer(data, np.uint8).reshape(-1, row.itemsize).T.tobytes()
-    return zlib.compress(shuffled, DEFLATE_LEVEL)
+    def write(self, f: h5py.File) -> None:
+        """Store every attribute on ``f``'s root."""
+        for key, value in self.attributes().items():
+            f.attrs[key] = value
+
+    def split_ranges(self, level: str = "examples") -> SplitRanges:
+        """``{"train": (start, stop), ...}`` of examples (or ``"clips"``) in each split."""
+        if level not in LEVELS:
+            raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
+        return getattr(self, f"{level}_split_ranges")
+
+    def non_rendering_effect(self) -> Effect:
+        """The stored effect, which can normalize but not render (see :meth:`Effect.from_dict`).
+
+        ``effect`` itself is the stored name, as the attribute has always been.
+        """
+        return Effect.from_dict(self.effect_spec)
+
+
+def _stored_fields() -> tuple[Field, ...]:
+    return tuple(spec for spec in fields(DatasetHeader) if "decode" in spec.metadata)
+
+
+def _required(spec: Field) -> bool:
+    return spec.default is MISSING and spec.default_factory is MISSING
+
+
+def mark_complete(f: h5py.File) -> None:
+    """Flag ``f`` as finished: the last write, so an interrupted one is never taken as whole."""
+    f.attrs["complete"] = True
 
 
 def open_dataset(path: str | os.PathLike) -> h5py.File:
@@ -93,7 +225,14 @@ def open_dataset(path: str | os.PathLike) -> h5py.File:
     return f
 
 
+def read_header(path: str | os.PathLike) -> DatasetHeader:
+    """The header of the dataset at ``path``, checked as :func:`open_dataset` checks it."""
+    with open_dataset(path) as f:
+        return DatasetHeader.read(f, path)
+
+
 def _check(f: h5py.File, path: Path) -> None:
+    # Raw look-ups: these attributes decide whether the header can be read at all.
     if f.attrs.get("format") != FORMAT:
         raise FxrError(f"{path}: not an fxr dataset (no format={FORMAT!r} attribute)")
     version = int(f.attrs.get("format_version", -1))
@@ -128,87 +267,36 @@ def _check_virtual_sources(f: h5py.File, path: Path) -> None:
                     )
 
 
-def effect_spec(f: h5py.File) -> dict[str, Any]:
-    """The effect's description as stored (name, parameters with grids, ranges, scales)."""
-    return json.loads(f.attrs["effect_spec"])
-
-
-def stored_effect(f: h5py.File) -> Effect:
-    """The stored effect as an :class:`Effect` that can normalize but not render.
-
-    Training and evaluation need only the parameter spec, so a dataset stays
-    usable where the plugin that made it is not installed.
-    """
-    return effect_from_spec(effect_spec(f))
-
-
-def effect_from_spec(spec: dict[str, Any]) -> Effect:
-    """An :class:`Effect` from its ``list-effects --json`` description; it cannot render."""
-
-    def cannot_render(*args, **kwargs):
-        raise FxrError(f"effect {spec['name']!r} is not installed; it is needed to render audio")
-
-    parameters = tuple(
-        Parameter(
-            p["name"],
-            p["unit"],
-            tuple(p["grid"]),
-            tuple(p["range"]),
-            p["scale"],
-            p.get("description", ""),
-        )
-        for p in spec["parameters"]
-    )
-    return Effect(
-        spec["name"],
-        spec["description"],
-        parameters,
-        cannot_render,
-        spec["fixed"],
-        spec.get("identity"),
-    )
-
-
-def feature_configs(f: h5py.File) -> dict[str, FeatureConfig]:
-    """Stored feature kinds, in order (the first is the default for training)."""
-    return {kind: FeatureConfig(**cfg) for kind, cfg in json.loads(f.attrs["features"]).items()}
-
-
-def split_ranges(f: h5py.File, level: str = "examples") -> dict[str, tuple[int, int]]:
-    """``{"train": (start, stop), ...}`` of examples (or clips) in each split."""
-    return {k: tuple(v) for k, v in json.loads(f.attrs[f"{level}_split_ranges"]).items()}
-
-
 def describe(path: str | os.PathLike) -> dict[str, Any]:
     """What ``fxr inspect --json`` prints."""
     with open_dataset(path) as f:
-        ranges = split_ranges(f)
-        clip_ranges = split_ranges(f, "clips")
+        header = DatasetHeader.read(f, path)
         recordings = f["recordings/split"][:]
-        return {
-            "path": str(path),
-            "effect": str(f.attrs["effect"]),
-            "examples": int(f.attrs["examples"]),
-            "clips": int(f.attrs["clips"]),
-            "recordings": int(recordings.size),
-            "splits": {s: ranges[s][1] - ranges[s][0] for s in SPLITS},
-            "split_clips": {s: clip_ranges[s][1] - clip_ranges[s][0] for s in SPLITS},
-            "split_recordings": {s: int(np.sum(recordings == i)) for i, s in enumerate(SPLITS)},
-            "parameters": effect_spec(f)["parameters"],
-            "fixed": effect_spec(f)["fixed"],
-            "features": {k: c.as_dict() for k, c in feature_configs(f).items()},
-            "source": str(f.attrs["source"]),
-            "seed": int(f.attrs["seed"]),
-            "grid": str(f.attrs["grid"]),
-            "level": str(f.attrs["level"]),
-            "clip_seconds": float(f.attrs["clip_seconds"]),
-            "split_by": str(f.attrs["split_by"]),
-            "keep_audio": bool(f.attrs["keep_audio"]),
-            "residual": bool(f.attrs.get("residual", False)),
-            "skipped_quiet_clips": int(f.attrs["skipped_quiet_clips"]),
-            "skipped_files": int(f.attrs["skipped_files"]),
-            "fxr_version": str(f.attrs["fxr_version"]),
-            "format_version": int(f.attrs["format_version"]),
-            "created": str(f.attrs["created"]),
-            "bytes": Path(path).stat().st_size,
-        }
+    ranges, clip_ranges = header.split_ranges(), header.split_ranges("clips")
+    return {
+        "path": str(path),
+        "effect": header.effect,
+        "examples": header.examples,
+        "clips": header.clips,
+        "recordings": int(recordings.size),
+        "splits": {s: ranges[s][1] - ranges[s][0] for s in SPLITS},
+        "split_clips": {s: clip_ranges[s][1] - clip_ranges[s][0] for s in SPLITS},
+        "split_recordings": {s: int(np.sum(recordings == i)) for i, s in enumerate(SPLITS)},
+        "parameters": header.effect_spec["parameters"],
+        "fixed": header.effect_spec["fixed"],
+        "features": {k: c.as_dict() for k, c in header.features.items()},
+        "source": header.source,
+        "seed": header.seed,
+        "grid": header.grid,
+        "level": header.level,
+        "clip_seconds": header.clip_seconds,
+        "split_by": header.split_by,
+        "keep_audio": header.keep_audio,
+        "residual": header.residual,
+        "skipped_quiet_clips": header.skipped_quiet_clips,
+        "skipped_files": header.skipped_files,
+        "fxr_version": header.fxr_version,
+        "format_version": header.format_version,
+        "created": header.created,
+        "bytes": Path(path).stat().st_size,
+    }

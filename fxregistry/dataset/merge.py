@@ -12,71 +12,50 @@ the other small arrays are written into the merged file.
 
 from __future__ import annotations
 
-import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from fxregistry.dataset.header import SPLITS, open_dataset
+from fxregistry.dataset.header import DatasetHeader, mark_complete, read_header
+from fxregistry.dataset.splits import split_ranges_of
 from fxregistry.errors import FxrError
+from fxregistry.files import atomic_write
 
-__all__ = ["merge", "MUST_AGREE"]
+__all__ = ["merge"]
 
-# Root attributes that every shard of one build has in common.
-MUST_AGREE = (
-    "effect",
-    "effect_spec",
-    "features",
-    "source",
-    "seed",
-    "grid",
-    "level",
-    "clip_seconds",
-    "sample_rate",
-    "min_level_db",
-    "split_fractions",
-    "split_by",
-    "keep_audio",
-    "residual",
-    "format_version",
-)
 # dataset -> the per-shard count its values index into, to offset them by.
 OFFSETS = {"clips/recording": "recordings", "examples/clip": "clips"}
 VIRTUAL_MIN_ROW_BYTES = 1024  # rows this large stay in the shards
 
 
-def _shard_of(path: Path, f: h5py.File) -> tuple[int, int]:
-    text = str(f.attrs.get("shard", ""))
-    if not text:
-        raise FxrError(f"{path}: not a shard (built without --shard)")
-    k, n = text.split("/")
-    return int(k), int(n)
-
-
-def _check_shards(paths: list[Path]) -> list[Path]:
-    """The shards in order 1..N, or a clear refusal."""
-    found: dict[int, Path] = {}
-    total = None
-    first_attrs = None
+def _check_shards(paths: list[Path]) -> list[tuple[Path, DatasetHeader]]:
+    """The shards and their headers in order 1..N, or a clear refusal."""
+    found: dict[int, tuple[Path, DatasetHeader]] = {}
+    first: tuple[Path, DatasetHeader] | None = None
     for path in paths:
-        with open_dataset(path) as f:
-            k, n = _shard_of(path, f)
-            attrs = {key: f.attrs.get(key, False) for key in MUST_AGREE}
-        if total is None:
-            total, first_attrs, first = n, attrs, path
-        elif n != total:
-            raise FxrError(f"{path} is shard {k}/{n}, but {first} is one of {total}")
-        for key in MUST_AGREE:
-            if not np.array_equal(attrs[key], first_attrs[key]):
+        header = read_header(path)
+        if header.shard is None:
+            raise FxrError(f"{path}: not a shard (built without --shard)")
+        k, n = header.shard
+        if first is None:
+            first = path, header
+        first_path, first_header = first
+        total = first_header.shard[1]
+        if n != total:
+            raise FxrError(f"{path} is shard {k}/{n}, but {first_path} is one of {total}")
+        stored, first_stored = header.attributes(), first_header.attributes()
+        for key in DatasetHeader.SHARED_BY_SHARDS:
+            if stored[key] != first_stored[key]:
                 raise FxrError(
-                    f"{path} and {first} come from different builds: their {key} differ "
-                    f"({attrs[key]!r} vs {first_attrs[key]!r})"
+                    f"{path} and {first_path} come from different builds: their {key} differ "
+                    f"({stored[key]!r} vs {first_stored[key]!r})"
                 )
         if k in found:
-            raise FxrError(f"shard {k}/{n} given twice: {found[k]} and {path}")
-        found[k] = path
+            raise FxrError(f"shard {k}/{n} given twice: {found[k][0]} and {path}")
+        found[k] = path, header
     missing = sorted(set(range(1, total + 1)) - set(found))
     if missing:
         raise FxrError(
@@ -91,52 +70,63 @@ def merge(out: str | os.PathLike, shards: list[str | os.PathLike], copy: bool = 
     out = Path(out)
     if not shards:
         raise FxrError("fxr merge needs at least one shard")
-    paths = _check_shards([Path(s) for s in shards])
+    checked = _check_shards([Path(s) for s in shards])
+    paths = [path for path, _ in checked]
     if out.resolve() in {p.resolve() for p in paths}:
         raise FxrError(f"{out} is one of the shards")
-    partial = out.with_name(out.name + ".partial")
-    files = [h5py.File(p, "r") for p in paths]
-    try:
-        names: list[str] = []
-        files[0].visit(lambda n: names.append(n) if isinstance(files[0][n], h5py.Dataset) else None)
-        counts = {
-            level: [int(f.attrs[level]) if level != "recordings" else f["recordings/id"].shape[0]
-                    for f in files]
-            for level in ("recordings", "clips", "examples")
-        }  # fmt: skip
-        with h5py.File(partial, "w") as merged:
-            for key, value in files[0].attrs.items():
-                merged.attrs[key] = value
-            merged.attrs["complete"] = False
-            for name in names:
-                _merge_dataset(merged, name, files, paths, out.parent, counts, copy)
-            for level in ("clips", "examples"):
-                merged.attrs[level] = sum(counts[level])
-                split = merged[f"{level}/split"][:]
-                ranges = {}
-                for i, s in enumerate(SPLITS):
-                    rows = np.flatnonzero(split == i)
-                    ranges[s] = [int(rows[0]), int(rows[-1]) + 1] if rows.size else [0, 0]
-                    if rows.size and rows.size != ranges[s][1] - ranges[s][0]:
-                        raise FxrError(f"the shards' {s} rows are not contiguous once merged")
-                merged.attrs[f"{level}_split_ranges"] = json.dumps(ranges)
-            for key in ("skipped_quiet_clips", "skipped_files"):
-                merged.attrs[key] = sum(int(f.attrs[key]) for f in files)
-            config = json.loads(files[0].attrs["build_config"])
-            merged.attrs["build_config"] = json.dumps({**config, "shard": None})
-            merged.attrs["shard"] = ""
-            merged.attrs["merged_from"] = json.dumps(
-                [os.path.relpath(p.resolve(), out.parent.resolve()) for p in paths]
+    with atomic_write(out) as partial:
+        files = [h5py.File(p, "r") for p in paths]
+        try:
+            names: list[str] = []
+            files[0].visit(
+                lambda n: names.append(n) if isinstance(files[0][n], h5py.Dataset) else None
             )
-            merged.attrs["complete"] = True
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    finally:
-        for f in files:
-            f.close()
-    os.replace(partial, out)
+            counts = {
+                "recordings": [f["recordings/id"].shape[0] for f in files],
+                "clips": [header.clips for _, header in checked],
+                "examples": [header.examples for _, header in checked],
+            }
+            header = _merged_header(checked, files, out)
+            with h5py.File(partial, "w") as merged:
+                header.write(merged)
+                for name in names:
+                    _merge_dataset(merged, name, files, paths, out.parent, counts, copy)
+                mark_complete(merged)
+        finally:
+            for f in files:
+                f.close()
     return out
+
+
+def _merged_header(
+    checked: list[tuple[Path, DatasetHeader]], files: list[h5py.File], out: Path
+) -> DatasetHeader:
+    """The first shard's header with the whole build's counts, ranges and config."""
+    headers = [header for _, header in checked]
+    ranges = {}
+    for level in ("clips", "examples"):
+        split = np.concatenate([f[f"{level}/split"][:] for f in files])
+        try:
+            ranges[level] = split_ranges_of(split)
+        except FxrError:
+            raise FxrError(
+                "the shards' rows of each split are not contiguous once merged"
+            ) from None
+    return replace(
+        headers[0],
+        clips=sum(h.clips for h in headers),
+        examples=sum(h.examples for h in headers),
+        clips_split_ranges=ranges["clips"],
+        examples_split_ranges=ranges["examples"],
+        skipped_quiet_clips=sum(h.skipped_quiet_clips for h in headers),
+        skipped_files=sum(h.skipped_files for h in headers),
+        build_config={**headers[0].build_config, "shard": None},
+        shard=None,
+        merged_from=tuple(
+            os.path.relpath(path.resolve(), out.parent.resolve()) for path, _ in checked
+        ),
+        complete=False,
+    )
 
 
 def _merge_dataset(merged, name, files, paths, folder, counts, copy) -> None:

@@ -22,25 +22,23 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
 from fxregistry import registry
-from fxregistry.audio.features import FeatureConfig, spectral_distance, spectrogram
+from fxregistry.audio.features import spectral_distance, spectrogram
 from fxregistry.audio.io import SAMPLE_RATE, read_audio, rms_db, write_audio
-from fxregistry.dataset.header import effect_from_spec
 from fxregistry.errors import FxrError
 from fxregistry.estimation.search import search_settings
 from fxregistry.specs.effect import Effect
-from fxregistry.training.batches import Batch, Normalization, model_input
+from fxregistry.training.batches import Batch, model_input
 from fxregistry.training.config import INPUTS
 from fxregistry.training.device import select_device
-from fxregistry.training.runs import create_model, load_bundle
+from fxregistry.training.runs import RunBundle
 
-__all__ = ["windows", "estimate", "format_estimate"]
+__all__ = ["windows", "estimate"]
 
 REFINE_SECONDS = 20.0  # refinement compares at most this much audio
 
@@ -64,17 +62,15 @@ def _read_pair(wet_path, dry_path) -> tuple[np.ndarray, np.ndarray | None]:
     return wet[:n], dry[:n]
 
 
-def _predict_windows(bundle, model, device, wet_windows, dry_windows) -> np.ndarray:
-    features = FeatureConfig(**bundle["features"])
-
+def _predict_windows(bundle: RunBundle, model, device, wet_windows, dry_windows) -> np.ndarray:
     def db(audio: np.ndarray | None) -> torch.Tensor | None:
-        return None if audio is None else torch.from_numpy(spectrogram(audio, features))
+        return None if audio is None else torch.from_numpy(spectrogram(audio, bundle.features))
 
-    channels = INPUTS[bundle["input"]]
+    channels = INPUTS[bundle.input]
     dry = dry_windows if "dry" in channels else None
     residual = wet_windows - dry_windows if "residual" in channels else None
     batch = Batch(db(wet_windows), db(dry), db(residual), targets=None)
-    x = model_input(bundle["input"], Normalization(**bundle["normalization"]), batch)
+    x = model_input(bundle.input, bundle.normalization, batch)
     model.eval()
     with torch.no_grad():
         return model(x.to(device)).float().cpu().numpy()
@@ -90,16 +86,16 @@ def estimate(
     device: str = "auto",
 ) -> dict[str, Any]:
     """What ``fxr estimate --json`` prints; see the module docstring."""
-    bundle = load_bundle(run)
-    if "dry" in INPUTS[bundle["input"]] and dry_path is None:
+    bundle = RunBundle.load(run)
+    if "dry" in INPUTS[bundle.input] and dry_path is None:
         raise FxrError(
-            f"{run} was trained with --input {bundle['input']}: pass the unprocessed audio "
+            f"{run} was trained with --input {bundle.input}: pass the unprocessed audio "
             "with --dry (or use a run trained with --input wet)"
         )
     if (refine or render_to) and dry_path is None:
         raise FxrError(f"{'--refine' if refine else '--render-to'} needs the dry audio (--dry)")
-    stored = effect_from_spec(bundle["effect"])
-    data = bundle.get("data", {})
+    stored = bundle.effect
+    data = bundle.data
     clip = int(round(data.get("clip_seconds", 2.0) * SAMPLE_RATE))
     wet, dry = _read_pair(wet_path, dry_path)
 
@@ -110,7 +106,7 @@ def estimate(
         wet_windows = wet_windows[loud]
         dry_windows = dry_windows[loud] if dry_windows is not None else None
     torch_device = select_device(device)
-    model = create_model(bundle).to(torch_device)
+    model = bundle.create_model().to(torch_device)
     per_window = _predict_windows(bundle, model, torch_device, wet_windows, dry_windows)
 
     median = np.median(per_window, axis=0)
@@ -167,24 +163,3 @@ def _installed(name: str) -> Effect:
         raise FxrError(
             f"rendering needs the effect {name!r}, which is not installed here"
         ) from None
-
-
-def format_estimate(result: dict[str, Any], truth: Sequence[tuple[str, float]] = ()) -> str:
-    """A readable table of an estimate (the CLI's output without --json)."""
-    truth_of = dict(truth)
-    lines = [f"{result['effect']}: estimated from {result['windows']} window(s)"]
-    for name, p in result["parameters"].items():
-        line = f"  {name:<16} {p['value']:>10.4g} {p['unit']:<5} (± {p['spread']:.3g}"
-        line += f", network {p['network']:.4g})"
-        if name in truth_of:
-            line += f"   truth {truth_of[name]:.4g}"
-        lines.append(line)
-    if result["distance_before"] is not None:
-        after = result["distance_after"]
-        lines.append(
-            f"  spectral distance of the match: {result['distance_before']:.4f}"
-            + (f" -> {after:.4f} after refinement" if after is not None else "")
-        )
-    if "rendered_to" in result:
-        lines.append(f"  match written to {result['rendered_to']}")
-    return "\n".join(lines)

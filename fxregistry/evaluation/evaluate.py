@@ -1,12 +1,12 @@
 """``fxr evaluate``: the study's tables and figures for a trained run.
 
 Per split: N, MSE and MAE on parameters normalized to [0, 1] (the study's
-Tables 1-4) beside chance (1/3: a uniform guess against uniform targets,
-paper §4.1); per parameter, the MAE in its own unit and the grid accuracy (the
-prediction snapped to the nearest grid value equals the truth's grid value).
-Figures: a confusion matrix per parameter (paper Figs. 7, 8) and, for a model
-with a decoder, a wet / reconstructed / dry triple (Fig. 10) with the
-reconstruction error and high-frequency energy ratios (Figs. 9, 11).
+Tables 1-4) beside chance (1/3: a uniform guess against uniform targets, the
+study's §4.1); per parameter, the MAE in its own unit and the grid accuracy
+(the prediction snapped to the nearest grid value equals the truth's grid
+value). Figures: a confusion matrix per parameter (the study's Figs. 7, 8)
+and, for a model with a decoder, a wet / reconstructed / dry triple (Fig. 10)
+with the reconstruction error and high-frequency energy ratios (Figs. 9, 11).
 """
 
 from __future__ import annotations
@@ -18,104 +18,44 @@ from typing import Any
 import numpy as np
 import torch
 
-from fxregistry.dataset.header import SPLITS, effect_from_spec, feature_configs, open_dataset
+from fxregistry.dataset.header import SPLITS, read_header
 from fxregistry.errors import FxrError
-from fxregistry.specs.effect import Effect, Parameter
-from fxregistry.training.batches import Batches, Normalization, load_split, model_input
+from fxregistry.evaluation.metrics import CHANCE_MAE, confusion_matrix, split_metrics
+from fxregistry.files import write_json
+from fxregistry.training.batches import Batches, load_split, model_input
 from fxregistry.training.config import INPUTS
 from fxregistry.training.device import select_device
-from fxregistry.training.runs import create_model, load_bundle, write_json_atomic
+from fxregistry.training.runs import RunBundle, RunDirectory
 
-__all__ = [
-    "CHANCE_MAE",
-    "to_units",
-    "grid_index",
-    "split_metrics",
-    "confusion_matrix",
-    "predict",
-    "evaluate",
-]
-
-CHANCE_MAE = 1 / 3
-
-
-def to_units(parameter: Parameter, x: np.ndarray) -> np.ndarray:
-    """Normalized values -> the parameter's unit (vectorized :meth:`Parameter.denormalize`)."""
-    low, high = parameter.range
-    x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
-    if parameter.scale == "log":
-        return low * (high / low) ** x
-    return low + x * (high - low)
-
-
-def grid_index(parameter: Parameter, x: np.ndarray) -> np.ndarray:
-    """Index of the grid value nearest to each normalized value (nearest on the scale)."""
-    grid = np.array([parameter.normalize(v) for v in parameter.grid])
-    return np.abs(np.asarray(x)[..., None] - grid).argmin(axis=-1)
-
-
-def split_metrics(prediction: np.ndarray, truth: np.ndarray, effect: Effect) -> dict[str, Any]:
-    """The metrics of one split; ``prediction`` and ``truth`` are ``(N, P)`` normalized."""
-    n = int(truth.shape[0])
-    if n == 0:
-        return {"n": 0, "mse": None, "mae": None, "grid_accuracy": None, "per_parameter": {}}
-    error = prediction - truth
-    correct = np.ones(n, dtype=bool)
-    per_parameter = {}
-    for i, p in enumerate(effect.parameters):
-        hit = grid_index(p, prediction[:, i]) == grid_index(p, truth[:, i])
-        correct &= hit
-        per_parameter[p.name] = {
-            "mae": float(np.mean(np.abs(to_units(p, prediction[:, i]) - to_units(p, truth[:, i])))),
-            "unit": p.unit,
-            "mae_normalized": float(np.mean(np.abs(error[:, i]))),
-            "grid_accuracy": float(np.mean(hit)),
-        }
-    return {
-        "n": n,
-        "mse": float(np.mean(error**2)),
-        "mae": float(np.mean(np.abs(error))),
-        "grid_accuracy": float(np.mean(correct)),
-        "per_parameter": per_parameter,
-    }
-
-
-def confusion_matrix(parameter: Parameter, prediction: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Counts ``[true grid index, predicted grid index]`` for one parameter's column."""
-    size = len(parameter.grid)
-    matrix = np.zeros((size, size), dtype=np.int64)
-    np.add.at(matrix, (grid_index(parameter, truth), grid_index(parameter, prediction)), 1)
-    return matrix
+__all__ = ["predict", "evaluate"]
 
 
 @torch.no_grad()
 def predict(
-    model: torch.nn.Module, bundle: dict[str, Any], data, device: torch.device, batch_size: int = 64
+    model: torch.nn.Module, bundle: RunBundle, data, device: torch.device, batch_size: int = 64
 ) -> np.ndarray:
     """Normalized predictions ``(N, P)`` for every example of a split, in file order."""
-    normalize = Normalization(**bundle["normalization"])
     model.eval()
     out = []
     for batch in Batches(data, batch_size, device, shuffle=False).epoch(0):
-        out.append(model(model_input(bundle["input"], normalize, batch)).float().cpu().numpy())
+        x = model_input(bundle.input, bundle.normalization, batch)
+        out.append(model(x).float().cpu().numpy())
     if not out:
-        return np.zeros((0, bundle["outputs"]), dtype=np.float32)
+        return np.zeros((0, bundle.outputs), dtype=np.float32)
     return np.concatenate(out)
 
 
-def _check_compatible(bundle: dict[str, Any], data: Path) -> str:
+def _check_compatible(bundle: RunBundle, data: Path) -> str:
     """The feature kind to read; refuses a dataset the model was not made for."""
-    with open_dataset(data) as f:
-        effect = str(f.attrs["effect"])
-        kinds = feature_configs(f)
-    if effect != bundle["effect"]["name"]:
-        raise FxrError(
-            f"{data} holds {effect!r} examples, "
-            f"but the model estimates {bundle['effect']['name']!r}"
-        )
-    kind = bundle["features"]["kind"]
-    if kind not in kinds or kinds[kind].as_dict() != bundle["features"]:
-        raise FxrError(f"{data} has no features like the model's ({kind}, {bundle['features']})")
+    header = read_header(data)
+    effect, kinds = header.effect, header.features
+    wanted = bundle.effect_spec["name"]
+    if effect != wanted:
+        raise FxrError(f"{data} holds {effect!r} examples, but the model estimates {wanted!r}")
+    features = bundle.features.as_dict()
+    kind = features["kind"]
+    if kind not in kinds or kinds[kind].as_dict() != features:
+        raise FxrError(f"{data} has no features like the model's ({kind}, {features})")
     return kind
 
 
@@ -132,32 +72,32 @@ def evaluate(
     ``floor`` adds the identifiability floor of the figures' split (see
     :mod:`fxregistry.evaluation.floor`), over at most ``floor_limit`` examples.
     """
-    run = Path(run)
-    if not run.is_dir():
-        raise FxrError(f"{run}: not a run directory")
-    bundle = load_bundle(run)
+    run = RunDirectory(Path(run))
+    if not run.path.is_dir():
+        raise FxrError(f"{run.path}: not a run directory")
+    bundle = RunBundle.load(run.path)
     if data is None:
-        data = bundle.get("data", {}).get("path")
+        data = bundle.data.get("path")
         if not data:
-            raise FxrError(f"{run}: the run does not name its dataset; pass --data")
+            raise FxrError(f"{run.path}: the run does not name its dataset; pass --data")
     data = Path(data)
     kind = _check_compatible(bundle, data)
-    effect = effect_from_spec(bundle["effect"])
+    effect = bundle.effect
     torch_device = select_device(device)
-    model = create_model(bundle).to(torch_device)
+    model = bundle.create_model().to(torch_device)
 
     result: dict[str, Any] = {
         "effect": effect.name,
-        "model": bundle["model"],
-        "input": bundle["input"],
-        "normalization": bundle["normalization"]["kind"],
+        "model": bundle.model_name,
+        "input": bundle.input,
+        "normalization": bundle.normalization.kind,
         "data": str(data),
         "chance_mae": CHANCE_MAE,
         "splits": {},
     }
     predictions = {}
     for split in SPLITS:
-        split_data = load_split(data, split, kind, "residual" in INPUTS[bundle["input"]])
+        split_data = load_split(data, split, kind, "residual" in INPUTS[bundle.input])
         prediction = predict(model, bundle, split_data, torch_device)
         truth = split_data.targets.numpy()
         predictions[split] = (prediction, truth, split_data)
@@ -178,20 +118,34 @@ def evaluate(
 
         for i, p in enumerate(effect.parameters):
             matrix = confusion_matrix(p, prediction[:, i], truth[:, i])
-            confusion_figure(matrix, p, run / f"confusion_{p.name}.png", f"{shown} split")
+            confusion_figure(matrix, p, run.confusion_figure(p.name), f"{shown} split")
         if "reconstruction" in result:
-            reconstruction_figure(
-                model, bundle, split_data, torch_device, run / "reconstruction.png"
-            )
-    write_json_atomic(result, run / "eval.json")
+            images = _first_reconstruction(model, bundle, split_data, torch_device)
+            reconstruction_figure(images, run.reconstruction_figure)
+    write_json(result, run.evaluation)
     return result
 
 
 @torch.no_grad()
-def _reconstruction(model, bundle, data, device, batch_size: int = 32) -> dict[str, Any]:
+def _first_reconstruction(model, bundle: RunBundle, data, device) -> dict[str, np.ndarray]:
+    """Wet input, the model's reconstruction and the dry target of the split's first example."""
+    normalize = bundle.normalization
+    wet, dry, _, _ = next(Batches(data, 1, device, shuffle=False).epoch(0))
+    w = normalize(wet)[:, None]
+    model.eval()
+    images = {
+        "wet (input)": w[0, 0],
+        "reconstruction": model.reconstruct(w).float()[0, 0],
+        "dry (target)": normalize(dry)[0],
+    }
+    return {title: image.cpu().numpy() for title, image in images.items()}
+
+
+@torch.no_grad()
+def _reconstruction(model, bundle: RunBundle, data, device, batch_size: int = 32) -> dict[str, Any]:
     """L2 of the reconstruction (and of the wet input, as the do-nothing baseline) and
     the share of energy in the top quarter of the bins, in the model's normalized space."""
-    normalize = Normalization(**bundle["normalization"])
+    normalize = bundle.normalization
     model.eval()
     totals = {"l2": 0.0, "l2_wet": 0.0}
     hf = {"wet": 0.0, "reconstruction": 0.0, "dry": 0.0}

@@ -23,10 +23,11 @@ import numpy as np
 
 from fxregistry import registry
 from fxregistry.audio.io import SAMPLE_RATE
-from fxregistry.dataset.header import SPLITS, open_dataset, split_ranges
+from fxregistry.dataset.clips import remake_clips
+from fxregistry.dataset.header import SPLITS, DatasetHeader, open_dataset
 from fxregistry.errors import FxrError
 from fxregistry.estimation.search import closest_grid_settings, search_settings
-from fxregistry.evaluation.evaluate import split_metrics
+from fxregistry.evaluation.metrics import split_metrics
 
 __all__ = ["dry_clips", "identifiability_floor"]
 
@@ -35,56 +36,43 @@ def dry_clips(path: str | os.PathLike, rows: np.ndarray) -> np.ndarray:
     """The level-adjusted dry audio of clip ``rows``: stored, or made again from the source.
 
     A build is deterministic, so the source, its seed and each clip's
-    recording, start and gain give back the exact clip the build rendered.
+    recording and start give back the exact clip the build rendered.
     """
-    from fxregistry.dataset.build import resolve_source
-
     rows = np.asarray(rows)
     with open_dataset(path) as f:
-        if bool(f.attrs["keep_audio"]):
+        header = DatasetHeader.read(f, path)
+        if header.keep_audio:
             order = np.argsort(rows)
             audio = np.empty((len(rows), f["clips/audio"].shape[1]), np.float32)
             audio[order] = f["clips/audio"][rows[order]]
             return audio
-        source_spec, seed = str(f.attrs["source"]), int(f.attrs["seed"])
-        samples = int(round(float(f.attrs["clip_seconds"]) * SAMPLE_RATE))
         recording_row = f["clips/recording"][:][rows]
         source_index = f["recordings/source_index"][:][recording_row]
         starts = f["clips/start"][:][rows]
         gains = f["clips/gain_db"][:][rows]
-    source, argument = resolve_source(source_spec)
-    recordings = list(source.recordings(argument, seed))
-    audio = np.empty((len(rows), samples), np.float32)
-    loaded: dict[int, np.ndarray] = {}
-    for i, (index, start, gain) in enumerate(zip(source_index, starts, gains, strict=True)):
-        if index not in loaded:
-            loaded = {index: np.asarray(recordings[index].load(), np.float32).reshape(-1)}
-        clip = loaded[index][start : start + samples]
-        if clip.size != samples:
-            raise FxrError(f"{path}: the source {source_spec!r} no longer gives the same audio")
-        audio[i] = clip * np.float32(10 ** (gain / 20))
-    return audio
+    return remake_clips(header, path, source_index, starts, gains)
 
 
 def identifiability_floor(
     path: str | os.PathLike, split: str = "test", limit: int | None = None
 ) -> dict[str, Any]:
-    """Metrics (as :func:`~fxregistry.evaluation.split_metrics`) of exhaustive search.
+    """Metrics (as :func:`~fxregistry.evaluation.metrics.split_metrics`) of exhaustive search.
 
     ``limit`` evaluates that many examples spread evenly over the split.
     """
     if split not in SPLITS:
         raise FxrError(f"unknown split {split!r} (known: {', '.join(SPLITS)})")
     with open_dataset(path) as f:
-        effect = registry.get_effect(str(f.attrs["effect"]))
-        start, stop = split_ranges(f)[split]
+        header = DatasetHeader.read(f, path)
+        effect = registry.get_effect(header.effect)
+        start, stop = header.split_ranges()[split]
         rows = np.arange(start, stop)
         if limit is not None and len(rows) > limit:
             rows = rows[np.linspace(0, len(rows) - 1, limit).round().astype(int)]
         clips = f["examples/clip"][:][rows]
         params = f["examples/params"][:][rows]
         truth = f["examples/params_normalized"][:][rows]
-        continuous = str(f.attrs["grid"]) != "paper"
+    continuous = header.grid != "paper"
     order = np.argsort(clips, kind="stable")  # consecutive examples share a clip: load it once
     dry = dry_clips(path, clips[order])
     predicted = np.empty_like(truth)

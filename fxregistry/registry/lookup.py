@@ -2,8 +2,10 @@
 
 The registries are asked of the plugins each time (a hook call costs
 microseconds), so registering or unregistering a plugin takes effect at once.
-A plugin whose hook raises, or registers the wrong kind of object, is named
-in one warning and left out; the rest still work.
+Each plugin's hook is called on its own, through pluggy (so that hook-call
+monitoring, ``FXR_TRACE_HOOKS``, sees every call): a plugin whose hook raises,
+or registers the wrong kind of object, is named in one warning and left out;
+the rest still work.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from fxregistry.errors import DuplicateNameError, UnknownNameError
-from fxregistry.registry.manager import get_plugin_manager, plugin_info, warn
+from fxregistry.registry.manager import (
+    PluginInfo,
+    error_line,
+    get_plugin_manager,
+    plugin_info,
+    warn,
+)
 from fxregistry.specs.effect import Effect
 from fxregistry.specs.model import Model
 from fxregistry.specs.source import Source
@@ -51,30 +59,45 @@ class Registration:
         return f"{self.distribution} {self.version}".strip()
 
 
+class _Register:
+    """The ``register`` callback one plugin's hook receives: checks and keeps what it is given."""
+
+    def __init__(self, expected: type, info: PluginInfo):
+        self.expected, self.info = expected, info
+        self.registered: list[Registration] = []
+
+    def __call__(self, item: Any) -> None:
+        if not isinstance(item, self.expected):
+            got = type(item).__name__
+            raise TypeError(f"register() takes a {self.expected.__name__}, got {got}")
+        info = self.info
+        self.registered.append(
+            Registration(item.name, item, info.name, info.distribution, info.version)
+        )
+
+    @property
+    def names(self) -> list[str]:  # what FXR_TRACE_HOOKS prints
+        return [reg.name for reg in self.registered]
+
+
 def registrations(kind: str) -> dict[str, Registration]:
     """Everything of one kind that the plugins register, by name, sorted."""
     hook_name, expected = KINDS[kind]
-    hook = getattr(get_plugin_manager().hook, hook_name)
+    pm = get_plugin_manager()
+    impls = getattr(pm.hook, hook_name).get_hookimpls()
     found: dict[str, Registration] = {}
     # get_hookimpls() lists plugins in load order (pluggy calls them newest first).
-    for impl in hook.get_hookimpls():
-        info = plugin_info(impl.plugin_name)
-        batch: list[Registration] = []
-
-        def register(item: Any, _info=info, _batch=batch) -> None:
-            if not isinstance(item, expected):
-                got = type(item).__name__
-                raise TypeError(f"register() takes a {expected.__name__}, got {got}")
-            _batch.append(
-                Registration(item.name, item, _info.name, _info.distribution, _info.version)
-            )
-
+    for impl in impls:
+        # One plugin at a time, so that one raising leaves the others' results
+        # intact; through pluggy, so that hook-call monitoring sees every call.
+        others = [other.plugin for other in impls if other is not impl]
+        register = _Register(expected, plugin_info(impl.plugin_name))
         try:
-            impl.function(register=register)
+            pm.subset_hook_caller(hook_name, remove_plugins=others)(register=register)
         except Exception as exc:  # one broken plugin must not hide the others
-            warn(f"plugin {info.name!r} failed in {hook_name}: {type(exc).__name__}: {exc}")
+            warn(f"plugin {impl.plugin_name!r} failed in {hook_name}: {error_line(exc)}")
             continue
-        for reg in batch:
+        for reg in register.registered:
             if reg.name in found:
                 first = found[reg.name]
                 raise DuplicateNameError(

@@ -2,8 +2,11 @@
 
 Built-in effects, sources and models are ordinary plugins listed in fxr's own
 ``pyproject.toml``; a third-party package adds itself the same way.  A plugin
-that fails to import is reported in one warning line and skipped, so one
-broken package never takes the command line down.
+that fails to import, or that pluggy rejects (a hook with a wrong signature),
+is reported in one warning line and skipped, so one broken package never takes
+the command line down.  A hook a plugin implements but no spec declares (a
+misspelt name) is reported in one warning line too; the plugin's other hooks
+still work.
 
 Environment variables:
 
@@ -11,7 +14,8 @@ Environment variables:
     Comma-separated entry-point names to load (all others are skipped).
     Set it to an empty string to load no plugins at all.
 ``FXR_TRACE_HOOKS``
-    When set, every hook call and its result are printed to stderr.
+    When set, every hook call is printed to stderr, one line each: the hook,
+    the plugin, and what it registered or the error it raised.
 """
 
 from __future__ import annotations
@@ -19,13 +23,24 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pluggy
 
+from fxregistry.errors import did_you_mean
 from fxregistry.registry import hookspecs
 
-__all__ = ["ENTRY_POINT_GROUP", "PluginInfo", "get_plugin_manager", "plugin_info", "reset", "warn"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "PluginInfo",
+    "error_line",
+    "get_plugin_manager",
+    "plugin_info",
+    "reset",
+    "warn",
+]
 
 ENTRY_POINT_GROUP = "fxregistry"
 
@@ -37,6 +52,9 @@ class PluginInfo:
     name: str
     distribution: str
     version: str
+
+    def __str__(self) -> str:
+        return f"plugin {self.name!r} from {self.distribution} {self.version}".strip()
 
 
 _pm: pluggy.PluginManager | None = None
@@ -51,6 +69,11 @@ def warn(message: str) -> None:
     if message not in _warned:
         _warned.add(message)
         print(f"fxr: warning: {message}", file=sys.stderr)
+
+
+def error_line(exc: BaseException) -> str:
+    """``Type: message`` on one line (pluggy's validation errors span several)."""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
 
 
 def _allowed() -> set[str] | None:
@@ -81,12 +104,52 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
             plugin = ep.load()
             pm.register(plugin, name=ep.name)
         except Exception as exc:  # a broken plugin must not take the CLI down
-            warn(
-                f"plugin {ep.name!r} from {info.distribution} {info.version} "
-                f"could not be loaded: {type(exc).__name__}: {exc}"
-            )
+            warn(f"{info} could not be loaded: {error_line(exc)}")
             continue
         _info[ep.name] = info
+        _warn_unknown_hooks(pm, plugin, info)
+
+
+def _warn_unknown_hooks(pm: pluggy.PluginManager, plugin: object, info: PluginInfo) -> None:
+    """One warning per hook ``plugin`` implements that no spec declares.
+
+    This is pluggy's ``check_pending()`` test, asked of one plugin and without
+    stopping at the first hit: ``check_pending()`` raises for whichever plugin
+    it meets first, so it cannot name every offender or keep the rest working.
+    """
+    specs = [name for name, caller in vars(pm.hook).items() if caller.has_spec()]
+    for caller in pm.get_hookcallers(plugin) or []:
+        if caller.has_spec():
+            continue
+        impls = [impl for impl in caller.get_hookimpls() if impl.plugin is plugin]
+        if all(impl.optionalhook for impl in impls):
+            continue
+        warn(
+            f"{info} implements unknown hook {caller.name!r}"
+            f"{did_you_mean(caller.name, specs)}; it is never called"
+        )
+
+
+def _trace_before(hook_name: str, hook_impls: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
+    # Nothing yet: one line per call, written once its outcome is known, reads best.
+    pass
+
+
+def _trace_after(
+    outcome: pluggy.Result, hook_name: str, hook_impls: Sequence[Any], kwargs: Mapping[str, Any]
+) -> None:
+    plugins = ", ".join(repr(impl.plugin_name) for impl in hook_impls) or "none"
+    if outcome.exception is not None:
+        what = f"raised {error_line(outcome.exception)}"
+    else:
+        # The registry's register callback keeps the names it was given; a
+        # hook called some other way shows its return value instead.
+        names = getattr(kwargs.get("register"), "names", None)
+        if names is None:
+            what = f"returned {outcome.get_result()!r}"
+        else:
+            what = f"registered {', '.join(names) or 'nothing'}"
+    print(f"fxr: trace: {hook_name} in plugin {plugins}: {what}", file=sys.stderr)
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
@@ -95,10 +158,9 @@ def get_plugin_manager() -> pluggy.PluginManager:
     if _pm is None:
         pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
         pm.add_hookspecs(hookspecs)
-        _load_entry_points(pm)
         if os.environ.get("FXR_TRACE_HOOKS"):
-            pm.trace.root.setwriter(lambda line: print(line, end="", file=sys.stderr))
-            pm.enable_tracing()
+            pm.add_hookcall_monitoring(_trace_before, _trace_after)
+        _load_entry_points(pm)
         _pm = pm
     return _pm
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from fxregistry.errors import ParameterError
+from fxregistry.errors import FxrError, ParameterError
 
 __all__ = ["Parameter", "Effect", "SCALES", "UNITS"]
 
@@ -93,12 +93,27 @@ class Parameter:
         if not (0.0 <= x <= 1.0):
             raise ParameterError(f"normalized {self.name} must lie in [0, 1], got {x:g}")
         low, high = self.range
-        value = low * (high / low) ** x if self.scale == "log" else low + x * (high - low)
-        value = min(max(value, low), high)
+        value = min(max(float(self.to_units(x)), low), high)
         nearest = self.snap(value)
         if abs(nearest - value) <= _GRID_SNAP * (high - low):
             return nearest
         return value
+
+    def to_units(self, x: Any) -> np.ndarray:
+        """Normalized values, clipped to [0, 1], in the parameter's unit (arrays welcome).
+
+        :meth:`denormalize` is this for one value, plus the return of grid values.
+        """
+        low, high = self.range
+        x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
+        if self.scale == "log":
+            return low * (high / low) ** x
+        return low + x * (high - low)
+
+    def grid_indices(self, x: Any) -> np.ndarray:
+        """Index of the grid value nearest to each normalized value (nearest on the scale)."""
+        grid = np.array([self.normalize(v) for v in self.grid])
+        return np.abs(np.asarray(x)[..., None] - grid).argmin(axis=-1)
 
     def snap(self, value: float) -> float:
         """The grid value nearest to ``value``, measured on the parameter's scale."""
@@ -154,6 +169,40 @@ class Effect:
             raise ValueError(f"effect {self.name!r} declares a parameter twice: {names}")
         if self.identity is not None:
             object.__setattr__(self, "identity", MappingProxyType(self.check(self.identity)))
+
+    @classmethod
+    def from_dict(cls, spec: Mapping[str, Any]) -> Effect:
+        """The effect that :meth:`as_dict` describes, without its render function.
+
+        Datasets and runs store that description, so training, evaluation and
+        estimation work where the plugin that made them is not installed;
+        rendering then raises :class:`FxrError` naming the missing effect.
+        """
+
+        def cannot_render(*args: Any, **kwargs: Any) -> np.ndarray:
+            raise FxrError(
+                f"effect {spec['name']!r} is not installed; it is needed to render audio"
+            )
+
+        parameters = tuple(
+            Parameter(
+                p["name"],
+                p["unit"],
+                tuple(p["grid"]),
+                tuple(p["range"]),
+                p["scale"],
+                p.get("description", ""),
+            )
+            for p in spec["parameters"]
+        )
+        return cls(
+            spec["name"],
+            spec["description"],
+            parameters,
+            cannot_render,
+            spec["fixed"],
+            spec.get("identity"),
+        )
 
     def __reduce__(self):
         # Build workers receive effects by pickle; mapping proxies do not pickle.

@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from fxregistry.dataset.header import SPLITS, feature_configs, open_dataset, split_ranges
+from fxregistry.dataset.header import SPLITS, DatasetHeader, open_dataset, read_header
 from fxregistry.errors import FxrError
 from fxregistry.training.config import INPUTS, NORMALIZATIONS
 
@@ -43,7 +43,6 @@ __all__ = [
 ]
 
 
-
 @dataclass(frozen=True)
 class Normalization:
     """How dB spectrograms are scaled for a network.
@@ -51,7 +50,7 @@ class Normalization:
     ``fixed`` maps ``[low_db, high_db]`` linearly to [0, 1] for every
     spectrogram alike, so absolute level survives: gain reduction or an added
     noise floor stays visible. ``minmax`` is the study's per-spectrogram
-    min-max (paper.md appendix, eq. 7), which erases level; with it the
+    min-max (the study's appendix, eq. 7), which erases level; with it the
     study's level-dependent effect stayed at chance (docs/training.md).
     """
 
@@ -133,10 +132,10 @@ class StreamedSplit(torch.utils.data.Dataset):
 
     def __init__(self, path: str | os.PathLike, split: str, kind: str, residual: bool = False):
         self.path, self.kind, self.residual = str(path), kind, residual
-        with open_dataset(path) as f:
-            self.examples = split_ranges(f)[split]
-            if residual:
-                _check_residual(f, path, kind)
+        header = read_header(path)
+        self.examples = header.split_ranges()[split]
+        if residual:
+            _check_residual(header, path)
         self._file = None
         self._pid = None
 
@@ -169,8 +168,8 @@ class StreamedSplit(torch.utils.data.Dataset):
         return {**self.__dict__, "_file": None, "_pid": None}
 
 
-def _check_residual(f, path, kind: str) -> None:
-    if f"examples/residual_{kind}" not in f:
+def _check_residual(header: DatasetHeader, path: str | os.PathLike) -> None:
+    if not header.residual:
         raise FxrError(
             f"{path} has no residual spectrograms; rebuild it with `fxr build --residual` "
             "or train with --input pair"
@@ -180,8 +179,9 @@ def _check_residual(f, path, kind: str) -> None:
 def split_bytes(path: str | os.PathLike, split: str, kind: str, residual: bool = False) -> int:
     """Bytes that :func:`load_split` would hold in memory."""
     with open_dataset(path) as f:
-        start, stop = split_ranges(f)[split]
-        c_start, c_stop = split_ranges(f, "clips")[split]
+        header = DatasetHeader.read(f, path)
+        start, stop = header.split_ranges()[split]
+        c_start, c_stop = header.split_ranges("clips")[split]
         row = int(np.prod(f[f"examples/wet_{kind}"].shape[1:])) * 2
         return ((1 + residual) * (stop - start) + c_stop - c_start) * row
 
@@ -200,15 +200,16 @@ def load_split(path: str | os.PathLike, split: str, kind: str, residual: bool = 
     if split not in SPLITS:
         raise FxrError(f"unknown split {split!r} (known: {', '.join(SPLITS)})")
     with open_dataset(path) as f:
-        if kind not in feature_configs(f):
+        header = DatasetHeader.read(f, path)
+        if kind not in header.features:
             raise FxrError(
-                f"{path} has no {kind!r} features (it has: {', '.join(feature_configs(f))})"
+                f"{path} has no {kind!r} features (it has: {', '.join(header.features)})"
             )
-        start, stop = split_ranges(f)[split]
-        c_start, c_stop = split_ranges(f, "clips")[split]
+        start, stop = header.split_ranges()[split]
+        c_start, c_stop = header.split_ranges("clips")[split]
         clip = f["examples/clip"][start:stop].astype(np.int64) - c_start
         if residual:
-            _check_residual(f, path, kind)
+            _check_residual(header, path)
         return SplitData(
             wet=torch.from_numpy(f[f"examples/wet_{kind}"][start:stop]),
             dry=torch.from_numpy(f[f"clips/dry_{kind}"][c_start:c_stop]),

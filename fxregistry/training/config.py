@@ -1,13 +1,15 @@
 """The options of ``fxr fit`` and the names they choose from.
 
 Torch-free, so that the command line can read the options' defaults, help
-and choices without importing the engine.
+and choices without importing the engine: ``fxregistry.cli.options`` makes
+one option of each field of :class:`FitConfig` from its ``metadata``.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -23,6 +25,7 @@ __all__ = [
     "Task",
     "check_input",
     "input_channels",
+    "parse_hyperparameters",
 ]
 
 # What a network sees, as channels: the wet spectrogram alone (blind); wet and
@@ -32,6 +35,20 @@ INPUTS = {"pair": ("wet", "dry"), "wet": ("wet",), "pair+residual": ("wet", "dry
 # How spectrograms are scaled for a network (see training.batches.Normalization).
 NORMALIZATIONS = ("fixed", "minmax")
 DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps"
+
+
+def parse_hyperparameters(pairs: Iterable[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` with VALUE read as JSON when it parses (numbers, lists), else a string."""
+    parsed = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise FxrError(f"--hparam takes KEY=VALUE, not {pair!r}")
+        try:
+            parsed[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            parsed[key.strip()] = value
+    return parsed
 
 
 def input_channels(mode: str) -> int:
@@ -45,26 +62,78 @@ def check_input(mode: str) -> None:
 
 @dataclass(frozen=True)
 class FitConfig:
-    """Every option of ``fxr fit``; defaults are the study's recipe (SPEC.md)."""
+    """Every option of ``fxr fit``; defaults are the study's recipe.
 
-    model: str
-    data: str
-    input: str = "pair"
-    freeze_encoder: bool = False
-    init: str | None = None
-    epochs: int = 30
-    pretrain_epochs: int | None = None  # default: epochs
-    batch_size: int = 16
-    lr: float = 1e-4
-    lr_step: int = 5
-    lr_gamma: float = 0.5
-    normalization: str = "fixed"
-    features: str | None = None  # default: the dataset's first kind
-    device: str = "auto"
-    seed: int = 0
-    workers: int = 0  # DataLoader processes, only when a split is streamed
-    in_memory: bool | None = None  # None: load splits that fit in memory
-    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+    Each field's ``metadata`` is its command line (see ``fxregistry.cli.options``).
+    """
+
+    model: str = field(metadata={"help": "A registered model (fxr list-models)."})
+    # Not required on the command line: --resume takes it from the run.
+    data: str = field(
+        metadata={"help": "A dataset built by `fxr build`.", "path": True, "required": False}
+    )
+    input: str = field(
+        default="pair",
+        metadata={
+            "help": "pair: wet and dry spectrograms; wet: the wet one alone (no dry at "
+            "estimate time); pair+residual: also the spectrogram of wet minus dry (a dataset "
+            "built with --residual).",
+            "choices": tuple(INPUTS),
+        },
+    )
+    freeze_encoder: bool = field(
+        default=False,
+        metadata={
+            "help": "Pretrain wet->dry reconstruction, freeze the encoder, train a linear head."
+        },
+    )
+    init: str | None = field(
+        default=None,
+        metadata={
+            "help": "Take the encoder from this run directory or bundle instead of pretraining.",
+            "path": True,
+        },
+    )
+    epochs: int = field(default=30, metadata={"help": "Epochs of the parameter stage."})
+    pretrain_epochs: int | None = field(
+        default=None,
+        metadata={"help": "Epochs of the reconstruction stage [default: --epochs]."},
+    )
+    batch_size: int = field(default=16, metadata={"help": "Examples per step, over all processes."})
+    lr: float = field(default=1e-4, metadata={"help": "Adam learning rate."})
+    lr_step: int = field(default=5, metadata={"help": "StepLR step (epochs)."})
+    lr_gamma: float = field(default=0.5, metadata={"help": "StepLR factor."})
+    normalization: str = field(
+        default="fixed",
+        metadata={
+            "help": "fixed: one dB range for all (keeps level); minmax: per spectrogram "
+            "(the study's).",
+            "choices": NORMALIZATIONS,
+        },
+    )
+    features: str | None = field(
+        default=None,
+        metadata={"help": "Feature kind to train on [default: the dataset's first]."},
+    )
+    device: str = field(default="auto", metadata={"help": f"{DEVICE_HELP}."})
+    seed: int = field(
+        default=0, metadata={"help": "Seed of the initial weights and the batch order."}
+    )
+    workers: int = field(
+        default=0,
+        metadata={"help": "DataLoader processes, used only when a split is streamed."},
+    )
+    in_memory: bool | None = None  # None: load splits that fit in memory; not an option
+    hyperparameters: Mapping[str, Any] = field(
+        default_factory=dict,
+        metadata={
+            "help": "Model hyperparameter, VALUE read as JSON (fxr list-models --json).",
+            "flag": "--hparam",
+            "metavar": "KEY=VALUE",
+            "multiple": True,
+            "parse": parse_hyperparameters,
+        },
+    )
 
     def __post_init__(self) -> None:
         check_input(self.input)

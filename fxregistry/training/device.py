@@ -18,7 +18,6 @@ from fxregistry.training.config import DEVICE_HELP
 __all__ = ["select_device", "mixed_precision", "autocast", "grad_scaler"]
 
 
-
 def _mps_available() -> bool:
     backend = getattr(torch.backends, "mps", None)
     return bool(backend and backend.is_available())

@@ -1,24 +1,29 @@
 """Run directories and model bundles: what ``fxr fit`` writes and later commands read.
 
-A run directory holds (SPEC.md "Run directory"):
+A run directory holds the files :class:`RunDirectory` names (and nothing
+else names them):
 
 - ``config.json``: the fit's options and what they resolved to (dataset,
   effect, feature kind, device, stages), enough to reproduce the run;
 - ``model.pt``: the final model bundle; ``best.pt``: the bundle with the best
   validation loss of the parameter stage;
 - ``checkpoint.pt``: where training stands, for ``fxr fit --resume``;
-- ``metrics.jsonl``: one line per epoch; ``loss.png``: the loss curves.
+- ``metrics.jsonl``: one line per epoch; ``loss.png``: the loss curves;
+- after ``fxr evaluate``: ``eval.json`` and its figures.
 
-A **bundle** is a dict saved with ``torch.save``: the weights plus everything
-``estimate`` needs to use them (model name and hyperparameters, input mode,
-normalization, effect spec, feature config), so a bundle works alone.
-Every file is written under a temporary name and renamed when complete.
+A **bundle** (:class:`RunBundle`) is saved with ``torch.save`` as a plain
+dict: the weights plus everything ``estimate`` needs to use them (model name
+and hyperparameters, input mode, normalization, effect spec, feature config,
+the dataset's clip length and level), so a bundle works alone. Its keys are
+the format: a bundle written by any earlier fxr of the same format version
+must load.
 """
 
 from __future__ import annotations
 
-import json
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,66 +32,183 @@ import torch
 from fxregistry import __version__, registry
 from fxregistry.audio.features import FeatureConfig
 from fxregistry.errors import FxrError
+from fxregistry.files import atomic_write
+from fxregistry.specs.effect import Effect
 from fxregistry.training.batches import Normalization
 
-__all__ = [
-    "BUNDLE_FORMAT",
-    "make_bundle",
-    "save_atomic",
-    "write_json_atomic",
-    "load_bundle",
-    "bundle_path",
-    "create_model",
-]
+__all__ = ["BUNDLE_FORMAT", "BUNDLE_VERSION", "RunBundle", "RunDirectory", "bundle_path"]
 
 BUNDLE_FORMAT = "fxr-model"
 BUNDLE_VERSION = 1
+MODEL_FILE = "model.pt"  # the bundle that evaluate and estimate read from a run directory
 
 
-def save_atomic(obj: Any, path: Path) -> None:
-    """``torch.save`` to ``path`` through a temporary file, so a crash leaves the old one."""
-    partial = path.with_name(path.name + ".partial")
-    torch.save(obj, partial)
-    os.replace(partial, path)
+def _file(name: str, doc: str) -> property:
+    return property(lambda self: self.path / name, doc=f"``{name}``: {doc}")
 
 
-def write_json_atomic(data: Any, path: Path) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(partial, path)
+@dataclass(frozen=True)
+class RunDirectory:
+    """The files of one run directory."""
+
+    path: Path
+
+    config = _file("config.json", "the fit's options and what they resolved to")
+    metrics = _file("metrics.jsonl", "one row per epoch")
+    checkpoint = _file("checkpoint.pt", "where training stands, for --resume")
+    model = _file(MODEL_FILE, "the final model bundle")
+    best = _file("best.pt", "the bundle of the best validation loss")
+    loss_figure = _file("loss.png", "the loss curves")
+    evaluation = _file("eval.json", "what fxr evaluate measured")
+    reconstruction_figure = _file("reconstruction.png", "wet, reconstruction and dry")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path))
+
+    def confusion_figure(self, parameter: str) -> Path:
+        return self.path / f"confusion_{parameter}.png"
+
+    def fit_outputs(self) -> tuple[Path, ...]:
+        """What a fit writes besides ``config.json`` (rewritten): ``--force`` clears them."""
+        return (self.checkpoint, self.model, self.best, self.metrics, self.loss_figure)
 
 
-def make_bundle(
-    model: torch.nn.Module,
-    *,
-    model_name: str,
-    hyperparameters: dict[str, Any],
-    in_channels: int,
-    input_mode: str,
-    normalization: Normalization,
-    effect_spec: dict[str, Any],
-    features: FeatureConfig,
-    **extra: Any,
-) -> dict[str, Any]:
-    """The self-contained description of a trained model (weights on the CPU)."""
-    return {
-        "format": BUNDLE_FORMAT,
-        "format_version": BUNDLE_VERSION,
-        "fxr_version": __version__,
-        "model": model_name,
-        "hyperparameters": hyperparameters,
-        "in_channels": in_channels,
-        "outputs": len(effect_spec["parameters"]),
-        "input": input_mode,
-        "normalization": normalization.as_dict(),
-        "effect": effect_spec,
-        "features": features.as_dict(),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        **extra,
-    }
+@dataclass(frozen=True)
+class RunBundle:
+    """A trained model that works alone: its weights and all that is needed to feed it."""
+
+    model_name: str
+    hyperparameters: Mapping[str, Any]
+    in_channels: int
+    outputs: int
+    input: str
+    normalization: Normalization
+    effect_spec: Mapping[str, Any]  # as ``fxr list-effects --json`` describes it
+    features: FeatureConfig
+    state_dict: Mapping[str, torch.Tensor]  # on the CPU
+    # What estimate must know of the dataset the model saw (path, clip_seconds,
+    # sample_rate, level, grid, min_level_db).
+    data: Mapping[str, Any] = field(default_factory=dict)
+    # Set in best.pt: the epoch whose validation loss was the best.
+    stage: str | None = None
+    epoch: int | None = None
+    valid_loss: float | None = None
+    fxr_version: str = __version__
+    # Keys this fxr does not know (written by a later one): kept, so that they survive a save.
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_module(cls, module: torch.nn.Module, **fields: Any) -> RunBundle:
+        """A bundle of ``module``'s current weights (copied to the CPU)."""
+        state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+        return cls(state_dict=state, **fields)
+
+    # -- what the bundle describes
+
+    @property
+    def effect(self) -> Effect:
+        """The effect's parameters, as an :class:`Effect` that cannot render."""
+        return Effect.from_dict(self.effect_spec)
+
+    def create_model(self) -> torch.nn.Module:
+        """The bundle's module with its weights loaded (needs the model's plugin installed)."""
+        spec = registry.get_model(self.model_name)
+        module = spec.build(self.in_channels, self.outputs, **self.hyperparameters)
+        module.load_state_dict(self.state_dict)
+        return module
+
+    # -- the stored form
+
+    def to_dict(self) -> dict[str, Any]:
+        """The dict ``torch.save`` stores; keys and their order are the file format."""
+        stored = {
+            "format": BUNDLE_FORMAT,
+            "format_version": BUNDLE_VERSION,
+            "fxr_version": self.fxr_version,
+            "model": self.model_name,
+            "hyperparameters": dict(self.hyperparameters),
+            "in_channels": self.in_channels,
+            "outputs": self.outputs,
+            "input": self.input,
+            "normalization": self.normalization.as_dict(),
+            "effect": dict(self.effect_spec),
+            "features": self.features.as_dict(),
+            "state_dict": dict(self.state_dict),
+        }
+        if self.data:
+            stored["data"] = dict(self.data)
+        for key in ("stage", "epoch", "valid_loss"):
+            if getattr(self, key) is not None:
+                stored[key] = getattr(self, key)
+        return {**stored, **self.extra}
+
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any]) -> RunBundle:
+        """The bundle of a loaded dict; refuses what is not a bundle this fxr reads."""
+        if not isinstance(stored, Mapping) or stored.get("format") != BUNDLE_FORMAT:
+            raise FxrError("not an fxr model bundle")
+        if stored.get("format_version") != BUNDLE_VERSION:
+            raise FxrError(
+                f"model format version {stored.get('format_version')}, "
+                f"this fxr reads {BUNDLE_VERSION}"
+            )
+        missing = [key for key in _REQUIRED if key not in stored]
+        if missing:
+            raise FxrError(f"not a whole fxr model bundle (no {', '.join(missing)})")
+        known = {"format", "format_version", *_REQUIRED, *_OPTIONAL}
+        return cls(
+            model_name=stored["model"],
+            hyperparameters=stored["hyperparameters"],
+            in_channels=stored["in_channels"],
+            outputs=stored["outputs"],
+            input=stored["input"],
+            normalization=Normalization(**stored["normalization"]),
+            effect_spec=stored["effect"],
+            features=FeatureConfig(**stored["features"]),
+            state_dict=stored["state_dict"],
+            data=stored.get("data", {}),
+            stage=stored.get("stage"),
+            epoch=stored.get("epoch"),
+            valid_loss=stored.get("valid_loss"),
+            fxr_version=stored["fxr_version"],
+            extra={k: v for k, v in stored.items() if k not in known},
+        )
+
+    def save(self, path: str | os.PathLike) -> None:
+        """``torch.save`` through a temporary file, so a crash leaves the previous file whole."""
+        with atomic_write(path) as partial:
+            torch.save(self.to_dict(), partial)
+
+    @classmethod
+    def load(cls, run_or_file: str | os.PathLike, name: str = MODEL_FILE) -> RunBundle:
+        """A run directory's ``name`` bundle, or a bundle file; refuses anything else clearly."""
+        path = bundle_path(run_or_file, name)
+        try:
+            stored = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch raises many kinds for a bad file
+            raise FxrError(f"{path}: not a readable fxr model ({type(exc).__name__})") from None
+        try:
+            return cls.from_dict(stored)
+        except FxrError as exc:
+            raise FxrError(f"{path}: {exc}") from None
 
 
-def bundle_path(run_or_file: str | os.PathLike, name: str = "model.pt") -> Path:
+_REQUIRED = (
+    "fxr_version",
+    "model",
+    "hyperparameters",
+    "in_channels",
+    "outputs",
+    "input",
+    "normalization",
+    "effect",
+    "features",
+    "state_dict",
+)
+_OPTIONAL = ("data", "stage", "epoch", "valid_loss")
+
+
+def bundle_path(run_or_file: str | os.PathLike, name: str = MODEL_FILE) -> Path:
     """A run directory's ``name`` bundle, or the bundle file itself."""
     path = Path(run_or_file)
     if path.is_dir():
@@ -94,28 +216,3 @@ def bundle_path(run_or_file: str | os.PathLike, name: str = "model.pt") -> Path:
     if not path.exists():
         raise FxrError(f"{path}: no such file (expected a run directory or a .pt bundle)")
     return path
-
-
-def load_bundle(run_or_file: str | os.PathLike, name: str = "model.pt") -> dict[str, Any]:
-    """Read a bundle, refusing with a clear message anything that is not one."""
-    path = bundle_path(run_or_file, name)
-    try:
-        bundle = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many kinds for a bad file
-        raise FxrError(f"{path}: not a readable fxr model ({type(exc).__name__})") from None
-    if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
-        raise FxrError(f"{path}: not an fxr model bundle")
-    if bundle.get("format_version") != BUNDLE_VERSION:
-        raise FxrError(
-            f"{path}: model format version {bundle.get('format_version')}, "
-            f"this fxr reads {BUNDLE_VERSION}"
-        )
-    return bundle
-
-
-def create_model(bundle: dict[str, Any]) -> torch.nn.Module:
-    """The bundle's module with its weights loaded (needs the model's plugin installed)."""
-    spec = registry.get_model(bundle["model"])
-    module = spec.build(bundle["in_channels"], bundle["outputs"], **bundle["hyperparameters"])
-    module.load_state_dict(bundle["state_dict"])
-    return module

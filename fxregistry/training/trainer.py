@@ -1,173 +1,127 @@
-"""``fxr fit``: train a registered model on a dataset, in one or two stages.
+"""The trainer of ``fxr fit``: set up once, then train the stages' epochs in order.
 
-Stages (each with its own Adam optimizer and StepLR schedule, logged apart):
+Each stage (:mod:`~fxregistry.training.stages`) has its own Adam optimizer and
+StepLR schedule and is logged apart.
 
-- ``train``: the whole model, L1 loss on the normalized parameters.
-- with ``freeze_encoder``: ``pretrain`` (reconstruct the dry spectrogram from
-  the wet one, L2 loss), then ``head`` (encoder frozen, batch-norm statistics
-  included; only the head learns, L1 loss). ``init`` loads a pretrained
-  encoder from another run instead of the ``pretrain`` stage.
+Read :class:`Trainer` top to bottom: :meth:`~Trainer.setup` builds the device,
+the dataset's description, the model, the data and, per stage, what trains,
+the DDP wrapper, the optimizer and the schedule; :meth:`~Trainer.train` runs
+the epochs left; at the end of each epoch the checkpoint
+(:mod:`~fxregistry.training.checkpoints`) and the metrics
+(:mod:`~fxregistry.training.metrics`) are written.
 
 Reproducible: the weights come from ``torch.manual_seed(seed)`` and every
 epoch's batch order from ``(seed, stage, epoch)``, so on the CPU the same seed
-gives the same weights, and a run interrupted (Ctrl-C) and resumed with
-``--resume`` ends where an uninterrupted one would: the checkpoint records
-the stage, the epoch and the batches already done.
+gives the same weights, and a run interrupted (Ctrl-C) and resumed ends where
+an uninterrupted one would: the checkpoint records the stage, the epoch and
+the batches already done.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import math
 import signal
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
 
-from fxregistry import __version__, registry
-from fxregistry.dataset.header import effect_spec, feature_configs, open_dataset
+from fxregistry import registry
+from fxregistry.dataset.header import read_header
 from fxregistry.errors import FxrError
-from fxregistry.training.batches import (
-    Batch,
-    Batches,
-    Normalization,
-    model_input,
-    open_split,
-)
-from fxregistry.training.config import (
-    INPUTS,
-    FitConfig,
-    Stage,
-    StageName,
-    Task,
-    input_channels,
-)
+from fxregistry.training.batches import Batch, Batches, Normalization, model_input, open_split
+from fxregistry.training.checkpoints import Checkpoint, Position
+from fxregistry.training.config import INPUTS, FitConfig, Stage, Task, input_channels
 from fxregistry.training.device import autocast, grad_scaler, select_device
-from fxregistry.training.distributed import SINGLE, World, device_spec_for, join
-from fxregistry.training.runs import load_bundle, make_bundle, save_atomic, write_json_atomic
+from fxregistry.training.distributed import SINGLE, World, device_spec_for
+from fxregistry.training.metrics import EpochMetrics, MetricsLogger
+from fxregistry.training.runs import RunBundle, RunDirectory
+from fxregistry.training.stages import plan_stages
 
-__all__ = ["FitReport", "fit", "plan_stages"]
+__all__ = ["Trainer"]
 
-
-@dataclass
-class FitReport:
-    run: Path
-    stages: list[Stage]
-    epochs_run: int = 0
-    final: dict[str, float] = field(default_factory=dict)
-    interrupted: bool = False
-    main: bool = True  # False in every torchrun process but rank 0, which speaks for all
+# Every epoch's batch order is drawn from (seed, stage * this + epoch).
+_STAGE_STRIDE = 100_003
 
 
-def plan_stages(config: FitConfig) -> list[Stage]:
-    """The stages ``config`` asks for, checked against what the model can do."""
-    model = registry.get_model(config.model)
-    if config.freeze_encoder or config.init:
-        if model.encoder is None:
-            option = "--freeze-encoder" if config.freeze_encoder else "--init"
-            able = [r.name for r in registry.registrations("model").values() if r.item.encoder] or [
-                "none installed"
-            ]
-            raise FxrError(
-                f"model {config.model!r} has no encoder, so {option} cannot apply "
-                f"(models with one: {', '.join(able)})"
-            )
-    if not config.freeze_encoder:
-        return [Stage(StageName.TRAIN, Task.PARAMETERS, config.epochs)]
-    stages = []
-    if config.init is None:
-        if not model.reconstructs:
-            raise FxrError(
-                f"model {config.model!r} cannot reconstruct, so its encoder cannot be "
-                "pretrained; pass --init with a pretrained run"
-            )
-        epochs = config.pretrain_epochs or config.epochs
-        stages.append(Stage(StageName.PRETRAIN, Task.RECONSTRUCT, epochs))
-    stages.append(Stage(StageName.HEAD, Task.PARAMETERS, config.epochs, freeze_encoder=True))
-    return stages
-
-
-# ---------------------------------------------------------------- the loop
-
-
-class _Trainer:
-    """The state of one run: model, data, stages; ``run()`` trains what is left."""
+class Trainer:
+    """One fit into one run directory; only the main process writes there."""
 
     def __init__(
-        self, config: FitConfig, run: Path, log: Callable[[str], None], world: World = SINGLE
+        self,
+        config: FitConfig,
+        run: RunDirectory,
+        world: World = SINGLE,
+        log: Callable[[str], None] = lambda line: None,
     ):
-        self.config, self.run_dir, self.log, self.world = config, run, log, world
-        self.stages = plan_stages(config)
-        self.spec = registry.get_model(config.model)
-        self.device = select_device(device_spec_for(world, config.device))
-        if world.distributed and self.device.type == "cpu":
+        self.config, self.run, self.world, self.log = config, run, world, log
+        self.metrics = MetricsLogger(run.metrics, log, write=world.main)
+        self.position = Position()
+
+    # ------------------------------------------------------------ setup
+
+    def setup(self) -> None:
+        """Build every part; raises :class:`FxrError` before anything is written."""
+        self.stages = plan_stages(self.config)
+        self.spec = registry.get_model(self.config.model)
+        self.device = self._setup_device()
+        self._setup_dataset()
+        self.model = self._setup_model()
+        if self.config.init:
+            self._load_encoder(self.config.init)
+        self.train_batches, self.valid_batches = self._setup_data()
+        self.scaler = grad_scaler(self.device)
+        self._setup_stage()
+
+    def _setup_device(self) -> torch.device:
+        device = select_device(device_spec_for(self.world, self.config.device))
+        if self.world.distributed and device.type == "cpu":
             # Processes on one machine share its cores; threads beyond them would fight.
-            torch.set_num_threads(max(1, torch.get_num_threads() // world.local_size))
-        with open_dataset(config.data) as f:
-            self.effect_spec = effect_spec(f)
-            kinds = feature_configs(f)
-            # What estimate must know of the data the model saw.
-            self.data_info = {
-                "path": str(config.data),
-                "clip_seconds": float(f.attrs["clip_seconds"]),
-                "sample_rate": int(f.attrs["sample_rate"]),
-                "level": str(f.attrs["level"]),
-                "grid": str(f.attrs["grid"]),
-                "min_level_db": float(f.attrs["min_level_db"]),
-            }
-        kind = config.features or next(iter(kinds))
-        if kind not in kinds:
-            raise FxrError(f"{config.data} has no {kind!r} features (it has: {', '.join(kinds)})")
-        self.features = kinds[kind]
+            torch.set_num_threads(max(1, torch.get_num_threads() // self.world.local_size))
+        return device
+
+    def _setup_dataset(self) -> None:
+        """What the run records of the dataset, and the features and inputs it trains on."""
+        config = self.config
+        header = read_header(config.data)
+        self.effect_spec = header.effect_spec
+        kinds = header.features
+        # What estimate must know of the data the model saw.
+        self.data_info = {
+            "path": str(config.data),
+            "clip_seconds": header.clip_seconds,
+            "sample_rate": header.sample_rate,
+            "level": header.level,
+            "grid": header.grid,
+            "min_level_db": header.min_level_db,
+        }
+        self.feature_kind = config.features or next(iter(kinds))
+        if self.feature_kind not in kinds:
+            raise FxrError(
+                f"{config.data} has no {self.feature_kind!r} features (it has: {', '.join(kinds)})"
+            )
+        self.features = kinds[self.feature_kind]
         self.normalization = Normalization(config.normalization)
         self.in_channels = input_channels(config.input)
 
-        torch.manual_seed(config.seed)
-        self.model = self.spec.build(
-            self.in_channels, len(self.effect_spec["parameters"]), **config.hyperparameters
-        ).to(self.device)
-        if config.init:
-            self._load_encoder(config.init)
-        data = {
-            split: open_split(
-                config.data, split, kind, config.in_memory, "residual" in INPUTS[config.input]
-            )
-            for split in ("train", "valid")
-        }
-        if len(data["train"]) == 0:
-            raise FxrError(f"{config.data} has no training examples")
-        part = (world.rank, world.size)
-        self.train_batches = Batches(
-            data["train"], config.batch_size, self.device, True, config.seed, config.workers, part
-        )
-        self.valid_batches = Batches(
-            data["valid"], config.batch_size, self.device, False, 0, config.workers, part
-        )
-        self.scaler = grad_scaler(self.device)
-        # Position: the next batch to train is `step` of `epoch` of `stage`.
-        self.stage, self.epoch, self.step = 0, 0, 0
-        self.epoch_loss, self.epoch_samples, self.epoch_seconds = 0.0, 0, 0.0
-        self.best = math.inf
-        self.optimizer, self.scheduler = self._optimizer()
-
-    # -- parts
+    def _setup_model(self) -> torch.nn.Module:
+        torch.manual_seed(self.config.seed)  # the initial weights come from the seed alone
+        outputs = len(self.effect_spec["parameters"])
+        model = self.spec.build(self.in_channels, outputs, **self.config.hyperparameters)
+        return model.to(self.device)
 
     @property
     def encoder(self) -> torch.nn.Module:
         return getattr(self.model, self.spec.encoder)
 
     def _load_encoder(self, source: str) -> None:
-        bundle = load_bundle(source)
+        """``--init``: the encoder's weights from another run or bundle."""
+        bundle = RunBundle.load(source)
         prefix = f"{self.spec.encoder}."
         weights = {
-            k[len(prefix) :]: v for k, v in bundle["state_dict"].items() if k.startswith(prefix)
+            k[len(prefix) :]: v for k, v in bundle.state_dict.items() if k.startswith(prefix)
         }
         if not weights:
             raise FxrError(f"{source}: holds no {self.spec.encoder!r} weights to initialize from")
@@ -176,41 +130,152 @@ class _Trainer:
         except RuntimeError as exc:
             first = str(exc).strip().splitlines()[0]
             raise FxrError(
-                f"{source}: its encoder ({bundle['model']}, {bundle['hyperparameters']}) does not "
+                f"{source}: its encoder ({bundle.model_name}, {bundle.hyperparameters}) does not "
                 f"fit model {self.config.model!r}: {first}"
             ) from None
         self.log(f"encoder initialized from {source}")
 
-    def _optimizer(self):
-        stage = self.stages[self.stage]
+    def _setup_data(self) -> tuple[Batches, Batches]:
+        config = self.config
+        residual = "residual" in INPUTS[config.input]
+        train, valid = (
+            open_split(config.data, split, self.feature_kind, config.in_memory, residual)
+            for split in ("train", "valid")
+        )
+        if len(train) == 0:
+            raise FxrError(f"{config.data} has no training examples")
+        part = (self.world.rank, self.world.size)
+        size, seed, workers = config.batch_size, config.seed, config.workers
+        return (
+            Batches(train, size, self.device, True, seed, workers, part),
+            Batches(valid, size, self.device, False, 0, workers, part),
+        )
+
+    def _setup_stage(self) -> None:
+        """Made again per stage: what trains, the DDP wrapper, the optimizer, the schedule."""
+        trainable = self._set_trainable(self.stages[self.position.stage])
+        # What a training step calls: both tasks in one forward, DDP-wrapped under torchrun.
+        self.step_model = self._wrap_distributed(_Tasks(self.model))
+        self.optimizer = torch.optim.Adam(trainable, lr=self.config.lr)
+        self.scheduler = torch.optim.lr_scheduler.StepLR(
+            self.optimizer, step_size=self.config.lr_step, gamma=self.config.lr_gamma
+        )
+
+    def _set_trainable(self, stage: Stage) -> list[torch.nn.Parameter]:
         for p in self.model.parameters():
             p.requires_grad_(True)
         if stage.freeze_encoder:
             for p in self.encoder.parameters():
                 p.requires_grad_(False)
-        trainable = [p for p in self.model.parameters() if p.requires_grad]
-        self.step_model = _Tasks(self.model)
-        if self.world.distributed:
-            # Rebuilt per stage: DDP hooks the parameters that require grad when it is made.
+        return [p for p in self.model.parameters() if p.requires_grad]
+
+    def _wrap_distributed(self, module: torch.nn.Module) -> torch.nn.Module:
+        """Under torchrun, ``module`` in DDP, which averages the gradients of the processes.
+
+        Made again per stage: DDP hooks the parameters that require grad when it is made.
+        """
+        if not self.world.distributed:
+            return module
+        return torch.nn.parallel.DistributedDataParallel(
+            module,
+            device_ids=[self.device.index] if self.device.type == "cuda" else None,
             # A reconstructing model leaves its head (pretrain) or its decoder (other
             # stages) unused, which DDP must be told to look for; others skip that cost.
-            self.step_model = torch.nn.parallel.DistributedDataParallel(
-                self.step_model,
-                device_ids=[self.device.index] if self.device.type == "cuda" else None,
-                find_unused_parameters=self.spec.reconstructs,
-            )
-        optimizer = torch.optim.Adam(trainable, lr=self.config.lr)
-        scheduler = torch.optim.lr_scheduler.StepLR(
-            optimizer, step_size=self.config.lr_step, gamma=self.config.lr_gamma
+            find_unused_parameters=self.spec.reconstructs,
         )
-        return optimizer, scheduler
 
-    def _train_mode(self) -> None:
+    # ------------------------------------------------------------ the loop
+
+    def train(self, progress) -> int:
+        """Train the epochs left from the position; the number of epochs trained.
+
+        ``progress`` is a :func:`fxregistry.progress.progress_bar`.
+        """
+        epochs = 0
+        while self.position.stage < len(self.stages):
+            stage = self.stages[self.position.stage]
+            while self.position.epoch < stage.epochs:
+                seconds = self._train_epoch(stage, progress)
+                self._end_epoch(stage, seconds)
+                epochs += 1
+            self.position.next_stage()
+            if self.position.stage < len(self.stages):
+                self._setup_stage()
+            self.save_checkpoint()
+        self.save_model()
+        return epochs
+
+    def _train_epoch(self, stage: Stage, progress) -> float:
+        """The epoch's batches left (all, unless resumed); the seconds the epoch took."""
+        at = self.position
+        label = f"{stage.name} {at.epoch + 1}/{stage.epochs}"
+        bar = progress.add_task(label, total=len(self.train_batches), completed=at.step, info="")
+        self._train_mode(stage)
+        started = time.perf_counter()
+        batches = self.train_batches.epoch(at.stage * _STAGE_STRIDE + at.epoch, skip=at.step)
+        try:
+            with _stop_requested_on_ctrl_c(self.world.distributed) as stop:
+                for batch in batches:
+                    loss = self._step(stage.task, batch)
+                    at.step += 1
+                    at.epoch_loss += loss * len(batch.targets)
+                    at.epoch_samples += len(batch.targets)
+                    seconds = at.epoch_seconds + time.perf_counter() - started
+                    progress.update(
+                        bar,
+                        advance=1,
+                        info=f"loss {at.epoch_loss / at.epoch_samples:.4f}  "
+                        f"{at.epoch_samples / seconds:.0f} samples/s",
+                    )
+                    if stop.is_set():
+                        # Between two steps the state is whole: save it, then stop.
+                        at.epoch_seconds += time.perf_counter() - started
+                        self.save_checkpoint()
+                        raise KeyboardInterrupt
+        finally:
+            progress.remove_task(bar)
+        return at.epoch_seconds + time.perf_counter() - started
+
+    def _step(self, task: Task, batch: Batch) -> float:
+        """One optimizer step on ``batch``; its loss."""
+        loss = self.loss(task, batch, self.step_model)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return float(loss.detach())
+
+    def _end_epoch(self, stage: Stage, seconds: float) -> None:
+        """Validate, step the schedule, keep the best model, checkpoint, record."""
+        valid = self.validate(stage.task)
+        loss_sum, samples = self.world.sum(self.position.epoch_loss, self.position.epoch_samples)
+        metrics = EpochMetrics(
+            stage=stage.name,
+            task=stage.task,
+            epoch=self.position.epoch + 1,
+            train_loss=loss_sum / max(samples, 1),
+            valid_loss=valid,
+            lr=self.optimizer.param_groups[0]["lr"],
+            seconds=seconds,
+            samples=samples,
+        )
+        self.scheduler.step()
+        self.position.next_epoch()
+        if stage.task is Task.PARAMETERS and valid is not None and valid < self.position.best:
+            self.position.best = valid
+            if self.world.main:
+                best = {"stage": str(stage.name), "epoch": metrics.epoch, "valid_loss": valid}
+                self.bundle(**best).save(self.run.best)
+        self.save_checkpoint()
+        self.metrics.epoch(metrics, stage.epochs)
+
+    def _train_mode(self, stage: Stage) -> None:
         self.model.train()
-        if self.stages[self.stage].freeze_encoder:
+        if stage.freeze_encoder:
             self.encoder.eval()  # frozen means its batch-norm statistics too
 
-    def loss(self, task: str, batch: Batch, model=None) -> torch.Tensor:
+    def loss(self, task: Task, batch: Batch, model: torch.nn.Module | None = None) -> torch.Tensor:
+        """The stage's loss on ``batch``: L2 on the reconstruction, L1 on the parameters."""
         model = _Tasks(self.model) if model is None else model
         with autocast(self.device):
             if task is Task.RECONSTRUCT:
@@ -220,7 +285,8 @@ class _Trainer:
             return F.l1_loss(model(x, task).float(), batch.targets)
 
     @torch.no_grad()
-    def validate(self, task: str) -> float | None:
+    def validate(self, task: Task) -> float | None:
+        """The mean loss on the validation split (every process's share), or None without one."""
         if len(self.valid_batches.data) == 0:
             return None
         self.model.eval()
@@ -231,134 +297,56 @@ class _Trainer:
         total, n = self.world.sum(total, n)
         return total / n if n else None
 
-    # -- checkpoints
+    # ------------------------------------------------------------ checkpoints and bundles
 
-    def state(self) -> dict[str, Any]:
-        return {
-            "position": [self.stage, self.epoch, self.step],
-            "epoch_progress": [self.epoch_loss, self.epoch_samples, self.epoch_seconds],
-            "best": self.best,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "scaler": self.scaler.state_dict(),
-            "rng": torch.get_rng_state(),
-        }
-
-    def restore(self, state: dict[str, Any]) -> None:
-        self.stage, self.epoch, self.step = state["position"]
-        self.epoch_loss, self.epoch_samples, self.epoch_seconds = state["epoch_progress"]
-        self.best = state["best"]
-        self.model.load_state_dict(state["model"])
-        if self.stage < len(self.stages):
-            self.optimizer, self.scheduler = self._optimizer()
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.scheduler.load_state_dict(state["scheduler"])
-            self.scaler.load_state_dict(state["scaler"])
-        torch.set_rng_state(state["rng"])
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(
+            position=self.position,
+            model=self.model.state_dict(),
+            optimizer=self.optimizer.state_dict(),
+            scheduler=self.scheduler.state_dict(),
+            scaler=self.scaler.state_dict(),
+            rng=torch.get_rng_state(),
+        )
 
     def save_checkpoint(self) -> None:
         if self.world.main:
-            save_atomic(self.state(), self.run_dir / "checkpoint.pt")
+            self.checkpoint().save(self.run.checkpoint)
 
-    def bundle(self, **extra: Any) -> dict[str, Any]:
-        return make_bundle(
+    def load_checkpoint(self) -> None:
+        """Continue from the run's checkpoint (after :meth:`setup`)."""
+        checkpoint = Checkpoint.load(self.run.checkpoint, self.device)
+        self.position = checkpoint.position
+        self.model.load_state_dict(checkpoint.model)
+        if self.position.stage < len(self.stages):
+            self._setup_stage()
+            self.optimizer.load_state_dict(checkpoint.optimizer)
+            self.scheduler.load_state_dict(checkpoint.scheduler)
+            self.scaler.load_state_dict(checkpoint.scaler)
+        torch.set_rng_state(checkpoint.rng)
+
+    def bundle(self, **best) -> RunBundle:
+        """The model as it is now, with all that estimate needs; ``best``: see RunBundle."""
+        return RunBundle.from_module(
             self.model,
             model_name=self.config.model,
             hyperparameters={**self.spec.hyperparameters, **self.config.hyperparameters},
             in_channels=self.in_channels,
-            input_mode=self.config.input,
+            outputs=len(self.effect_spec["parameters"]),
+            input=self.config.input,
             normalization=self.normalization,
             effect_spec=self.effect_spec,
             features=self.features,
             data=self.data_info,
-            **extra,
+            **best,
         )
 
-    # -- the loop
-
-    def run(self, progress) -> FitReport:
-        report = FitReport(self.run_dir, self.stages, main=self.world.main)
-        while self.stage < len(self.stages):
-            stage = self.stages[self.stage]
-            while self.epoch < stage.epochs:
-                self._run_epoch(stage, progress)
-                report.epochs_run += 1
-            self.stage, self.epoch = self.stage + 1, 0
-            if self.stage < len(self.stages):
-                self.optimizer, self.scheduler = self._optimizer()
-            self.save_checkpoint()
+    def save_model(self) -> None:
+        """The final ``model.pt``, and ``best.pt`` when no validation picked one."""
         if self.world.main:
-            save_atomic(self.bundle(), self.run_dir / "model.pt")
-            if not (self.run_dir / "best.pt").exists():  # no validation split: best = last
-                save_atomic(self.bundle(), self.run_dir / "best.pt")
-        return report
-
-    def _run_epoch(self, stage: Stage, progress) -> None:
-        batches = len(self.train_batches)
-        label = f"{stage.name} {self.epoch + 1}/{stage.epochs}"
-        bar = progress.add_task(label, total=batches, completed=self.step, info="")
-        self._train_mode()
-        started = time.perf_counter()
-        try:
-            with _stop_requested_on_ctrl_c(self.world.distributed) as stop:
-                for batch in self.train_batches.epoch(
-                    self.stage * 100_003 + self.epoch, skip=self.step
-                ):
-                    loss = self.loss(stage.task, batch, self.step_model)
-                    self.optimizer.zero_grad(set_to_none=True)
-                    self.scaler.scale(loss).backward()
-                    self.scaler.step(self.optimizer)
-                    self.scaler.update()
-                    self.step += 1
-                    self.epoch_loss += float(loss.detach()) * len(batch.targets)
-                    self.epoch_samples += len(batch.targets)
-                    seconds = self.epoch_seconds + time.perf_counter() - started
-                    progress.update(
-                        bar,
-                        advance=1,
-                        info=f"loss {self.epoch_loss / self.epoch_samples:.4f}  "
-                        f"{self.epoch_samples / seconds:.0f} samples/s",
-                    )
-                    if stop.is_set():
-                        # Between two steps the state is whole: save it, then stop.
-                        self.epoch_seconds += time.perf_counter() - started
-                        self.save_checkpoint()
-                        raise KeyboardInterrupt
-        finally:
-            progress.remove_task(bar)
-        seconds = self.epoch_seconds + time.perf_counter() - started
-        valid = self.validate(stage.task)
-        loss_sum, samples = self.world.sum(self.epoch_loss, self.epoch_samples)
-        row = {
-            "stage": stage.name,
-            "task": stage.task,
-            "epoch": self.epoch + 1,
-            "train_loss": loss_sum / max(samples, 1),
-            "valid_loss": valid,
-            "lr": self.optimizer.param_groups[0]["lr"],
-            "seconds": round(seconds, 3),
-            "samples_per_s": round(samples / seconds, 1),
-        }
-        self.scheduler.step()
-        self.epoch, self.step = self.epoch + 1, 0
-        self.epoch_loss, self.epoch_samples, self.epoch_seconds = 0.0, 0, 0.0
-        if stage.task is Task.PARAMETERS and valid is not None and valid < self.best:
-            self.best = valid
-            if self.world.main:
-                save_atomic(
-                    self.bundle(stage=stage.name, epoch=row["epoch"], valid_loss=valid),
-                    self.run_dir / "best.pt",
-                )
-        self.save_checkpoint()
-        if self.world.main:
-            with open(self.run_dir / "metrics.jsonl", "a") as f:
-                f.write(json.dumps(row) + "\n")
-        valid_text = "-" if valid is None else f"{valid:.4f}"
-        self.log(
-            f"{stage.name} epoch {row['epoch']}/{stage.epochs}: train {row['train_loss']:.4f}, "
-            f"valid {valid_text}, {row['samples_per_s']:.0f} samples/s"
-        )
+            self.bundle().save(self.run.model)
+            if not self.run.best.exists():
+                self.bundle().save(self.run.best)
 
 
 class _Tasks(torch.nn.Module):
@@ -373,7 +361,7 @@ class _Tasks(torch.nn.Module):
 
 
 @contextlib.contextmanager
-def _stop_requested_on_ctrl_c(distributed: bool = False):
+def _stop_requested_on_ctrl_c(distributed: bool = False) -> Iterator[threading.Event]:
     """Turn the first Ctrl-C into a request to stop after the current step.
 
     A step interrupted halfway (batch-norm statistics updated, weights not)
@@ -397,152 +385,3 @@ def _stop_requested_on_ctrl_c(distributed: bool = False):
         yield stop
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-# ---------------------------------------------------------------- entry point
-
-
-def fit(
-    config: FitConfig,
-    run: str | Path,
-    *,
-    resume: bool = False,
-    force: bool = False,
-    log: Callable[[str], None] = lambda line: None,
-) -> FitReport:
-    """Train as ``config`` says into the run directory ``run`` (see fxregistry.training.runs).
-
-    Under ``torchrun`` every process calls this; see :mod:`fxregistry.distributed`.
-    """
-    run = Path(run)
-    world = join(config.device)
-    if not world.main:
-        log = lambda line: None  # noqa: E731 - one voice: rank 0's
-    if resume:
-        config = _resumed_config(run, config)
-    elif run.exists() and any(run.iterdir()) and not force:
-        raise FxrError(f"{run} exists; pass --resume to continue it or --force to replace it")
-    world.barrier()  # every rank has looked at the run before rank 0 writes it
-    trainer = _Trainer(config, run, log, world)
-    if resume:
-        state = torch.load(run / "checkpoint.pt", map_location=trainer.device, weights_only=True)
-        trainer.restore(state)
-        if world.main:
-            _truncate_metrics(run / "metrics.jsonl", trainer)
-        stage, epoch, step = state["position"]
-        if stage >= len(trainer.stages):
-            log(f"{run} is already complete")
-        else:
-            log(f"resuming {run}: {trainer.stages[stage].name} epoch {epoch + 1}, batch {step}")
-    elif world.main:
-        if run.exists():
-            for name in ("checkpoint.pt", "model.pt", "best.pt", "metrics.jsonl", "loss.png"):
-                (run / name).unlink(missing_ok=True)
-        run.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(_run_config(config, trainer), run / "config.json")
-    world.barrier()
-    log(
-        f"fitting {config.model} on {config.data} ({trainer.effect_spec['name']}, "
-        f"input {config.input}, {config.normalization} normalization) on {trainer.device}"
-        + (f" x {world.size} processes" if world.distributed else "")
-        + ": "
-        + " then ".join(f"{s.name} ({s.epochs} epochs)" for s in trainer.stages)
-    )
-    progress = _progress(enabled=world.main)
-    try:
-        with progress:
-            report = trainer.run(progress)
-    except KeyboardInterrupt:
-        return FitReport(run, trainer.stages, interrupted=True, main=world.main)
-    finally:
-        if world.main:
-            plot_losses(run)
-    world.barrier()
-    return report
-
-
-def _run_config(config: FitConfig, trainer: _Trainer) -> dict[str, Any]:
-    return {
-        "fit": config.as_dict(),
-        "fxr_version": __version__,
-        "effect": trainer.effect_spec["name"],
-        "data": trainer.data_info,
-        "features": trainer.features.as_dict(),
-        "normalization": trainer.normalization.as_dict(),
-        "device": str(trainer.device),
-        "in_channels": trainer.in_channels,
-        "model": trainer.spec.as_dict(),
-        "stages": [asdict(s) for s in trainer.stages],
-        "train_examples": len(trainer.train_batches.data),
-        "valid_examples": len(trainer.valid_batches.data),
-        # Under torchrun each of `processes` takes batch_size / processes of every batch.
-        "processes": trainer.world.size,
-        "global_batch_size": config.batch_size,
-        "lr": config.lr,
-    }
-
-
-def _resumed_config(run: Path, given: FitConfig) -> FitConfig:
-    if not (run / "config.json").exists() or not (run / "checkpoint.pt").exists():
-        raise FxrError(f"{run}: no run to resume (config.json and checkpoint.pt are needed)")
-    saved = json.loads((run / "config.json").read_text())["fit"]
-    # The run's own options win; only where it runs may change.
-    return replace(FitConfig(**saved), device=given.device, workers=given.workers)
-
-
-def _truncate_metrics(path: Path, trainer: _Trainer) -> None:
-    """Drop metric lines of epochs after the checkpoint (written after it was saved)."""
-    if not path.exists():
-        return
-    names = [s.name for s in trainer.stages]
-    kept = []
-    for line in path.read_text().splitlines():
-        row = json.loads(line)
-        if (names.index(row["stage"]), row["epoch"]) <= (trainer.stage, trainer.epoch):
-            kept.append(line)
-    path.write_text("".join(line + "\n" for line in kept))
-
-
-def plot_losses(run: Path) -> None:
-    """``loss.png``: train and validation loss per epoch, one panel per stage."""
-    path = run / "metrics.jsonl"
-    if not path.exists() or not path.read_text().strip():
-        return
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
-    stages = list(dict.fromkeys(r["stage"] for r in rows))
-    fig, axes = plt.subplots(1, len(stages), figsize=(5 * len(stages), 3.5), squeeze=False)
-    for ax, stage in zip(axes[0], stages, strict=True):
-        mine = [r for r in rows if r["stage"] == stage]
-        epochs = [r["epoch"] for r in mine]
-        ax.plot(epochs, [r["train_loss"] for r in mine], marker="o", label="train")
-        if any(r["valid_loss"] is not None for r in mine):
-            ax.plot(epochs, [r["valid_loss"] for r in mine], marker="o", label="valid")
-        loss = "L2 (reconstruction)" if mine[0]["task"] == "reconstruct" else "L1 (parameters)"
-        ax.set(title=stage, xlabel="epoch", ylabel=loss, yscale="log")
-        ax.legend()
-    fig.tight_layout()
-    partial = run / "loss.png.partial"
-    fig.savefig(partial, format="png", dpi=100)
-    plt.close(fig)
-    partial.replace(run / "loss.png")
-
-
-def _progress(enabled: bool = True):
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    console = Console(stderr=True)
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"),
-        console=console,
-        disable=not (enabled and console.is_terminal),
-        transient=True,
-    )

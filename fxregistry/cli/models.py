@@ -1,0 +1,125 @@
+"""Models: ``fxr fit``, ``evaluate``, ``estimate``.
+
+The engine (torch) is imported inside each command, so ``--help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from fxregistry import registry
+from fxregistry.cli.options import (
+    config_options,
+    config_values,
+    device_option,
+    json_option,
+)
+from fxregistry.cli.text import format_estimate, format_evaluation, print_json
+from fxregistry.errors import FxrError
+from fxregistry.training.config import FitConfig
+
+__all__ = ["COMMANDS", "estimate", "evaluate", "fit"]
+
+
+@click.command()
+@config_options(FitConfig)
+@click.option("--out", type=click.Path(), help="Run directory [default: runs/<effect>-<model>].")
+@click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
+@click.option("--force", is_flag=True, help="Replace the run in --out.")
+def fit(out: str | None, resume: bool, force: bool, **options: Any) -> None:
+    """Train a model on a dataset; write a run directory.
+
+    With --resume, the run's own config.json is used and the other options
+    are ignored, except --device and --workers.
+    """
+    from fxregistry.dataset.header import describe
+    from fxregistry.training.fit import fit as run_fit
+
+    model, data = options["model"], options["data"]
+    registry.get_model(model)  # an unknown name fails before any work
+    if resume:
+        if not out:
+            raise FxrError("--resume needs --out RUN, the run to continue")
+        data = data or "(from the run)"
+    elif not data:
+        raise FxrError("--data FILE is needed (a dataset built by `fxr build`)")
+    if not resume:
+        effect = describe(data)["effect"]  # also refuses what is not a dataset
+        out = out or os.path.join("runs", f"{effect}-{model}")
+    config = FitConfig(**{**config_values(FitConfig, options), "data": data})
+    report = run_fit(
+        config, out, resume=resume, force=force, log=lambda line: click.echo(line, err=True)
+    )
+    say = click.echo if report.main else lambda *args, **kwargs: None  # rank 0 speaks
+    if report.interrupted:
+        say(
+            f"interrupted; the checkpoint in {out} continues with: fxr fit --resume --out {out}",
+            err=True,
+        )
+        sys.exit(130)
+    say(f"run written to {out} (model.pt, best.pt, metrics.jsonl, loss.png)", err=True)
+
+
+@click.command()
+@click.argument("run", type=click.Path())
+@click.option("--data", type=click.Path(), help="Dataset to evaluate on [default: the run's].")
+@device_option
+@click.option(
+    "--floor",
+    is_flag=True,
+    help="Also measure the identifiability floor of the test clips (renders every setting).",
+)
+@click.option("--floor-limit", type=int, help="Measure the floor on at most N examples.")
+@json_option
+def evaluate(
+    run: str, data: str | None, device: str, floor: bool, floor_limit: int | None, as_json: bool
+) -> None:
+    """The study's tables for RUN: per split N, MSE, MAE, grid accuracy; figures.
+
+    Writes eval.json, confusion_<parameter>.png and, for a model with a
+    decoder, reconstruction.png into RUN.
+    """
+    from fxregistry.evaluation.evaluate import evaluate as run_evaluate
+
+    result = run_evaluate(run, data, device, floor=floor, floor_limit=floor_limit)
+    if as_json:
+        print_json(result)
+        return
+    click.echo(format_evaluation(result))
+    click.echo(f"  eval.json and figures written to {run}", err=True)
+
+
+@click.command()
+@click.argument("run", type=click.Path())
+@click.argument("wet", type=click.Path())
+@click.option("--dry", type=click.Path(), help="The unprocessed audio (needed by pair runs).")
+@click.option("--refine", is_flag=True, help="Search by rendering the dry audio (needs --dry).")
+@click.option(
+    "--render-to", type=click.Path(), help="Write the dry audio rendered at the estimate."
+)
+@device_option
+@json_option
+def estimate(
+    run: str,
+    wet: str,
+    dry: str | None,
+    refine: bool,
+    render_to: str | None,
+    device: str,
+    as_json: bool,
+) -> None:
+    """The effect's settings on the audio file WET, with the model of RUN."""
+    from fxregistry.estimation.estimate import estimate as run_estimate
+
+    result = run_estimate(run, wet, dry, refine=refine, render_to=render_to, device=device)
+    if as_json:
+        print_json(result)
+    else:
+        click.echo(format_estimate(result))
+
+
+COMMANDS = (fit, evaluate, estimate)

@@ -1,0 +1,196 @@
+"""Everything the command line renders for a person: tables and summaries.
+
+Each ``format_*`` function takes what a command's ``--json`` prints (or the
+report of a build) and returns text, so the JSON and the text cannot say
+different things. Torch-free, as is the whole command line until a command
+runs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import click
+
+from fxregistry.registry import Registration
+
+__all__ = [
+    "effect_rows",
+    "format_build_report",
+    "format_estimate",
+    "format_evaluation",
+    "format_inspect",
+    "format_values",
+    "model_rows",
+    "print_json",
+    "source_rows",
+    "table",
+]
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2))
+
+
+def format_values(values: Iterable[float]) -> str:
+    """A grid as a short list: ``0, 1, …, 16`` for a run of whole numbers."""
+    values = list(values)
+    steps = {b - a for a, b in zip(values, values[1:], strict=False)}
+    if len(values) > 5 and steps == {1.0} and all(v == int(v) for v in values):
+        return f"{values[0]:g}, {values[1]:g}, …, {values[-1]:g}"
+    return ", ".join(f"{v:.5g}" for v in values)
+
+
+def table(title: str, columns: Sequence[str], rows: list[list[str]], empty_note: str) -> None:
+    """A rich table on stdout, or one line saying there is nothing to show."""
+    from rich.console import Console
+    from rich.table import Table
+
+    # A pipe or a CI log has no width; rich would assume 80 columns and fold.
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    if not rows:
+        console.print(f"{title}: none installed. {empty_note}")
+        return
+    table = Table(title=title, show_lines=False, expand=False)
+    for column in columns:
+        table.add_column(column, overflow="fold", no_wrap=column in ("effect", "parameter"))
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def effect_rows(reg: Registration) -> list[list[str]]:
+    """One row per parameter; the effect's own columns only on its first."""
+    effect = reg.item
+    fixed = ", ".join(f"{k}={v}" for k, v in effect.fixed.items())
+    rows = []
+    for i, p in enumerate(effect.parameters):
+        first = i == 0
+        rows.append(
+            [
+                effect.name if first else "",
+                reg.provider if first else "",
+                p.name,
+                p.unit,
+                format_values(p.grid),
+                f"{p.range[0]:g} .. {p.range[1]:g} ({p.scale})",
+                fixed if first else "",
+            ]
+        )
+    return rows
+
+
+def source_rows(reg: Registration) -> list[list[str]]:
+    return [[reg.name, reg.provider, reg.item.argument_help, reg.item.description]]
+
+
+def model_rows(reg: Registration) -> list[list[str]]:
+    decoder = "yes" if reg.item.reconstructs else "no"
+    return [[reg.name, reg.provider, decoder, reg.item.description]]
+
+
+def format_build_report(report: Any) -> str:
+    """The last line of ``fxr build``, from its ``BuildReport``."""
+    splits = " / ".join(f"{name} {n}" for name, n in report.split_examples.items())
+    return (
+        f"built {report.path}: {report.examples} examples from {report.clips} clips of "
+        f"{report.recordings} recordings ({splits}); skipped {report.skipped_quiet_clips} quiet "
+        f"clips and {report.skipped_files} unreadable files; {report.seconds:.1f} s, "
+        f"{report.examples_per_second:.0f} examples/s"
+    )
+
+
+def format_inspect(info: dict[str, Any]) -> str:
+    """``fxr inspect`` without ``--json``."""
+    lines = [
+        f"{info['path']}: fxr dataset (format {info['format_version']}, "
+        f"fxr {info['fxr_version']}, {info['bytes'] / 1e6:.1f} MB, {info['created']})",
+        f"  effect     {info['effect']}  (fixed: {info['fixed'] or 'nothing'})",
+    ]
+    for p in info["parameters"]:
+        lines.append(
+            f"  parameter  {p['name']} [{p['unit']}] grid {format_values(p['grid'])}; "
+            f"range {p['range'][0]:g}..{p['range'][1]:g} ({p['scale']})"
+        )
+    lines.append(
+        f"  source     {info['source']}, seed {info['seed']}, grid {info['grid']}, "
+        f"level {info['level']}, {info['clip_seconds']:g} s clips"
+    )
+    lines.append(
+        f"  contents   {info['examples']} examples, {info['clips']} clips, "
+        f"{info['recordings']} recordings (skipped {info['skipped_quiet_clips']} quiet "
+        f"clips, {info['skipped_files']} files)"
+    )
+    for split in ("train", "valid", "test"):
+        lines.append(
+            f"  {split:<10} {info['splits'][split]} examples, {info['split_clips'][split]} "
+            f"clips, {info['split_recordings'][split]} recordings"
+        )
+    for kind, cfg in info["features"].items():
+        bins = cfg["n_mels"] if kind == "mel" else cfg["n_fft"] // 2 + 1
+        lines.append(
+            f"  features   {kind}: {bins} bins, n_fft {cfg['n_fft']}, hop {cfg['hop_length']}, dB"
+        )
+    lines.append(f"  audio      {'kept' if info['keep_audio'] else 'not kept'}")
+    if info["residual"]:
+        lines.append("  residual   spectrograms of wet minus dry audio (fit --input pair+residual)")
+    return "\n".join(lines)
+
+
+def format_evaluation(result: dict[str, Any]) -> str:
+    """``fxr evaluate`` without ``--json``: the study's table, the floor, the reconstruction."""
+    lines = [
+        f"{result['effect']} / {result['model']} (input {result['input']}, "
+        f"{result['normalization']} normalization) on {result['data']}; "
+        f"chance MAE {result['chance_mae']:.3f}",
+        f"  {'split':<6} {'N':>6} {'MSE':>8} {'MAE':>8} {'grid acc.':>9}   per parameter",
+    ]
+    for split, m in result["splits"].items():
+        if not m["n"]:
+            lines.append(f"  {split:<6} {0:>6}")
+            continue
+        per = "; ".join(
+            f"{name} MAE {p['mae']:.3g} {p['unit']}, acc. {p['grid_accuracy']:.1%}"
+            for name, p in m["per_parameter"].items()
+        )
+        lines.append(
+            f"  {split:<6} {m['n']:>6} {m['mse']:>8.4f} {m['mae']:>8.4f} "
+            f"{m['grid_accuracy']:>9.1%}   {per}"
+        )
+    for split, m in result.get("floor", {}).items():
+        lines.append(
+            f"  floor  {m['n']:>6} {m['mse']:>8.4f} {m['mae']:>8.4f} {m['grid_accuracy']:>9.1%}"
+            f"   exhaustive analysis-by-synthesis on the {split} clips, dry known"
+        )
+    if "reconstruction" in result:
+        r = result["reconstruction"]
+        lines.append(
+            f"  reconstruction L2 {r['l2']:.4f} (wet as is: {r['l2_wet_as_is']:.4f}); "
+            "high-frequency ratio "
+            + ", ".join(f"{k} {v:.3f}" for k, v in r["high_frequency_ratio"].items())
+        )
+    return "\n".join(lines)
+
+
+def format_estimate(result: dict[str, Any], truth: Sequence[tuple[str, float]] = ()) -> str:
+    """``fxr estimate`` without ``--json``; ``truth`` adds the known settings (the demo)."""
+    truth_of = dict(truth)
+    lines = [f"{result['effect']}: estimated from {result['windows']} window(s)"]
+    for name, p in result["parameters"].items():
+        line = f"  {name:<16} {p['value']:>10.4g} {p['unit']:<5} (± {p['spread']:.3g}"
+        line += f", network {p['network']:.4g})"
+        if name in truth_of:
+            line += f"   truth {truth_of[name]:.4g}"
+        lines.append(line)
+    if result["distance_before"] is not None:
+        after = result["distance_after"]
+        lines.append(
+            f"  spectral distance of the match: {result['distance_before']:.4f}"
+            + (f" -> {after:.4f} after refinement" if after is not None else "")
+        )
+    if "rendered_to" in result:
+        lines.append(f"  match written to {result['rendered_to']}")
+    return "\n".join(lines)

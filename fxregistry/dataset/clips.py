@@ -1,0 +1,240 @@
+"""Pass 1 of a build: recordings -> dry clips at the level policy's gain.
+
+Each recording is loaded and cut into clips of ``--clip-seconds``; a clip
+quieter than ``--min-level-db`` is skipped, the others are scaled by the
+``--level`` policy's gain (:func:`level_clip`). A build is deterministic,
+so :func:`remake_clips` gives back from the source, bit for bit, the clips
+of a dataset built without ``--keep-audio`` (the identifiability floor
+renders them again).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fxregistry import registry
+from fxregistry.audio.io import SAMPLE_RATE, rms_db
+from fxregistry.dataset.config import BuildConfig, parse_level
+from fxregistry.dataset.header import DatasetHeader
+from fxregistry.dataset.pool import ordered_map
+from fxregistry.dataset.splits import quotas
+from fxregistry.errors import FxrError
+from fxregistry.registry.manager import warn
+from fxregistry.specs.source import Recording, Source, split_spec
+
+__all__ = [
+    "ClipTable",
+    "clip_rng",
+    "clip_samples",
+    "cut_recordings",
+    "level_clip",
+    "remake_clips",
+    "resolve_source",
+]
+
+
+def resolve_source(spec: str) -> tuple[Source, str | None]:
+    """``synth``, ``synth:N``, ``NAME:ARG`` or a path (for the source that takes paths)."""
+    found = registry.registrations("source")
+    name, argument = split_spec(spec, list(found))
+    if name is None:
+        takers = [r.item for r in found.values() if r.item.takes_paths]
+        if not takers:
+            raise FxrError(f"{spec!r} looks like a path, but no installed source reads folders")
+        return takers[0], argument
+    return registry.get_source(name), argument
+
+
+def clip_samples(clip_seconds: float) -> int:
+    """Samples in a clip of ``clip_seconds``."""
+    return int(round(clip_seconds * SAMPLE_RATE))
+
+
+def clip_rng(seed: int, recording: int, clip: int) -> np.random.Generator:
+    """The random draws of clip ``clip`` of recording ``recording`` (its level, its settings)."""
+    # Keyed by position, not by processing order: the same clip gets the
+    # same draws whatever the worker count or shard.
+    return np.random.default_rng([seed, recording, clip])
+
+
+def level_clip(
+    clip: np.ndarray, level: tuple[str, float, float], seed: int, recording: int, k: int
+) -> tuple[float, np.ndarray]:
+    """``(gain_db, scaled clip)``: clip ``k`` of ``recording`` under the ``--level`` policy."""
+    kind, low, high = level
+    peak_db = 20 * math.log10(float(np.max(np.abs(clip))))
+    if kind == "as-is":
+        gain_db = 0.0
+    elif kind == "peak":
+        gain_db = low - peak_db
+    else:
+        gain_db = float(clip_rng(seed, recording, k).uniform(low, high)) - peak_db
+    return gain_db, clip * np.float32(10 ** (gain_db / 20))
+
+
+def _load(recording: Recording) -> np.ndarray:
+    audio = np.asarray(recording.load(), dtype=np.float32).reshape(-1)
+    if recording.sample_rate != SAMPLE_RATE:
+        raise FxrError(
+            f"recording {recording.id} is at {recording.sample_rate} Hz, "
+            f"the build needs {SAMPLE_RATE} Hz"
+        )
+    return audio
+
+
+@dataclass(frozen=True)
+class _ClipTask:
+    index: int
+    recording: Recording
+    clip_samples: int
+    min_level_db: float
+    level: tuple[str, float, float]
+    seed: int
+
+
+@dataclass
+class _ClipResult:
+    index: int
+    starts: list[int]
+    gains_db: list[float]
+    audio: np.ndarray  # (clips, samples)
+    quiet: int = 0
+    error: str | None = None
+
+
+def _cut_recording(task: _ClipTask) -> _ClipResult:
+    try:
+        audio = _load(task.recording)
+    except Exception as exc:  # reported by the main process, which decides to skip or stop
+        return _ClipResult(
+            task.index,
+            [],
+            [],
+            np.zeros((0, task.clip_samples), np.float32),
+            error=f"{type(exc).__name__}: {exc}" if not isinstance(exc, FxrError) else str(exc),
+        )
+    starts, gains, clips, quiet = [], [], [], 0
+    for k in range(audio.size // task.clip_samples):
+        clip = audio[k * task.clip_samples : (k + 1) * task.clip_samples]
+        if rms_db(clip) < task.min_level_db:
+            quiet += 1
+            continue
+        gain_db, scaled = level_clip(clip, task.level, task.seed, task.index, k)
+        starts.append(k * task.clip_samples)
+        gains.append(gain_db)
+        clips.append(scaled)
+    stacked = np.stack(clips) if clips else np.zeros((0, task.clip_samples), np.float32)
+    return _ClipResult(task.index, starts, gains, stacked, quiet)
+
+
+@dataclass
+class ClipTable:
+    """The clips pass 1 kept, in file order (the scratch file's rows), and what it skipped."""
+
+    recording: list[int] = field(default_factory=list)  # index in the source's recordings
+    start: list[int] = field(default_factory=list)  # first sample in the recording
+    gain_db: list[float] = field(default_factory=list)
+    split: list[int] = field(default_factory=list)
+    skipped_quiet_clips: int = 0
+    skipped_files: int = 0
+
+    def __len__(self) -> int:
+        return len(self.recording)
+
+    def keys(self, samples: int) -> list[tuple[int, int]]:
+        """``(recording, clip index in it)`` of each clip: what its random draws are keyed by."""
+        return [(r, start // samples) for r, start in zip(self.recording, self.start, strict=True)]
+
+
+def cut_recordings(
+    recordings: Sequence[Recording],
+    order: Sequence[int],
+    split_of: Sequence[int],
+    config: BuildConfig,
+    scratch: Path,
+    pool: Executor | None,
+    window: int,
+    log: Callable[[str], None],
+) -> ClipTable:
+    """Pass 1: cut ``recordings`` in ``order`` into ``scratch``, float32 rows, up to the quotas.
+
+    An unreadable recording is skipped with a warning, or stops the build
+    with ``--strict``.
+    """
+    samples = clip_samples(config.clip_seconds)
+    level = parse_level(config.level)
+    limits = quotas(config.max_clips, config.split)
+    taken = [0, 0, 0]
+    table = ClipTable()
+    tasks = (
+        _ClipTask(i, recordings[i], samples, config.min_level_db, level, config.seed)
+        for i in order
+        if taken[split_of[i]] < limits[split_of[i]]
+    )
+    with open(scratch, "wb") as scratch_file:
+        for result in ordered_map(_cut_recording, tasks, pool, window):
+            if result.error is not None:
+                if config.strict:
+                    raise FxrError(f"{recordings[result.index].id}: {result.error} (--strict)")
+                warn(f"skipped {recordings[result.index].id}: {result.error}")
+                table.skipped_files += 1
+                continue
+            s = split_of[result.index]
+            n = int(min(limits[s] - taken[s], len(result.starts)))
+            table.skipped_quiet_clips += result.quiet
+            if n <= 0:
+                continue
+            scratch_file.write(np.ascontiguousarray(result.audio[:n]).tobytes())
+            taken[s] += n
+            table.recording += [result.index] * n
+            table.start += result.starts[:n]
+            table.gain_db += result.gains_db[:n]
+            table.split += [s] * n
+            log(f"clips: {len(table)}")
+    if not table:
+        raise FxrError(
+            f"source {config.source!r} gave no clip of {config.clip_seconds:g} s "
+            f"above {config.min_level_db:g} dBFS"
+        )
+    return table
+
+
+def remake_clips(
+    header: DatasetHeader,
+    path: str | os.PathLike,
+    source_index: np.ndarray,
+    starts: np.ndarray,
+    gains_db: np.ndarray,
+) -> np.ndarray:
+    """The dry clips of the dataset at ``path``, cut from its source again as pass 1 cut them.
+
+    ``source_index``, ``starts`` and ``gains_db`` are the clips' recordings
+    (index in the source's list), first samples and stored gains; a clip
+    whose audio or gain differs from the build's is refused.
+    """
+    source, argument = resolve_source(header.source)
+    recordings = list(source.recordings(argument, header.seed))
+    samples = clip_samples(header.clip_seconds)
+    level = parse_level(header.level)
+    audio = np.empty((len(starts), samples), np.float32)
+    loaded: dict[int, np.ndarray] = {}
+    for i, (index, start, stored_gain) in enumerate(
+        zip(source_index.tolist(), starts.tolist(), gains_db, strict=True)
+    ):
+        if index not in loaded:  # consecutive clips share a recording: keep the last one
+            loaded = {index: _load(recordings[index])}
+        clip = loaded[index][start : start + samples]
+        same = clip.size == samples
+        if same:
+            gain_db, audio[i] = level_clip(clip, level, header.seed, index, start // samples)
+            same = np.float32(gain_db) == stored_gain
+        if not same:
+            raise FxrError(f"{path}: the source {header.source!r} no longer gives the same audio")
+    return audio

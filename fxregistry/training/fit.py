@@ -1,0 +1,145 @@
+"""``fxr fit``: a new, replaced or resumed run directory, trained by :class:`Trainer`.
+
+A run directory that exists is kept unless ``force`` replaces it or
+``resume`` continues it from its checkpoint with its own ``config.json``
+(only where it runs may change: the device and the loader processes).
+Under ``torchrun`` every process calls :func:`fit`; rank 0 alone writes and
+speaks (see :mod:`fxregistry.training.distributed`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from fxregistry import __version__
+from fxregistry.errors import FxrError
+from fxregistry.files import write_json
+from fxregistry.progress import progress_bar
+from fxregistry.training.config import FitConfig, Stage
+from fxregistry.training.distributed import join
+from fxregistry.training.metrics import read_metrics
+from fxregistry.training.runs import RunDirectory
+from fxregistry.training.trainer import Trainer
+
+__all__ = ["FitReport", "fit"]
+
+
+@dataclass
+class FitReport:
+    run: Path
+    stages: list[Stage]
+    epochs_run: int = 0
+    final: dict[str, float] = field(default_factory=dict)
+    interrupted: bool = False
+    main: bool = True  # False in every torchrun process but rank 0, which speaks for all
+
+
+def fit(
+    config: FitConfig,
+    run: str | Path,
+    *,
+    resume: bool = False,
+    force: bool = False,
+    log: Callable[[str], None] = lambda line: None,
+) -> FitReport:
+    """Train as ``config`` says into the run directory ``run`` (see fxregistry.training.runs)."""
+    run_dir = RunDirectory(Path(run))
+    world = join(config.device)
+    if not world.main:
+        log = lambda line: None  # noqa: E731 - one voice: rank 0's
+    if resume:
+        config = _resumed_config(run_dir, config)
+    elif run_dir.path.exists() and any(run_dir.path.iterdir()) and not force:
+        raise FxrError(f"{run} exists; pass --resume to continue it or --force to replace it")
+    world.barrier()  # every rank has looked at the run before rank 0 writes it
+    trainer = Trainer(config, run_dir, world, log)
+    trainer.setup()
+    if resume:
+        _resume(trainer)
+    elif world.main:
+        _start(trainer)
+    world.barrier()
+    log(
+        f"fitting {config.model} on {config.data} ({trainer.effect_spec['name']}, "
+        f"input {config.input}, {config.normalization} normalization) on {trainer.device}"
+        + (f" x {world.size} processes" if world.distributed else "")
+        + ": "
+        + " then ".join(f"{s.name} ({s.epochs} epochs)" for s in trainer.stages)
+    )
+    try:
+        with progress_bar(transient=True, enabled=world.main) as progress:
+            epochs = trainer.train(progress)
+    except KeyboardInterrupt:
+        return FitReport(run_dir.path, trainer.stages, interrupted=True, main=world.main)
+    finally:
+        if world.main:
+            _write_loss_figure(run_dir)
+    world.barrier()
+    return FitReport(run_dir.path, trainer.stages, epochs_run=epochs, main=world.main)
+
+
+def _start(trainer: Trainer) -> None:
+    """A fresh run directory: what an earlier fit left is removed, the config written."""
+    run = trainer.run
+    if run.path.exists():
+        for path in run.fit_outputs():
+            path.unlink(missing_ok=True)
+    run.path.mkdir(parents=True, exist_ok=True)
+    write_json(_run_config(trainer), run.config)
+
+
+def _resume(trainer: Trainer) -> None:
+    trainer.load_checkpoint()
+    at = trainer.position
+    if trainer.world.main:
+        trainer.metrics.truncate(trainer.stages, at.stage, at.epoch)
+    if at.stage >= len(trainer.stages):
+        trainer.log(f"{trainer.run.path} is already complete")
+    else:
+        stage = trainer.stages[at.stage]
+        trainer.log(
+            f"resuming {trainer.run.path}: {stage.name} epoch {at.epoch + 1}, batch {at.step}"
+        )
+
+
+def _run_config(trainer: Trainer) -> dict[str, Any]:
+    """``config.json``: the options and what they resolved to."""
+    config = trainer.config
+    return {
+        "fit": config.as_dict(),
+        "fxr_version": __version__,
+        "effect": trainer.effect_spec["name"],
+        "data": trainer.data_info,
+        "features": trainer.features.as_dict(),
+        "normalization": trainer.normalization.as_dict(),
+        "device": str(trainer.device),
+        "in_channels": trainer.in_channels,
+        "model": trainer.spec.as_dict(),
+        "stages": [asdict(s) for s in trainer.stages],
+        "train_examples": len(trainer.train_batches.data),
+        "valid_examples": len(trainer.valid_batches.data),
+        # Under torchrun each of `processes` takes batch_size / processes of every batch.
+        "processes": trainer.world.size,
+        "global_batch_size": config.batch_size,
+        "lr": config.lr,
+    }
+
+
+def _resumed_config(run: RunDirectory, given: FitConfig) -> FitConfig:
+    if not run.config.exists() or not run.checkpoint.exists():
+        raise FxrError(f"{run.path}: no run to resume (config.json and checkpoint.pt are needed)")
+    saved = json.loads(run.config.read_text())["fit"]
+    # The run's own options win; only where it runs may change.
+    return replace(FitConfig(**saved), device=given.device, workers=given.workers)
+
+
+def _write_loss_figure(run: RunDirectory) -> None:
+    rows = read_metrics(run.metrics)
+    if rows:
+        from fxregistry.figures import loss_figure  # matplotlib, only when there is a figure
+
+        loss_figure(rows, run.loss_figure)
