@@ -140,14 +140,14 @@ def profile_build(folder: Path, effect: str, scratch: Path) -> list[tuple[str, f
             "load and cut recordings (decode, resample, level)",
             cumulative("_cut_recording", "dataset/clips"),
         ),
-        ("render the effect", cumulative("__call__", "effects.py")),
+        ("render the effect", cumulative("__call__", "effect.py")),
         ("spectrograms", cumulative("spectrogram", "features.py")),
         ("encode rows (float16 bytes)", cumulative("encode_chunk", "dataset/rows")),
         (
             "HDF5 writes",
             cumulative("write_chunks", "dataset/rows") + cumulative("__setitem__", "h5py"),
         ),
-        ("load plugins, imports", cumulative("get_plugin_manager", "plugins.py")),
+        ("load plugins, imports", cumulative("get_plugin_manager", "manager.py")),
     ]
     stages.append(
         (
