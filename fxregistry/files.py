@@ -3,7 +3,8 @@
 Every file fxr writes (datasets, audio, run files, figures) goes through
 :func:`atomic_write`: the data goes to a temporary name beside the target,
 which is renamed over the target only when the writing finished, and deleted
-otherwise.
+otherwise. A write that fails for the environment's sake (a full disk, a
+read-only folder) raises :class:`~fxregistry.errors.FxrError` naming the file.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write", "partial_path", "write_json"]
+from fxregistry.errors import FxrError
+
+__all__ = ["append_text", "atomic_write", "partial_path", "write_error", "write_json"]
 
 
 def partial_path(path: str | os.PathLike, keep_suffix: bool = False) -> Path:
@@ -38,8 +41,44 @@ def atomic_write(path: str | os.PathLike, keep_suffix: bool = False) -> Iterator
     try:
         yield partial
         os.replace(partial, path)
+    except OSError as exc:
+        # A full disk or a read-only folder is the environment, not a bug: one line naming
+        # the file. An OSError about another file (one the block was reading) stays itself.
+        if exc.filename is not None and Path(exc.filename) not in (path, partial):
+            raise
+        raise write_error(path, exc) from None
     finally:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # never hide the error that got us here
+            partial.unlink(missing_ok=True)
+
+
+def write_error(path: str | os.PathLike, exc: OSError) -> FxrError:
+    """The one-line error for an OSError raised while writing ``path``."""
+    # The errno's own words: h5py puts a paragraph of HDF5 detail into strerror.
+    detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    reason = os.strerror(exc.errno) if exc.errno else detail
+    return FxrError(f"{path}: cannot be written ({reason})")
+
+
+def append_text(path: str | os.PathLike, text: str) -> None:
+    """Append ``text`` to ``path``; a failed append (a full disk) leaves the file as it was."""
+    path = Path(path)
+    data = memoryview(text.encode())
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            size = os.fstat(fd).st_size
+            try:
+                while data:
+                    data = data[os.write(fd, data) :]
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, size)  # drop a torn line, so that the file still parses
+                raise
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise write_error(path, exc) from None
 
 
 def write_json(data: Any, path: str | os.PathLike) -> None:

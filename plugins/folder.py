@@ -1,8 +1,9 @@
 """Dry audio from a folder: every audio file below a path, any rate and channel count.
 
 Files are downmixed to mono and resampled to 44.1 kHz when loaded.  A file
-that cannot be decoded fails at load time, where the build names it in one
-warning and skips it (or stops, with ``--strict``).
+that ``read_audio`` refuses (undecodable, truncated, empty, NaN or Inf
+samples) fails at load time, where the build names it in one warning and
+skips it (or stops, with ``--strict``).
 """
 
 from __future__ import annotations

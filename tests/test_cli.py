@@ -1,11 +1,20 @@
 """The command line: the documented JSON shapes, tables for people, exit status 2
-with one clear line for bad input, and the installed console script."""
+with one clear line for bad input, and the installed console script.
+
+Over 400 lines because it is the one place for the whole command layer: output,
+options derived from the configs, recipes, and how every error and interrupt ends
+(the bad inputs themselves, command by command, are tests/test_bad_input.py).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
+import math
 import os
+import shlex
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,12 +24,19 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from fxregistry import registry
+from fxregistry import Model, registry
 from fxregistry.audio.io import read_audio, write_audio
 from fxregistry.cli.main import cli
 from fxregistry.cli.options import config_values, option_fields
 from fxregistry.dataset.config import BuildConfig
-from fxregistry.training.config import DEVICE_HELP, INPUTS, NORMALIZATIONS, FitConfig
+from fxregistry.errors import FxrError, Interrupted
+from fxregistry.training.config import (
+    DEVICE_HELP,
+    INPUTS,
+    NORMALIZATIONS,
+    FitConfig,
+    parse_hyperparameters,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 FXR = Path(sys.executable).parent / "fxr"
@@ -323,3 +339,123 @@ def test_a_bad_recipe_is_one_clear_line_and_exit_2(runner, tmp_path, text, messa
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("fxr: error: ") and message in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+# ------------------------------------------------- errors: one line, the right status
+
+
+def test_usage_errors_are_one_line_from_a_real_process(tmp_path):
+    """Click's Usage/Try/Error block is one `fxr: error:` line naming what is wrong."""
+    for args, fragment in (
+        (["merge", "m.h5"], "missing argument 'SHARDS...'; see fxr merge --help"),
+        (["biuld"], "unknown command 'biuld' (did you mean 'build'?)"),
+        (["build", "--effect", "delay", "--out", str(tmp_path)], "is a directory"),
+    ):
+        done = subprocess.run([str(FXR), *args], capture_output=True, text=True, cwd=tmp_path)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith("fxr: error: ") and done.stderr.count("\n") == 1
+        assert fragment in done.stderr
+
+
+def test_help_version_and_a_normal_exit_keep_their_status(runner):
+    assert runner.invoke(cli, ["--version"]).exit_code == 0
+    assert runner.invoke(cli, ["build", "--help"]).exit_code == 0
+    assert runner.invoke(cli, ["list-effects"]).exit_code == 0
+    assert "Usage: fxr" in runner.invoke(cli, [], prog_name="fxr").output
+
+
+@pytest.mark.parametrize(
+    "error, status, line",
+    [
+        (OSError(errno.ENOSPC, "No space left on device", "d.h5"), 2, "d.h5: No space left"),
+        (PermissionError(errno.EACCES, "Permission denied", "x/y"), 2, "x/y: Permission denied"),
+        (OSError(errno.EROFS, "Read-only file system"), 2, "error: Read-only file system"),
+        (OSError(errno.ECONNRESET, "Connection reset"), 1, "internal error: ConnectionResetError"),
+        (KeyboardInterrupt(), 130, "fxr: interrupted"),
+        (Interrupted("resume with: fxr x"), 130, "fxr: interrupted; resume with: fxr x"),
+        (FxrError("two\nlines"), 2, "fxr: error: two; lines"),
+    ],
+)
+def test_every_fault_is_one_line_with_its_status(runner, monkeypatch, error, status, line):
+    """The group's safety net: an OSError on a user's path is not a bug, Ctrl-C is 130."""
+
+    def fail(path):
+        raise error
+
+    monkeypatch.setattr("fxregistry.dataset.header.describe", fail)
+    result = runner.invoke(cli, ["inspect", "x.h5"])
+    assert result.exit_code == status
+    assert result.stderr.count("\n") == 1 and line in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_an_interrupted_fit_says_how_to_resume_and_that_works(tmp_path, runner, monkeypatch):
+    import torch
+
+    from fxregistry.dataset.build import build
+
+    data = tmp_path / "d.h5"
+    build(BuildConfig(effect="delay", source="synth:3", clip_seconds=0.25, max_clips=3), data)
+    args = ["fit", "--model", "cnn", "--data", str(data), "--epochs", "2", "--batch-size", "2"]
+    args += ["--hparam", "channels=[4,8]", "--hparam", "hidden=8", "--device", "cpu"]
+    calls = {"n": 0}
+    original = torch.nn.functional.l1_loss
+
+    def ctrl_c_at_step_2(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:  # a training step of the first epoch
+            signal.raise_signal(signal.SIGINT)  # the trainer stops after this step
+        return original(*args, **kwargs)
+
+    run = tmp_path / "run"
+    with monkeypatch.context() as patch:
+        patch.setattr("fxregistry.training.trainer.F.l1_loss", ctrl_c_at_step_2)
+        cut = runner.invoke(cli, [*args, "--out", str(run)])
+    assert cut.exit_code == 130, cut.output
+    last = cut.stderr.splitlines()[-1]
+    assert (
+        last
+        == f"fxr: interrupted; the checkpoint in {run} continues with: fxr fit --resume --out {run}"
+    )
+    resumed = runner.invoke(cli, shlex.split(last.split("continues with: fxr ")[1]))
+    assert resumed.exit_code == 0, resumed.output
+    assert (run / "model.pt").exists()
+
+
+def test_options_are_checked_in_the_configs_so_library_users_get_the_same_checks():
+    for bad in ({"clip_seconds": math.inf}, {"min_level_db": math.nan}, {"seed": -1}):
+        with pytest.raises(FxrError, match="--" + next(iter(bad)).replace("_", "-")):
+            BuildConfig(effect="delay", **bad)
+    for bad in ({"lr_gamma": -1.0}, {"lr": math.nan}, {"epochs": 0}, {"workers": -2}):
+        with pytest.raises(FxrError, match="--" + next(iter(bad)).replace("_", "-")):
+            FitConfig(model="cnn", data="d.h5", **bad)
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [("channels=[4, 8]", [4, 8]), ("act=relu", "relu"), ('act="relu"', "relu"), ("p=0.5", 0.5)],
+)
+def test_a_hyperparameter_is_json_or_one_plain_word(text, value):
+    assert parse_hyperparameters([text]) == {text.split("=")[0]: value}
+
+
+@pytest.mark.parametrize(
+    "text", ["channels=[1,2", "act=relu 6", "p=NaN", "p=1e999", "x=[1,-Infinity]"]
+)
+def test_a_hyperparameter_that_is_neither_is_refused_by_name(text):
+    with pytest.raises(FxrError, match=f"--hparam {text.split('=')[0]}: "):
+        parse_hyperparameters([text])
+
+
+def test_a_model_that_refuses_the_given_hyperparameters_is_bad_input_not_a_bug():
+    def create(in_channels, outputs, width):
+        if width < 1:
+            raise ValueError(f"width {width} < 1")
+        return object()
+
+    model = Model("m", "a test model", create, hyperparameters={"width": 4})
+    with pytest.raises(FxrError, match=r"model 'm' cannot be built with width=-5: width -5 < 1"):
+        model.build(1, 1, width=-5)
+    broken = Model("b", "defaults that fail", create, hyperparameters={"width": 0})
+    with pytest.raises(ValueError):  # its own defaults fail: the plugin's bug, exit 1
+        broken.build(1, 1)

@@ -5,6 +5,7 @@ The engine is imported inside each command, so ``--help`` stays quick.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
@@ -26,11 +27,16 @@ def _parse_settings(settings: tuple[str, ...]) -> dict[str, float]:
         if not sep:
             raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--set")
         try:
-            parsed[name.strip()] = float(value)
+            number = float(value)
         except ValueError:
             raise click.BadParameter(
                 f"{item!r}: {value!r} is not a number", param_hint="--set"
             ) from None
+        if not math.isfinite(number):  # float() takes "nan" and "inf"
+            raise click.BadParameter(
+                f"{item!r}: {value!r} is not a finite number", param_hint="--set"
+            )
+        parsed[name.strip()] = number
     return parsed
 
 
@@ -56,8 +62,9 @@ def render(effect_name: str, settings: tuple[str, ...], dry: str, out: str) -> N
     \b
         fxr render --effect NAME --set PARAM=VALUE --set PARAM=VALUE dry.wav wet.wav
     """
-    from fxregistry.audio.io import read_audio, write_audio
+    from fxregistry.audio.io import check_audio_output, read_audio, write_audio
 
+    check_audio_output(out)
     effect = registry.get_effect(effect_name)
     params = effect.check(_parse_settings(settings))
     audio, rate = read_audio(dry, sample_rate=None, mono=False)
@@ -91,7 +98,12 @@ def _apply_recipe(ctx: click.Context, param: click.Parameter, path: str | None) 
 )
 @config_options(BuildConfig)
 @click.option("--out", type=click.Path(dir_okay=False), help="Default: datasets/<effect>.h5.")
-@click.option("--workers", type=int, help="Worker processes (default: the machine's cores).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Worker processes (default: the machine's cores).",
+)
 @click.option("--force", is_flag=True, help="Replace OUT if it exists.")
 def build(out: str | None, workers: int | None, force: bool, **options: Any) -> None:
     """Render dry audio through an effect into a paired spectrogram dataset (HDF5)."""

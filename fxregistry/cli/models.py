@@ -19,7 +19,7 @@ from fxregistry.cli.options import (
     json_option,
 )
 from fxregistry.cli.text import format_estimate, format_evaluation, print_json
-from fxregistry.errors import FxrError
+from fxregistry.errors import FxrError, Interrupted
 from fxregistry.training.config import FitConfig
 
 __all__ = ["COMMANDS", "estimate", "evaluate", "fit"]
@@ -27,41 +27,47 @@ __all__ = ["COMMANDS", "estimate", "evaluate", "fit"]
 
 @click.command()
 @config_options(FitConfig)
-@click.option("--out", type=click.Path(), help="Run directory [default: runs/<effect>-<model>].")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Run directory [default: runs/<effect>-<model>].",
+)
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
 @click.option("--force", is_flag=True, help="Replace the run in --out.")
 def fit(out: str | None, resume: bool, force: bool, **options: Any) -> None:
     """Train a model on a dataset; write a run directory.
 
-    With --resume, the run's own config.json is used and the other options
-    are ignored, except --device and --workers.
+    --model and --data are needed, except with --resume: then the run's own
+    config.json is used and the other options are ignored, except --device,
+    --workers and --data (where the dataset is now).
     """
     from fxregistry.dataset.header import describe
     from fxregistry.training.fit import fit as run_fit
 
     model, data = options["model"], options["data"]
-    registry.get_model(model)  # an unknown name fails before any work
     if resume:
         if not out:
             raise FxrError("--resume needs --out RUN, the run to continue")
-        data = data or "(from the run)"
-    elif not data:
-        raise FxrError("--data FILE is needed (a dataset built by `fxr build`)")
-    if not resume:
+        # Placeholders: the run's config.json names the model and the dataset.
+        model, data = model or "(from the run)", data or "(from the run)"
+    else:
+        if not model:
+            raise FxrError("--model NAME is needed (fxr list-models)")
+        registry.get_model(model)  # an unknown name fails before any work
+        if not data:
+            raise FxrError("--data FILE is needed (a dataset built by `fxr build`)")
         effect = describe(data)["effect"]  # also refuses what is not a dataset
         out = out or os.path.join("runs", f"{effect}-{model}")
-    config = FitConfig(**{**config_values(FitConfig, options), "data": data})
+    config = FitConfig(**{**config_values(FitConfig, options), "model": model, "data": data})
     report = run_fit(
         config, out, resume=resume, force=force, log=lambda line: click.echo(line, err=True)
     )
-    say = click.echo if report.main else lambda *args, **kwargs: None  # rank 0 speaks
     if report.interrupted:
-        say(
-            f"interrupted; the checkpoint in {out} continues with: fxr fit --resume --out {out}",
-            err=True,
-        )
-        sys.exit(130)
-    say(f"run written to {out} (model.pt, best.pt, metrics.jsonl, loss.png)", err=True)
+        if not report.main:  # under torchrun, rank 0 speaks for all
+            sys.exit(130)
+        raise Interrupted(f"the checkpoint in {out} continues with: fxr fit --resume --out {out}")
+    if report.main:
+        click.echo(f"run written to {out} (model.pt, best.pt, metrics.jsonl, loss.png)", err=True)
 
 
 @click.command()
@@ -73,7 +79,12 @@ def fit(out: str | None, resume: bool, force: bool, **options: Any) -> None:
     is_flag=True,
     help="Also measure the identifiability floor of the test clips (renders every setting).",
 )
-@click.option("--floor-limit", type=int, help="Measure the floor on at most N examples.")
+@click.option(
+    "--floor-limit",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Measure the floor on at most N examples.",
+)
 @json_option
 def evaluate(
     run: str, data: str | None, device: str, floor: bool, floor_limit: int | None, as_json: bool

@@ -15,7 +15,8 @@ bit whatever the number of workers. Recordings are processed split by split
 (:mod:`~fxregistry.dataset.splits`), which makes every split a contiguous
 range in the file. This module runs the passes and writes the file, as
 ``OUT.partial`` (the scratch file is ``OUT.partial.clips``), renamed only
-when complete.
+when complete. An error, Ctrl-C or SIGTERM deletes both and stops the
+workers; a SIGKILL leaves them, and they never pass as a dataset.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from fxregistry.dataset.rows import SPECTROGRAM_DTYPE, create_rows, create_table
 from fxregistry.dataset.splits import plan_recordings, split_ranges_of
 from fxregistry.errors import FxrError
 from fxregistry.files import atomic_write
+from fxregistry.interrupts import sigterm_as_ctrl_c
 from fxregistry.progress import progress_bar
 from fxregistry.specs.effect import Effect
 from fxregistry.specs.source import Recording
@@ -65,6 +67,7 @@ class BuildReport:
         return self.examples / self.seconds if self.seconds else 0.0
 
 
+@sigterm_as_ctrl_c()
 def build(
     config: BuildConfig,
     out: str | os.PathLike,
@@ -86,22 +89,27 @@ def build(
     workers = max(1, workers or os.cpu_count() or 1)
     window = 2 * workers  # tasks in flight: enough to keep every worker busy
     out.parent.mkdir(parents=True, exist_ok=True)
-    with worker_pool(workers) as pool, atomic_write(out) as partial:
+    with atomic_write(out) as partial:
         scratch = partial.with_name(partial.name + ".clips")
         try:
-            # Pass 1, then the header: its counts and split ranges are now known.
-            clips = cut_recordings(recordings, order, split_of, config, scratch, pool, window, log)
-            header = _header(config, effect, clips)
-            job = _render_job(config, header, effect, scratch)
-            with h5py.File(partial, "w") as f:
-                header.write(f)
-                _write_index(f, recordings, split_of, clips, header)
-                rows = _Rows(f, header, job)
-                # Pass 2: rendered blocks come back in file order.
-                blocks = job.blocks(clips.keys(job.clip_samples))
-                results = ordered_map(render_block, blocks, pool, window)
-                _write_renders(rows, results, header, started, log)
-                mark_complete(f)
+            # The pool inside the files: the workers (which read the scratch file)
+            # are gone before the files are deleted or renamed.
+            with worker_pool(workers) as pool:
+                # Pass 1, then the header: its counts and split ranges are now known.
+                clips = cut_recordings(
+                    recordings, order, split_of, config, scratch, pool, window, log
+                )
+                header = _header(config, effect, clips)
+                job = _render_job(config, header, effect, scratch)
+                with h5py.File(partial, "w") as f:
+                    header.write(f)
+                    _write_index(f, recordings, split_of, clips, header)
+                    rows = _Rows(f, header, job)
+                    # Pass 2: rendered blocks come back in file order.
+                    blocks = job.blocks(clips.keys(job.clip_samples))
+                    results = ordered_map(render_block, blocks, pool, window)
+                    _write_renders(rows, results, header, started, log)
+                    mark_complete(f)
         finally:
             scratch.unlink(missing_ok=True)
     return _report(out, header, clips, started)

@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from fxregistry import registry
-from fxregistry.audio.io import SAMPLE_RATE, rms_db
+from fxregistry.audio.io import SAMPLE_RATE, check_finite, rms_db
 from fxregistry.dataset.config import BuildConfig, parse_level
 from fxregistry.dataset.header import DatasetHeader
 from fxregistry.dataset.pool import ordered_map
 from fxregistry.dataset.splits import quotas
 from fxregistry.errors import FxrError
-from fxregistry.registry.manager import warn
+from fxregistry.registry.manager import error_line, warn
 from fxregistry.specs.source import Recording, Source, split_spec
 
 __all__ = [
@@ -80,12 +80,25 @@ def level_clip(
 
 
 def _load(recording: Recording) -> np.ndarray:
-    audio = np.asarray(recording.load(), dtype=np.float32).reshape(-1)
+    """A recording's mono audio, checked as a file's is; every error names the recording.
+
+    A source plugin's output is trusted no more than a file: NaN or empty
+    audio stops here, before it becomes a quiet clip or a NaN spectrogram.
+    """
+    name = f"recording {recording.id}"
     if recording.sample_rate != SAMPLE_RATE:
-        raise FxrError(
-            f"recording {recording.id} is at {recording.sample_rate} Hz, "
-            f"the build needs {SAMPLE_RATE} Hz"
-        )
+        raise FxrError(f"{name} is at {recording.sample_rate} Hz, the build needs {SAMPLE_RATE} Hz")
+    try:
+        audio = np.asarray(recording.load(), dtype=np.float32)
+    except FxrError as exc:
+        raise FxrError(f"{name}: {exc}") from None
+    if audio.ndim > 1 and max(audio.shape) == audio.size:  # (1, samples) or (samples, 1)
+        audio = audio.reshape(-1)
+    if audio.ndim != 1:
+        raise FxrError(f"{name}: load() gave shape {audio.shape}, not mono audio")
+    if audio.size == 0:
+        raise FxrError(f"{name}: load() gave no audio")
+    check_finite(audio, SAMPLE_RATE, name)
     return audio
 
 
@@ -118,7 +131,9 @@ def _cut_recording(task: _ClipTask) -> _ClipResult:
             [],
             [],
             np.zeros((0, task.clip_samples), np.float32),
-            error=f"{type(exc).__name__}: {exc}" if not isinstance(exc, FxrError) else str(exc),
+            error=str(exc)
+            if isinstance(exc, FxrError)
+            else f"recording {task.recording.id}: {error_line(exc)}",
         )
     starts, gains, clips, quiet = [], [], [], 0
     for k in range(audio.size // task.clip_samples):
@@ -182,8 +197,8 @@ def cut_recordings(
         for result in ordered_map(_cut_recording, tasks, pool, window):
             if result.error is not None:
                 if config.strict:
-                    raise FxrError(f"{recordings[result.index].id}: {result.error} (--strict)")
-                warn(f"skipped {recordings[result.index].id}: {result.error}")
+                    raise FxrError(f"{result.error} (--strict)")
+                warn(f"skipped {result.error}")
                 table.skipped_files += 1
                 continue
             s = split_of[result.index]
@@ -199,9 +214,12 @@ def cut_recordings(
             table.split += [s] * n
             log(f"clips: {len(table)}")
     if not table:
+        skipped = (
+            f" ({table.skipped_files} unreadable, see the warnings)" if table.skipped_files else ""
+        )
         raise FxrError(
             f"source {config.source!r} gave no clip of {config.clip_seconds:g} s "
-            f"above {config.min_level_db:g} dBFS"
+            f"above {config.min_level_db:g} dBFS{skipped}"
         )
     return table
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from fxregistry.errors import FxrError
+from fxregistry.errors import FxrError, check_finite, check_range
 
 __all__ = [
     "DEFAULT_SOURCE",
@@ -31,6 +31,8 @@ __all__ = [
 DEFAULT_SOURCE = "synth"
 FEATURE_KINDS = ("mel", "stft")
 SPLIT_BY = ("recording", "group")
+# Seeds feed numpy and torch generators, which take unsigned 32-bit (or larger) integers.
+MAX_SEED = 2**32 - 1
 
 
 def parse_features(text: str) -> tuple[str, ...]:
@@ -44,7 +46,7 @@ def parse_split(text: str) -> tuple[float, float, float]:
         parts = [float(p) for p in text.split("/")]
     except ValueError:
         parts = []
-    if len(parts) != 3 or sum(parts) <= 0 or min(parts) < 0:
+    if len(parts) != 3 or not all(map(math.isfinite, parts)) or sum(parts) <= 0 or min(parts) < 0:
         raise FxrError(f"--split {text!r} is not TRAIN/VALID/TEST, e.g. 80/10/10")
     return tuple(p / sum(parts) for p in parts)
 
@@ -175,10 +177,11 @@ class BuildConfig:
             if self.max_clips is not None:
                 raise FxrError("--max-clips cannot be combined with --shard (quotas are global)")
         parse_level(self.level)
-        if not self.clip_seconds > 0:
-            raise FxrError(f"--clip-seconds must be positive, got {self.clip_seconds}")
-        if self.max_clips is not None and self.max_clips < 1:
-            raise FxrError(f"--max-clips must be at least 1, got {self.max_clips}")
+        check_range("--clip-seconds", self.clip_seconds, above=0)
+        check_finite("--min-level-db", self.min_level_db)
+        check_range("--seed", self.seed, at_least=0, at_most=MAX_SEED)
+        if self.max_clips is not None:
+            check_range("--max-clips", self.max_clips, at_least=1)
         if len(self.split) != 3 or min(self.split) < 0 or not math.isclose(sum(self.split), 1):
             raise FxrError(f"--split needs three fractions that add up to 1, got {self.split}")
         if self.split_by not in SPLIT_BY:
@@ -207,6 +210,8 @@ def parse_level(text: str) -> tuple[str, float, float]:
         numbers = [float(v) for v in values]
     except ValueError:
         numbers = None
+    if numbers and not all(map(math.isfinite, numbers)):
+        numbers = None  # float() takes "nan" and "inf"
     if kind == "as-is" and not values:
         return ("as-is", 0.0, 0.0)
     if kind == "peak" and numbers and len(numbers) == 1:

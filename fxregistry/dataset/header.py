@@ -3,7 +3,8 @@
 ``fxr build`` writes one HDF5 file per effect; docs/dataset-format.md
 describes every dataset and attribute so it can be read with h5py alone.
 :class:`DatasetHeader` is the only code that touches the file's root
-attributes: build and merge write it, everything else reads it.
+attributes: build and merge write it, everything else reads it, through
+:func:`open_dataset`, which also checks the file's structure against it.
 Examples are stored split by split (train, then valid, then test), so each
 split is one contiguous range that can be read in a single slice (its
 bounds are computed by :func:`fxregistry.dataset.splits.split_ranges_of`
@@ -59,6 +60,13 @@ def _stored(
     return field(metadata={"decode": decode, "encode": encode}, **kwargs)
 
 
+def _decode_effect(text: str) -> dict[str, Any]:
+    spec = json.loads(text)
+    if not isinstance(spec.get("parameters"), list):  # what every reader relies on
+        raise ValueError("an effect_spec without parameters")
+    return spec
+
+
 def _decode_features(text: str) -> dict[str, FeatureConfig]:
     return {kind: FeatureConfig(**cfg) for kind, cfg in json.loads(text).items()}
 
@@ -97,7 +105,7 @@ class DatasetHeader:
     """
 
     effect: str = _stored(str)
-    effect_spec: dict[str, Any] = _stored(json.loads, json.dumps)  # Effect.as_dict()
+    effect_spec: dict[str, Any] = _stored(_decode_effect, json.dumps)  # Effect.as_dict()
     features: dict[str, FeatureConfig] = _stored(_decode_features, _encode_features)
     source: str = _stored(str)
     seed: int = _stored(int)
@@ -153,10 +161,16 @@ class DatasetHeader:
         missing = [s.name for s in stored if s.name not in f.attrs and _required(s)]
         if missing:
             raise FxrError(f"{path}: truncated or damaged (no {missing[0]} attribute)")
+        values = {}
+        for spec in (s for s in stored if s.name in f.attrs):
+            try:
+                values[spec.name] = spec.metadata["decode"](f.attrs[spec.name])
+            except (ValueError, TypeError, KeyError, AttributeError):  # bad JSON, a wrong type
+                problem = f"its {spec.name} attribute is unreadable"
+                raise FxrError(f"{path}: truncated or damaged ({problem})") from None
         names = {s.name for s in stored}
         return cls(
-            **{s.name: s.metadata["decode"](f.attrs[s.name]) for s in stored if s.name in f.attrs},
-            extra={key: value for key, value in f.attrs.items() if key not in names},
+            **values, extra={key: value for key, value in f.attrs.items() if key not in names}
         )
 
     def attributes(self) -> dict[str, Any]:
@@ -200,8 +214,12 @@ def mark_complete(f: h5py.File) -> None:
     f.attrs["complete"] = True
 
 
-def open_dataset(path: str | os.PathLike) -> h5py.File:
-    """Open a complete fxr dataset for reading, or raise :class:`FxrError` saying why not."""
+def open_dataset(path: str | os.PathLike, contents: bool = True) -> h5py.File:
+    """Open a complete fxr dataset for reading, or raise :class:`FxrError` saying why not.
+
+    Checked: the header and (``contents``) that the datasets it promises are there, shaped
+    as it implies, with row indices in range: every reader can trust the file's structure.
+    """
     path = Path(path)
     if not path.exists():
         raise FxrError(f"{path}: no such file")
@@ -218,24 +236,35 @@ def open_dataset(path: str | os.PathLike) -> h5py.File:
     except OSError as exc:
         raise FxrError(f"{path}: cannot be opened, it may be truncated ({exc})") from None
     try:
-        _check(f, path)
-    except Exception:
+        _check(f, path, contents)
+    except OSError as exc:  # HDF5 could open the file but not read what it points to
+        f.close()
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise FxrError(f"{path}: truncated or damaged ({reason})") from None
+    except BaseException:
         f.close()
         raise
     return f
 
 
-def read_header(path: str | os.PathLike) -> DatasetHeader:
-    """The header of the dataset at ``path``, checked as :func:`open_dataset` checks it."""
-    with open_dataset(path) as f:
+def read_header(path: str | os.PathLike, contents: bool = True) -> DatasetHeader:
+    """The header of the dataset at ``path``, checked as :func:`open_dataset` checks it.
+
+    ``contents=False`` checks the header alone: merge compares shards' headers first, so
+    that a shard of another build is called that rather than damaged.
+    """
+    with open_dataset(path, contents) as f:
         return DatasetHeader.read(f, path)
 
 
-def _check(f: h5py.File, path: Path) -> None:
+def _check(f: h5py.File, path: Path, contents: bool) -> None:
     # Raw look-ups: these attributes decide whether the header can be read at all.
     if f.attrs.get("format") != FORMAT:
         raise FxrError(f"{path}: not an fxr dataset (no format={FORMAT!r} attribute)")
-    version = int(f.attrs.get("format_version", -1))
+    try:
+        version = int(f.attrs.get("format_version", -1))
+    except (TypeError, ValueError):
+        version = -1
     if version != FORMAT_VERSION:
         raise FxrError(
             f"{path}: dataset format version {version}, but this fxr reads version "
@@ -243,11 +272,79 @@ def _check(f: h5py.File, path: Path) -> None:
         )
     if not bool(f.attrs.get("complete", False)):
         raise FxrError(f"{path}: the build that wrote this file did not finish; rebuild it")
-    n = int(f.attrs["examples"])
-    for name in ("examples/clip", "examples/params", "examples/split"):
-        if name not in f or f[name].shape[0] != n:
-            raise FxrError(f"{path}: truncated or damaged ({name} is missing or short)")
-    _check_virtual_sources(f, path)
+    header = DatasetHeader.read(f, path)
+    if contents:
+        _check_layout(f, path, header)
+        _check_virtual_sources(f, path)
+        _check_indices(f, path, header)
+
+
+def _layout(header: DatasetHeader, recordings: int) -> dict[str, tuple[int, ...]]:
+    """The shape of every dataset the header says the file holds (docs/dataset-format.md)."""
+    clips, examples = header.clips, header.examples
+    # As the build cuts clips (fxregistry.dataset.clips.clip_samples, which imports this module).
+    samples = int(round(header.clip_seconds * header.sample_rate))
+    layout = {f"recordings/{name}": (recordings,) for name in ("group", "split", "source_index")}
+    layout |= {f"clips/{name}": (clips,) for name in ("recording", "start", "gain_db", "split")}
+    layout |= {"examples/clip": (examples,), "examples/split": (examples,)}
+    parameters = len(header.effect_spec["parameters"])
+    layout["examples/params"] = layout["examples/params_normalized"] = (examples, parameters)
+    for kind, config in header.features.items():
+        shape = config.shape(samples)
+        layout[f"clips/dry_{kind}"] = (clips, *shape)
+        layout[f"examples/wet_{kind}"] = (examples, *shape)
+        if header.residual:
+            layout[f"examples/residual_{kind}"] = (examples, *shape)
+    if header.keep_audio:
+        layout["clips/audio"], layout["examples/audio"] = (clips, samples), (examples, samples)
+    return layout
+
+
+def _check_layout(f: h5py.File, path: Path, header: DatasetHeader) -> None:
+    """Every dataset the header promises is there, with the rows and row shape it implies.
+
+    Shapes only: nothing is read, so opening a file of any size stays instant.
+    """
+
+    def dataset(name: str) -> h5py.Dataset:
+        found = f.get(name)
+        if not isinstance(found, h5py.Dataset):
+            raise FxrError(f"{path}: truncated or damaged: it has no {name} dataset")
+        return found
+
+    layout = _layout(header, dataset("recordings/id").shape[0])
+    for name, expected in layout.items():
+        shape = dataset(name).shape
+        if shape[:1] != expected[:1]:
+            said = "recordings/id has" if name.startswith("recordings/") else "the header says"
+            raise FxrError(
+                f"{path}: truncated or damaged: {name} has {shape[0] if shape else 0} rows, "
+                f"{said} {expected[0]}"
+            )
+        if shape != expected:
+            raise FxrError(
+                f"{path}: truncated or damaged: {name} has rows of shape {shape[1:]}, the "
+                f"header (features, clip_seconds, parameters) gives {expected[1:]}"
+            )
+    for level in LEVELS:
+        count = getattr(header, level)
+        for split, (start, stop) in header.split_ranges(level).items():
+            if not 0 <= start <= stop <= count:
+                problem = f"the {split} split's {level} [{start}, {stop}) overrun its {count}"
+                raise FxrError(f"{path}: truncated or damaged: {problem}")
+
+
+def _check_indices(f: h5py.File, path: Path, header: DatasetHeader) -> None:
+    """Rows that point into another level point inside it (two small integer arrays)."""
+    recordings = ("clips/recording", "recordings", f["recordings/id"].shape[0])
+    for name, level, count in (("examples/clip", "clips", header.clips), recordings):
+        values = f[name][:]
+        if values.size and (values.min() < 0 or values.max() >= count):
+            bad = values.min() if values.min() < 0 else values.max()
+            raise FxrError(
+                f"{path}: truncated or damaged: {name} points at row {bad} of {level}, "
+                f"which has {count} rows"
+            )
 
 
 def _check_virtual_sources(f: h5py.File, path: Path) -> None:

@@ -32,11 +32,16 @@ VIRTUAL_MIN_ROW_BYTES = 1024  # rows this large stay in the shards
 
 
 def _check_shards(paths: list[Path]) -> list[tuple[Path, DatasetHeader]]:
-    """The shards and their headers in order 1..N, or a clear refusal."""
+    """The shards and their headers in order 1..N, or a clear refusal.
+
+    Headers are compared before each shard's contents are checked: a shard of
+    another build is refused as that, not as a file whose datasets disagree
+    with the header this build expects.
+    """
     found: dict[int, tuple[Path, DatasetHeader]] = {}
     first: tuple[Path, DatasetHeader] | None = None
     for path in paths:
-        header = read_header(path)
+        header = read_header(path, contents=False)
         if header.shard is None:
             raise FxrError(f"{path}: not a shard (built without --shard)")
         k, n = header.shard
@@ -62,6 +67,8 @@ def _check_shards(paths: list[Path]) -> list[tuple[Path, DatasetHeader]]:
             f"shard{'s' if len(missing) > 1 else ''} {', '.join(f'{k}/{total}' for k in missing)} "
             "missing"
         )
+    for path in paths:
+        read_header(path)  # now the contents: every dataset its header promises
     return [found[k] for k in range(1, total + 1)]
 
 

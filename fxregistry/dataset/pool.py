@@ -1,15 +1,22 @@
-"""The build's worker processes: how they start, and results in submission order.
+"""The build's worker processes: how they start, how they stop, and results in submission order.
 
 Results are consumed in submission order through a bounded window, so a
 build's output is the same bit for bit whatever the number of workers, and
 memory stays bounded however many tasks there are.
+
+Workers never outlive the build: the pool is always shut down, an error or
+an interrupt kills the workers instead of waiting for their tasks, and on
+Linux the kernel kills them when the main process dies, even by SIGKILL.
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import ctypes
 import multiprocessing
+import os
+import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -17,12 +24,40 @@ from typing import Any
 
 __all__ = ["ordered_map", "worker_pool"]
 
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
-def _init_worker() -> None:
+
+def _init_worker(parent: int) -> None:
+    _die_with_parent(parent)
+    # A terminal's Ctrl-C reaches the whole process group; the main process
+    # answers it by killing the workers, and in a worker it would only print
+    # a traceback per process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A forked worker inherits the main process's SIGTERM handler (fxregistry.interrupts):
+    # here SIGTERM must simply end the process.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     import torch
 
     # Parallelism comes from the processes; threads inside each would fight.
     torch.set_num_threads(1)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this worker when the main process ``parent`` dies (Linux only).
+
+    Without it a SIGKILLed build leaves its workers blocked on the task
+    queue forever. Elsewhere there is no such call, and this does nothing.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+            return
+    except (OSError, AttributeError):  # no libc symbols to find (a static build): go without
+        return
+    if os.getppid() != parent:
+        os._exit(1)  # the parent died before prctl took effect: no signal will come
 
 
 def _start_method() -> multiprocessing.context.BaseContext:
@@ -30,6 +65,8 @@ def _start_method() -> multiprocessing.context.BaseContext:
     # process), which halves a build's memory and skips re-importing torch.
     # Safe here: the pool forks at its first task, before this process has
     # started threads or run a torch op. Elsewhere only spawn is dependable.
+    # The fork happens in the thread that submits, the one that runs the
+    # build: PR_SET_PDEATHSIG fires when that thread ends, not the process.
     if sys.platform == "linux":
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
@@ -37,15 +74,40 @@ def _start_method() -> multiprocessing.context.BaseContext:
 
 @contextlib.contextmanager
 def worker_pool(workers: int) -> Iterator[Executor | None]:
-    """``workers`` processes, or None (work in this process) for one; stopped on exit."""
+    """``workers`` processes, or None (work in this process) for one; stopped on exit.
+
+    On an error or an interrupt the workers are killed at once: their tasks'
+    results would be thrown away, and a render can take minutes.
+    """
     if workers <= 1:
         yield None
         return
-    pool = ProcessPoolExecutor(workers, mp_context=_start_method(), initializer=_init_worker)
+    pool = ProcessPoolExecutor(
+        workers, mp_context=_start_method(), initializer=_init_worker, initargs=(os.getpid(),)
+    )
     try:
         yield pool
+    except BaseException:
+        _kill_workers(pool)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill ``pool``'s processes; its shutdown then finds them gone and returns at once."""
+    kill = getattr(pool, "kill_workers", None)  # Python >= 3.14
+    if kill is not None:
+        kill()
+        return
+    # Before 3.14 ProcessPoolExecutor has no public way to stop its workers
+    # (shutdown waits for the tasks in flight): its private map of pid ->
+    # Process (there through 3.13) is the only handle on them. SIGKILL, not
+    # SIGTERM: a worker holds nothing that needs a clean exit, and one forked
+    # a moment ago may still carry the main process's SIGTERM handler.
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(OSError, ValueError):  # already gone, or closed
+            process.kill()
 
 
 def ordered_map(

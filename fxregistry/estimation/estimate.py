@@ -6,7 +6,8 @@
 2. Cut it into windows of the run's clip length (the last one padded with
    silence when it is at least a quarter full; a file shorter than a clip is
    one padded window); windows quieter than the dataset's threshold are left
-   out unless all are.
+   out unless all are. A file shorter than a quarter of a clip, or silent,
+   is refused: no window would hold enough of it to estimate from.
 3. Predict every window; each parameter is the median over windows, in its
    unit, snapped to the grid when the run was trained on the paper grid;
    ``spread`` is half the interquartile range across windows.
@@ -29,7 +30,13 @@ import torch
 
 from fxregistry import registry
 from fxregistry.audio.features import spectral_distance, spectrogram
-from fxregistry.audio.io import SAMPLE_RATE, read_audio, rms_db, write_audio
+from fxregistry.audio.io import (
+    SAMPLE_RATE,
+    check_audio_output,
+    read_audio,
+    rms_db,
+    write_audio,
+)
 from fxregistry.errors import FxrError
 from fxregistry.estimation.search import search_settings
 from fxregistry.specs.effect import Effect
@@ -41,6 +48,9 @@ from fxregistry.training.runs import RunBundle
 __all__ = ["windows", "estimate"]
 
 REFINE_SECONDS = 20.0  # refinement compares at most this much audio
+# A file whose peak stays below this is silence: far under any recording's
+# noise floor (24-bit dither sits near -140 dBFS, 16-bit near -100).
+SILENCE_DB = -120.0
 
 
 def windows(audio: np.ndarray, samples: int) -> np.ndarray:
@@ -52,11 +62,28 @@ def windows(audio: np.ndarray, samples: int) -> np.ndarray:
     return np.stack(parts).astype(np.float32)
 
 
-def _read_pair(wet_path, dry_path) -> tuple[np.ndarray, np.ndarray | None]:
-    wet, _ = read_audio(wet_path, SAMPLE_RATE)
+def _read_usable(path: str | os.PathLike, clip: int) -> np.ndarray:
+    """``path`` as mono 44.1 kHz audio, refused if too short for a window, or silent."""
+    audio, _ = read_audio(path, SAMPLE_RATE)
+    shortest = clip // 4
+    if audio.size < shortest:
+        raise FxrError(
+            f"{path}: {audio.size / SAMPLE_RATE:.3f} s of audio is too short for the run's "
+            f"{clip / SAMPLE_RATE:g} s windows; give at least {shortest / SAMPLE_RATE:.3f} s"
+        )
+    if np.max(np.abs(audio)) < 10 ** (SILENCE_DB / 20):
+        raise FxrError(
+            f"{path}: the audio is silent (no sample above {SILENCE_DB:g} dBFS); "
+            "there is nothing to estimate from"
+        )
+    return audio
+
+
+def _read_pair(wet_path, dry_path, clip: int) -> tuple[np.ndarray, np.ndarray | None]:
+    wet = _read_usable(wet_path, clip)
     if dry_path is None:
         return wet, None
-    dry, _ = read_audio(dry_path, SAMPLE_RATE)
+    dry = _read_usable(dry_path, clip)
     n = min(wet.shape[-1], dry.shape[-1])
     # Renders keep the dry length; a longer file is a tail of silence or an export pad.
     return wet[:n], dry[:n]
@@ -86,6 +113,8 @@ def estimate(
     device: str = "auto",
 ) -> dict[str, Any]:
     """What ``fxr estimate --json`` prints; see the module docstring."""
+    if render_to is not None:
+        check_audio_output(render_to)  # before any work, not after it
     bundle = RunBundle.load(run)
     if "dry" in INPUTS[bundle.input] and dry_path is None:
         raise FxrError(
@@ -97,7 +126,7 @@ def estimate(
     stored = bundle.effect
     data = bundle.data
     clip = int(round(data.get("clip_seconds", 2.0) * SAMPLE_RATE))
-    wet, dry = _read_pair(wet_path, dry_path)
+    wet, dry = _read_pair(wet_path, dry_path, clip)
 
     wet_windows = windows(wet, clip)
     dry_windows = windows(dry, clip) if dry is not None else None

@@ -25,7 +25,7 @@ from fxregistry.files import write_json
 from fxregistry.training.batches import Batches, load_split, model_input
 from fxregistry.training.config import INPUTS
 from fxregistry.training.device import select_device
-from fxregistry.training.runs import RunBundle, RunDirectory
+from fxregistry.training.runs import RunBundle, RunDirectory, locate_dataset
 
 __all__ = ["predict", "evaluate"]
 
@@ -77,9 +77,10 @@ def evaluate(
         raise FxrError(f"{run.path}: not a run directory")
     bundle = RunBundle.load(run.path)
     if data is None:
-        data = bundle.data.get("path")
-        if not data:
-            raise FxrError(f"{run.path}: the run does not name its dataset; pass --data")
+        recorded = bundle.data.get("path")
+        if not recorded:
+            raise FxrError(f"{run.path}: the run does not name its dataset; pass --data FILE")
+        data = locate_dataset(recorded, run.path)
     data = Path(data)
     kind = _check_compatible(bundle, data)
     effect = bundle.effect

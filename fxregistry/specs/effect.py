@@ -262,16 +262,28 @@ class Effect:
             raise ParameterError(
                 f"audio must be shaped (samples,) or (channels, samples), got {audio.shape}"
             )
-        if sample_rate <= 0:
-            raise ParameterError(f"sample rate must be positive, got {sample_rate}")
+        if not (math.isfinite(sample_rate) and sample_rate > 0):
+            raise ParameterError(f"sample rate must be a positive number, got {sample_rate}")
+        if not np.isfinite(audio).all():
+            raise ParameterError(f"{self.name}: the audio to render holds NaN or Inf samples")
+        setting = self.check(params)
         out = self.render(
-            np.ascontiguousarray(audio, dtype=np.float32), float(sample_rate), **self.check(params)
+            np.ascontiguousarray(audio, dtype=np.float32), float(sample_rate), **setting
         )
+        out = np.asarray(out, dtype=np.float32)
         if out.shape != audio.shape:
             raise RuntimeError(
                 f"effect {self.name!r} returned shape {out.shape} for input {audio.shape}"
             )
-        return np.asarray(out, dtype=np.float32)
+        if not np.isfinite(out).all():
+            # The setting was in range and the audio finite: the plugin's bug
+            # (exit 1), caught here before NaN reaches a dataset or a file.
+            shown = ", ".join(f"{k}={v:g}" for k, v in setting.items())
+            raise RuntimeError(
+                f"effect {self.name!r} turned finite audio into NaN or Inf at {shown} "
+                "(a bug in the plugin that registers it)"
+            )
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -54,9 +54,18 @@ class Model:
             raise FxrError(
                 f"model {self.name!r} has no hyperparameter {', '.join(unknown)} (known: {known})"
             )
-        return self.create(
-            in_channels=in_channels, outputs=outputs, **{**self.hyperparameters, **overrides}
-        )
+        try:
+            return self.create(
+                in_channels=in_channels, outputs=outputs, **{**self.hyperparameters, **overrides}
+            )
+        except (TypeError, ValueError, RuntimeError) as exc:
+            if not overrides:
+                raise  # the plugin's own defaults fail: a bug, not the user's input
+            # A value of the right JSON type can still be one the architecture refuses
+            # (hidden=-5, channels="abc"): the user's input, said in one line.
+            given = ", ".join(f"{k}={v!r}" for k, v in overrides.items())
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise FxrError(f"model {self.name!r} cannot be built with {given}: {reason}") from exc
 
     def as_dict(self) -> dict[str, object]:
         return {

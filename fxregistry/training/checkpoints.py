@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from fxregistry.errors import FxrError
 from fxregistry.files import atomic_write
 
 __all__ = ["Position", "Checkpoint"]
@@ -75,9 +76,18 @@ class Checkpoint:
 
     def save(self, path: str | os.PathLike) -> None:
         """Written through a temporary file: an interrupted save leaves the last checkpoint."""
-        with atomic_write(path) as partial:
-            torch.save(self.to_dict(), partial)
+        with atomic_write(path) as partial, open(partial, "wb") as f:
+            # To a file object: torch then lets a full disk's OSError through (to a path it
+            # raises a RuntimeError of its own), which atomic_write turns into one line.
+            torch.save(self.to_dict(), f)
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: torch.device) -> Checkpoint:
-        return cls.from_dict(torch.load(path, map_location=device, weights_only=True))
+        """The checkpoint at ``path``; :class:`FxrError` naming it when it is not one."""
+        try:
+            return cls.from_dict(torch.load(path, map_location=device, weights_only=True))
+        except Exception as exc:  # torch raises many kinds for a bad file; a dict may lack keys
+            raise FxrError(
+                f"{path}: not a readable fxr checkpoint ({type(exc).__name__}); "
+                "the run cannot be resumed, start it again with --force"
+            ) from None

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import enum
 import json
+import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from fxregistry.errors import FxrError
+from fxregistry.dataset.config import MAX_SEED
+from fxregistry.errors import FxrError, check_range
 
 __all__ = [
     "DEVICE_HELP",
@@ -37,17 +40,41 @@ NORMALIZATIONS = ("fixed", "minmax")
 DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps"
 
 
+# A hyperparameter value that is not JSON is taken as a string only when it is one plain
+# word (``relu``): anything else, ``[1,2`` say, is a typo that would otherwise reach the
+# model as a string.
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+
+
+def _json_value(key: str, text: str) -> Any:
+    """``text`` as JSON with finite numbers only (json.loads takes NaN, Infinity and 1e999)."""
+
+    def not_finite(number: str) -> float:
+        raise FxrError(f"--hparam {key}: {number} is not a finite number")
+
+    def finite(number: str) -> float:
+        value = float(number)
+        return value if math.isfinite(value) else not_finite(number)
+
+    return json.loads(text, parse_constant=not_finite, parse_float=finite)
+
+
 def parse_hyperparameters(pairs: Iterable[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` with VALUE read as JSON when it parses (numbers, lists), else a string."""
+    """``KEY=VALUE`` with VALUE read as JSON (numbers, lists, quoted strings) or a plain word."""
     parsed = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
             raise FxrError(f"--hparam takes KEY=VALUE, not {pair!r}")
         try:
-            parsed[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            parsed[key.strip()] = value
+            parsed[key] = _json_value(key, value)
+        except json.JSONDecodeError as exc:
+            if not _WORD.fullmatch(value):
+                raise FxrError(
+                    f"--hparam {key}: {value!r} is neither JSON ({exc.msg}) nor a plain word"
+                ) from None
+            parsed[key] = value
     return parsed
 
 
@@ -67,8 +94,10 @@ class FitConfig:
     Each field's ``metadata`` is its command line (see ``fxregistry.cli.options``).
     """
 
-    model: str = field(metadata={"help": "A registered model (fxr list-models)."})
-    # Not required on the command line: --resume takes it from the run.
+    # Neither is required on the command line: --resume takes them from the run.
+    model: str = field(
+        metadata={"help": "A registered model (fxr list-models).", "required": False}
+    )
     data: str = field(
         metadata={"help": "A dataset built by `fxr build`.", "path": True, "required": False}
     )
@@ -127,7 +156,8 @@ class FitConfig:
     hyperparameters: Mapping[str, Any] = field(
         default_factory=dict,
         metadata={
-            "help": "Model hyperparameter, VALUE read as JSON (fxr list-models --json).",
+            "help": "Model hyperparameter: VALUE is JSON or one plain word (fxr list-models "
+            "--json).",
             "flag": "--hparam",
             "metavar": "KEY=VALUE",
             "multiple": True,
@@ -137,13 +167,19 @@ class FitConfig:
 
     def __post_init__(self) -> None:
         check_input(self.input)
-        for name in ("epochs", "batch_size", "lr_step"):
-            if getattr(self, name) < 1:
-                raise FxrError(f"{name} must be at least 1, not {getattr(self, name)}")
-        if self.pretrain_epochs is not None and self.pretrain_epochs < 1:
-            raise FxrError(f"pretrain_epochs must be at least 1, not {self.pretrain_epochs}")
-        if not self.lr > 0:
-            raise FxrError(f"lr must be positive, not {self.lr}")
+        for flag, value in (
+            ("--epochs", self.epochs),
+            ("--batch-size", self.batch_size),
+            ("--lr-step", self.lr_step),
+        ):
+            check_range(flag, value, at_least=1)
+        if self.pretrain_epochs is not None:
+            check_range("--pretrain-epochs", self.pretrain_epochs, at_least=1)
+        check_range("--lr", self.lr, above=0)
+        # A factor of 0 or below would make the learning rate 0 or negative after one step.
+        check_range("--lr-gamma", self.lr_gamma, above=0)
+        check_range("--seed", self.seed, at_least=0, at_most=MAX_SEED)
+        check_range("--workers", self.workers, at_least=0)
         if self.normalization not in NORMALIZATIONS:
             raise FxrError(
                 f"unknown normalization {self.normalization!r} (known: {', '.join(NORMALIZATIONS)})"

@@ -9,7 +9,9 @@ speaks (see :mod:`fxregistry.training.distributed`).
 
 from __future__ import annotations
 
-import json
+import contextlib
+import os
+import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -18,11 +20,12 @@ from typing import Any
 from fxregistry import __version__
 from fxregistry.errors import FxrError
 from fxregistry.files import write_json
+from fxregistry.interrupts import sigterm_as_ctrl_c
 from fxregistry.progress import progress_bar
 from fxregistry.training.config import FitConfig, Stage
 from fxregistry.training.distributed import join
 from fxregistry.training.metrics import read_metrics
-from fxregistry.training.runs import RunDirectory
+from fxregistry.training.runs import RunDirectory, locate_dataset
 from fxregistry.training.trainer import Trainer
 
 __all__ = ["FitReport", "fit"]
@@ -38,6 +41,7 @@ class FitReport:
     main: bool = True  # False in every torchrun process but rank 0, which speaks for all
 
 
+@sigterm_as_ctrl_c()  # a scheduler's SIGTERM stops as Ctrl-C does, checkpoint kept
 def fit(
     config: FitConfig,
     run: str | Path,
@@ -51,33 +55,49 @@ def fit(
     world = join(config.device)
     if not world.main:
         log = lambda line: None  # noqa: E731 - one voice: rank 0's
+    if run_dir.path.exists() and not run_dir.path.is_dir():
+        raise FxrError(f"{run}: not a directory (a run directory is needed)")
     if resume:
         config = _resumed_config(run_dir, config)
     elif run_dir.path.exists() and any(run_dir.path.iterdir()) and not force:
         raise FxrError(f"{run} exists; pass --resume to continue it or --force to replace it")
+    else:
+        # Absolute, so that evaluate finds the data from any folder.
+        config = replace(config, data=str(Path(config.data).resolve()))
+    # A fresh fit that fails before its first checkpoint removes what it made (below).
+    fresh = world.main and not resume
+    created = _first_missing(run_dir.path)
     world.barrier()  # every rank has looked at the run before rank 0 writes it
     trainer = Trainer(config, run_dir, world, log)
-    trainer.setup()
-    if resume:
-        _resume(trainer)
-    elif world.main:
-        _start(trainer)
-    world.barrier()
-    log(
-        f"fitting {config.model} on {config.data} ({trainer.effect_spec['name']}, "
-        f"input {config.input}, {config.normalization} normalization) on {trainer.device}"
-        + (f" x {world.size} processes" if world.distributed else "")
-        + ": "
-        + " then ".join(f"{s.name} ({s.epochs} epochs)" for s in trainer.stages)
-    )
+    trainer.setup()  # writes nothing: a failure here leaves the run directory as it was
     try:
-        with progress_bar(transient=True, enabled=world.main) as progress:
-            epochs = trainer.train(progress)
+        if resume:
+            _resume(trainer)
+        elif world.main:
+            _start(trainer)
+        world.barrier()
+        log(
+            f"fitting {config.model} on {config.data} ({trainer.effect_spec['name']}, "
+            f"input {config.input}, {config.normalization} normalization) on {trainer.device}"
+            + (f" x {world.size} processes" if world.distributed else "")
+            + ": "
+            + " then ".join(f"{s.name} ({s.epochs} epochs)" for s in trainer.stages)
+        )
+        try:
+            with progress_bar(transient=True, enabled=world.main) as progress:
+                epochs = trainer.train(progress)
+        finally:
+            if world.main:
+                _write_loss_figure(run_dir)
     except KeyboardInterrupt:
+        if fresh and not run_dir.checkpoint.exists():
+            _remove_unfinished(run_dir, created)
+            raise  # nothing to resume: a plain interrupt
         return FitReport(run_dir.path, trainer.stages, interrupted=True, main=world.main)
-    finally:
-        if world.main:
-            _write_loss_figure(run_dir)
+    except BaseException:
+        if fresh and not run_dir.checkpoint.exists():
+            _remove_unfinished(run_dir, created)
+        raise
     world.barrier()
     return FitReport(run_dir.path, trainer.stages, epochs_run=epochs, main=world.main)
 
@@ -88,15 +108,40 @@ def _start(trainer: Trainer) -> None:
     if run.path.exists():
         for path in run.fit_outputs():
             path.unlink(missing_ok=True)
-    run.path.mkdir(parents=True, exist_ok=True)
+    try:
+        run.path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FxrError(f"{exc.filename or run.path}: cannot be created ({exc.strerror})") from None
     write_json(_run_config(trainer), run.config)
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost folder of ``path`` that does not exist yet (None if ``path`` exists)."""
+    path = Path(os.path.abspath(path))
+    if path.exists():
+        return None
+    while not path.parent.exists():
+        path = path.parent
+    return path
+
+
+def _remove_unfinished(run: RunDirectory, created: Path | None) -> None:
+    """Undo a fresh fit that stopped before its first checkpoint: nothing in it could be
+    resumed, and a run directory holding only ``config.json`` would pass for a run. Folders
+    this fit made go whole; in a folder that was there, only the fit's files."""
+    with contextlib.suppress(OSError):
+        if created is not None:
+            shutil.rmtree(created)
+            return
+        for path in (run.config, *run.fit_outputs()):
+            path.unlink(missing_ok=True)
 
 
 def _resume(trainer: Trainer) -> None:
     trainer.load_checkpoint()
     at = trainer.position
     if trainer.world.main:
-        trainer.metrics.truncate(trainer.stages, at.stage, at.epoch)
+        trainer.metrics.truncate([s.name for s in trainer.stages], at.stage, at.epoch)
     if at.stage >= len(trainer.stages):
         trainer.log(f"{trainer.run.path} is already complete")
     else:
@@ -130,11 +175,20 @@ def _run_config(trainer: Trainer) -> dict[str, Any]:
 
 
 def _resumed_config(run: RunDirectory, given: FitConfig) -> FitConfig:
+    """The run's own options; only where it runs may change, and where its dataset now is
+    (``given.data``, when it names a file)."""
     if not run.config.exists() or not run.checkpoint.exists():
         raise FxrError(f"{run.path}: no run to resume (config.json and checkpoint.pt are needed)")
-    saved = json.loads(run.config.read_text())["fit"]
-    # The run's own options win; only where it runs may change.
-    return replace(FitConfig(**saved), device=given.device, workers=given.workers)
+    saved = run.read_config().get("fit")
+    try:
+        config = FitConfig(**saved)
+    except TypeError:  # not a dict, or keys FitConfig does not take
+        raise FxrError(f'{run.config}: damaged, its "fit" options are unreadable') from None
+    if given.data and Path(given.data).is_file():
+        data = Path(given.data).resolve()
+    else:
+        data = locate_dataset(config.data, run.path)
+    return replace(config, data=str(data), device=given.device, workers=given.workers)
 
 
 def _write_loss_figure(run: RunDirectory) -> None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fxregistry.files import atomic_write
+from fxregistry.errors import FxrError
+from fxregistry.files import append_text, atomic_write
 from fxregistry.training.config import StageName, Task
 
 __all__ = ["EpochMetrics", "MetricsLogger", "read_metrics"]
@@ -56,8 +57,7 @@ class MetricsLogger:
         """Record ``metrics``, an epoch of a stage of ``epochs`` epochs."""
         row = metrics.as_row()
         if self.write:
-            with open(self.path, "a") as f:
-                f.write(json.dumps(row) + "\n")
+            append_text(self.path, json.dumps(row) + "\n")
         valid = "-" if metrics.valid_loss is None else f"{metrics.valid_loss:.4f}"
         self.log(
             f"{row['stage']} epoch {row['epoch']}/{epochs}: train {row['train_loss']:.4f}, "
@@ -71,8 +71,7 @@ class MetricsLogger:
             return
         names = [StageName(s).value for s in stages]
         kept = []
-        for line in self.path.read_text().splitlines():
-            row = json.loads(line)
+        for line, row in _lines(self.path):
             if (names.index(row["stage"]), row["epoch"]) <= (stage, epoch):
                 kept.append(line)  # as written, byte for byte
         with atomic_write(self.path) as partial:
@@ -84,4 +83,20 @@ def read_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:
     path = Path(path)
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [row for _, row in _lines(path)]
+
+
+def _lines(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """Each non-empty line of ``path`` with its row; :class:`FxrError` naming a damaged one."""
+    rows = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:
+            row = None
+        if not isinstance(row, dict) or not {"stage", "epoch"} <= row.keys():
+            raise FxrError(f"{path}: line {number} is not a metrics row (damaged)")
+        rows.append((line, row))
+    return rows

@@ -4,7 +4,9 @@ A run directory holds the files :class:`RunDirectory` names (and nothing
 else names them):
 
 - ``config.json``: the fit's options and what they resolved to (dataset,
-  effect, feature kind, device, stages), enough to reproduce the run;
+  effect, feature kind, device, stages), enough to reproduce the run; the
+  dataset by its absolute path (:func:`locate_dataset` finds it for runs that
+  recorded a relative one);
 - ``model.pt``: the final model bundle; ``best.pt``: the bundle with the best
   validation loss of the parameter stage;
 - ``checkpoint.pt``: where training stands, for ``fxr fit --resume``;
@@ -21,9 +23,10 @@ must load.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +39,14 @@ from fxregistry.files import atomic_write
 from fxregistry.specs.effect import Effect
 from fxregistry.training.batches import Normalization
 
-__all__ = ["BUNDLE_FORMAT", "BUNDLE_VERSION", "RunBundle", "RunDirectory", "bundle_path"]
+__all__ = [
+    "BUNDLE_FORMAT",
+    "BUNDLE_VERSION",
+    "RunBundle",
+    "RunDirectory",
+    "bundle_path",
+    "locate_dataset",
+]
 
 BUNDLE_FORMAT = "fxr-model"
 BUNDLE_VERSION = 1
@@ -64,6 +74,18 @@ class RunDirectory:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", Path(self.path))
+
+    def read_config(self) -> dict[str, Any]:
+        """``config.json`` as written by fit; :class:`FxrError` naming it when it is damaged."""
+        try:
+            config = json.loads(self.config.read_text())
+        except FileNotFoundError:
+            raise FxrError(f"{self.config}: no such file (not a run directory?)") from None
+        except (ValueError, OSError) as exc:  # not JSON, not UTF-8, unreadable
+            raise FxrError(f"{self.config}: damaged, not a run's config ({exc})") from None
+        if not isinstance(config, dict):
+            raise FxrError(f"{self.config}: damaged, not a run's config (not a JSON object)")
+        return config
 
     def confusion_figure(self, parameter: str) -> Path:
         return self.path / f"confusion_{parameter}.png"
@@ -96,6 +118,8 @@ class RunBundle:
     fxr_version: str = __version__
     # Keys this fxr does not know (written by a later one): kept, so that they survive a save.
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # The file it was loaded from, for messages; not stored.
+    source: Path | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_module(cls, module: torch.nn.Module, **fields: Any) -> RunBundle:
@@ -114,7 +138,14 @@ class RunBundle:
         """The bundle's module with its weights loaded (needs the model's plugin installed)."""
         spec = registry.get_model(self.model_name)
         module = spec.build(self.in_channels, self.outputs, **self.hyperparameters)
-        module.load_state_dict(self.state_dict)
+        try:
+            module.load_state_dict(self.state_dict)
+        except RuntimeError as exc:  # weights of another shape: the file was altered
+            first = str(exc).strip().splitlines()[0]
+            raise FxrError(
+                f"{self.source or 'the bundle'}: damaged, its weights do not fit model "
+                f"{self.model_name!r} ({first})"
+            ) from None
         return module
 
     # -- the stored form
@@ -176,21 +207,26 @@ class RunBundle:
 
     def save(self, path: str | os.PathLike) -> None:
         """``torch.save`` through a temporary file, so a crash leaves the previous file whole."""
-        with atomic_write(path) as partial:
-            torch.save(self.to_dict(), partial)
+        with atomic_write(path) as partial, open(partial, "wb") as f:
+            torch.save(self.to_dict(), f)  # a file object: see Checkpoint.save
 
     @classmethod
     def load(cls, run_or_file: str | os.PathLike, name: str = MODEL_FILE) -> RunBundle:
         """A run directory's ``name`` bundle, or a bundle file; refuses anything else clearly."""
         path = bundle_path(run_or_file, name)
+        run = RunDirectory(path.parent)
+        if Path(run_or_file).is_dir() and run.config.exists():
+            run.read_config()  # a run directory is whole only with a readable config.json
         try:
             stored = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # torch raises many kinds for a bad file
             raise FxrError(f"{path}: not a readable fxr model ({type(exc).__name__})") from None
         try:
-            return cls.from_dict(stored)
+            return replace(cls.from_dict(stored), source=path)
         except FxrError as exc:
             raise FxrError(f"{path}: {exc}") from None
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a value of a wrong type
+            raise FxrError(f"{path}: not a whole fxr model bundle ({exc})") from None
 
 
 _REQUIRED = (
@@ -206,6 +242,24 @@ _REQUIRED = (
     "state_dict",
 )
 _OPTIONAL = ("data", "stage", "epoch", "valid_loss")
+
+
+def locate_dataset(recorded: str | os.PathLike, run: str | os.PathLike) -> Path:
+    """The dataset that ``run`` recorded, wherever the command runs.
+
+    New runs record an absolute path. Older ones recorded it relative to the
+    folder fit ran in: that is tried from the current folder, then from the
+    run directory's parent (``fit --out runs/x`` run beside the data).
+    """
+    path = Path(recorded)
+    tried = [path] if path.is_absolute() else [path, Path(os.path.abspath(run)).parent / path]
+    for candidate in tried:
+        if candidate.is_file():
+            return candidate
+    where = " or ".join(os.path.abspath(candidate) for candidate in tried)
+    raise FxrError(
+        f"{run}: its dataset is not at {where} (moved?); pass --data FILE to say where it is"
+    )
 
 
 def bundle_path(run_or_file: str | os.PathLike, name: str = MODEL_FILE) -> Path:

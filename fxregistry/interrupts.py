@@ -1,0 +1,45 @@
+"""SIGTERM takes Ctrl-C's path: the same cleanup, the same exit status (130).
+
+A job scheduler, a container runtime or ``kill`` stops a process with
+SIGTERM, whose default action ends it at once: no ``finally`` runs, so a
+build would leave ``OUT.partial`` and its worker processes behind. While a
+build or a fit runs, :func:`sigterm_as_ctrl_c` hands SIGTERM to whatever
+answers Ctrl-C at that moment: Python's handler (KeyboardInterrupt, which
+unwinds through every cleanup) or the trainer's (stop after this step, keep
+the checkpoint).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+
+__all__ = ["sigterm_as_ctrl_c"]
+
+
+@contextlib.contextmanager
+def sigterm_as_ctrl_c() -> Iterator[None]:
+    """While the block (or the decorated function) runs, SIGTERM acts as Ctrl-C."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        # Only the main thread may set handlers, and a program that embeds fxr
+        # and handles SIGTERM itself keeps its own handler.
+        yield
+        return
+
+    def as_ctrl_c(signum: int, frame: object) -> None:
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:  # SIGINT ignored (a job started with `&` or nohup): SIGTERM must still stop
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, as_ctrl_c)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

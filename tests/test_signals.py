@@ -1,0 +1,188 @@
+"""Signals on real processes: Ctrl-C and SIGTERM end a build or a fit cleanly
+(exit 130, no ``.partial`` file, no worker left), and a SIGKILLed build's
+workers die with it, leaving nothing that passes as a dataset.
+
+The commands run as subprocesses in a session of their own, so that every
+process they start can be found (``/proc/PID/stat``'s session field) and
+signalled as a terminal would signal its foreground group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fxregistry.dataset.build import build
+from fxregistry.dataset.config import BuildConfig
+from fxregistry.dataset.pool import worker_pool
+from fxregistry.interrupts import sigterm_as_ctrl_c
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="/proc and PR_SET_PDEATHSIG are Linux's"
+)
+
+FXR = Path(sys.executable).with_name("fxr")  # the console script beside this interpreter
+WAIT = 30.0  # seconds: generous, for a loaded machine; a pass takes far less
+
+
+@pytest.fixture
+def fxr():
+    """``fxr(*ARGS, stderr=FILE)`` runs fxr in a new session (its id is the process's pid).
+
+    Whatever a failed test leaves running of those sessions is killed at the end.
+    """
+    started = []
+
+    def start(*args: object, stderr: Path) -> subprocess.Popen:
+        with open(stderr, "w") as err:
+            process = subprocess.Popen(
+                [str(FXR), *map(str, args)],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                start_new_session=True,
+            )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        for pid in session(process.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        process.wait()
+
+
+def session(sid: int) -> set[int]:
+    """The live processes of session ``sid`` (a zombie is dead, only not yet reaped)."""
+    alive = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # it ended while we looked
+            continue
+        # "pid (comm) state ppid pgrp session ...": comm may hold spaces and parentheses.
+        state, _ppid, _pgrp, session_id = text.rpartition(")")[2].split()[:4]
+        if int(session_id) == sid and state not in "ZX":
+            alive.add(int(text.split(None, 1)[0]))
+    return alive
+
+
+def wait_for(condition, what: str, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        if process is not None and process.poll() is not None:
+            pytest.fail(f"fxr ended (status {process.returncode}) before {what}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"no {what} after {WAIT:g} s")
+        time.sleep(0.05)
+
+
+def start_build(fxr, tmp_path: Path) -> tuple[subprocess.Popen, Path]:
+    """A ``--workers 2`` build, once pass 2 runs: ``OUT.partial`` written, both workers up."""
+    out = tmp_path / "delay.h5"
+    # A short pass 1 (3 takes) and a long pass 2 (~120 clips at 100 settings each):
+    # the signal comes while OUT.partial is written, with seconds of work left.
+    process = fxr(
+        *("build", "--effect", "delay", "--source", "synth:3", "--grid", "random:100"),
+        *("--clip-seconds", 0.5, "--out", out, "--workers", 2),
+        stderr=tmp_path / "stderr",
+    )
+    partial = out.with_name(out.name + ".partial")
+    wait_for(lambda: partial.exists() and len(session(process.pid)) >= 3, "pass 2", process)
+    return process, out
+
+
+def end(process: subprocess.Popen) -> int:
+    try:
+        return process.wait(WAIT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"fxr still runs {WAIT:g} s after the signal")
+
+
+def left_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name != "stderr")
+
+
+@pytest.mark.parametrize(
+    "send",
+    [
+        pytest.param(lambda pid: os.killpg(pid, signal.SIGINT), id="ctrl-c-to-the-group"),
+        pytest.param(lambda pid: os.kill(pid, signal.SIGTERM), id="sigterm-to-the-main-process"),
+    ],
+)
+def test_an_interrupted_build_exits_130_and_leaves_no_file_and_no_worker(fxr, tmp_path, send):
+    process, _ = start_build(fxr, tmp_path)
+    send(process.pid)
+    assert end(process) == 130
+    # One line: no traceback from the main process, none from the workers.
+    assert (tmp_path / "stderr").read_text().splitlines() == ["fxr: interrupted"]
+    assert left_in(tmp_path) == []  # neither OUT.partial nor OUT.partial.clips
+    assert session(process.pid) == set()  # the workers were stopped before fxr exited
+
+
+def test_a_killed_build_takes_its_workers_and_leaves_nothing_that_inspects(fxr, tmp_path):
+    process, out = start_build(fxr, tmp_path)
+    os.kill(process.pid, signal.SIGKILL)
+    assert end(process) == -signal.SIGKILL
+    wait_for(lambda: session(process.pid) == set(), "end of the orphaned workers")
+    assert left_in(tmp_path) == ["delay.h5.partial", "delay.h5.partial.clips"]
+    partial = out.with_name(out.name + ".partial")
+    inspect = subprocess.run(
+        [str(FXR), "inspect", str(partial)], capture_output=True, text=True, timeout=WAIT
+    )
+    assert inspect.returncode == 2, inspect.stderr
+    assert inspect.stderr.startswith("fxr: error: ") and str(partial) in inspect.stderr
+    assert len(inspect.stderr.splitlines()) == 1
+
+
+def test_sigterm_stops_a_fit_as_ctrl_c_does_with_its_checkpoint(fxr, tmp_path):
+    data = tmp_path / "data.h5"
+    config = BuildConfig(effect="delay", source="synth:3", clip_seconds=0.25, max_clips=6)
+    build(config, data, workers=1)
+    run = tmp_path / "run"
+    fit = fxr(
+        *("fit", "--model", "cnn", "--data", data, "--out", run, "--device", "cpu"),
+        *("--epochs", 10000, "--hparam", "channels=[4,8]", "--hparam", "hidden=8"),
+        stderr=tmp_path / "stderr",
+    )
+    wait_for((run / "checkpoint.pt").exists, "checkpoint", fit)
+    fit.send_signal(signal.SIGTERM)
+    assert end(fit) == 130
+    stderr = (tmp_path / "stderr").read_text()
+    assert "Traceback" not in stderr and "--resume" in stderr.splitlines()[-1]
+    assert (run / "checkpoint.pt").exists() and not (run / "model.pt").exists()
+    assert not [p for p in run.iterdir() if "partial" in p.name]
+
+
+# ---------------------------------------------------------------- the parts, in this process
+
+
+def test_an_error_in_a_pool_kills_its_workers_instead_of_waiting_for_their_tasks():
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="stop"), worker_pool(2) as pool:
+        future = pool.submit(time.sleep, 600)
+        wait_for(future.running, "running task")
+        raise RuntimeError("stop")
+    assert time.monotonic() - started < WAIT
+
+
+def test_sigterm_acts_as_ctrl_c_only_inside_and_never_over_a_handler_of_the_program():
+    with pytest.raises(KeyboardInterrupt), sigterm_as_ctrl_c():
+        signal.raise_signal(signal.SIGTERM)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+    received = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    try:
+        with sigterm_as_ctrl_c():
+            signal.raise_signal(signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert received == [signal.SIGTERM]
