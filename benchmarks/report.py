@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,3 +18,21 @@ def save(name: str, lines: list[str], data: Any) -> str:
     (RESULTS / f"{name}.md").write_text(report)
     (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
     return report
+
+
+def update_section(page: Path, name: str, text: str) -> None:
+    """Put ``text`` between ``<!-- BEGIN name -->`` and ``<!-- END name -->`` on ``page``.
+
+    Several scripts write one page (docs/results.md): each owns its section
+    and leaves the others, and the hand-written text around them, alone. A
+    missing section is appended.
+    """
+    begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
+    block = f"{begin}\n{text.rstrip()}\n{end}"
+    old = page.read_text() if page.exists() else ""
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
+    if pattern.search(old):
+        new = pattern.sub(lambda _: block, old)
+    else:
+        new = old.rstrip() + "\n\n" + block
+    page.write_text(new.lstrip() + "\n")

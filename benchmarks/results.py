@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 import torch
-from report import RESULTS, save
+from report import RESULTS, save, update_section
 
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
@@ -129,7 +129,7 @@ def write(args, rows, floors, minutes) -> None:
     options = {k: v for k, v in vars(args).items() if k not in ("work", "report_only")}
     data = {"args": options, "minutes": minutes, "rows": rows, "floors": floors}
     save("results", lines, data)
-    DOCS.write_text(DOCS_HEADER + "\n".join(lines) + "\n")
+    update_section(DOCS, "results.py", DOCS_HEADER + "\n".join(lines))
 
 
 DOCS_HEADER = """# Results
