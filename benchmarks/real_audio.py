@@ -1,7 +1,8 @@
 """Models trained on the built-in source, measured on its test split and on real recordings.
 
-    .venv/bin/python benchmarks/real_audio.py --corpus freepats=/tmp/corpus-freepats \
-        [--corpus fluid=/tmp/corpus-fluid] [--size recipe|large] [--effects ...]
+    .venv/bin/python benchmarks/real_audio.py --corpus freepats=datasets/real-freepats \
+        [--corpus fluid=datasets/real-fluid] [--groups guitar-solo,band-mix,all] \
+        [--size recipe|large] [--effects ...]
 
 The recipe of issue 13, every option at its default except those named:
 
@@ -10,7 +11,8 @@ The recipe of issue 13, every option at its default except those named:
 
 (``--size large``: ``synth:200 --max-clips 2000``.) Each run is evaluated on
 the synth dataset's test split and on every group of every corpus made by
-``benchmarks/real_corpus.py`` (docs/real-audio.md): the group's files are
+``benchmarks/real_corpus.py`` (docs/real-audio.md; one subfolder per kind,
+plus ``all``): the group's files are
 built into a dataset for the effect with ``--level as-is`` (the corpus has
 realistic levels already) and every clip of every split is scored. Beside
 each, the identifiability floor (exhaustive analysis by synthesis with the
@@ -29,7 +31,6 @@ import platform
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import torch
@@ -58,32 +59,14 @@ TARGETS = {
 }
 
 
-def corpus_groups(folder: Path) -> dict[str, list[Path]]:
-    """The corpus's files by kind (``manifest.json``'s ``kind``), plus ``all``."""
-    files = sorted(p for p in folder.rglob("*.wav"))
-    groups: dict[str, list[Path]] = defaultdict(list)
-    manifest = folder / "manifest.json"
-    kinds = {}
-    if manifest.exists():
-        entries = json.loads(manifest.read_text())
-        entries = entries.get("files", entries) if isinstance(entries, dict) else entries
-        kinds = {str(e["file"]): str(e.get("kind", "all")) for e in entries}
-    for path in files:
-        kind = kinds.get(path.name) or kinds.get(str(path.relative_to(folder)))
-        if kind:
-            groups[kind].append(path)
-    groups["all"] = files
-    return dict(groups)
-
-
-def group_folder(work: Path, name: str, files: list[Path]) -> Path:
-    """A folder of links to ``files``, for the folder source."""
-    folder = work / "corpus" / name
-    if not folder.exists():
-        folder.mkdir(parents=True)
-        for i, path in enumerate(files):
-            os.symlink(path.resolve(), folder / f"{i:04d}-{path.name}")
-    return folder
+def corpus_groups(folder: Path, wanted: list[str]) -> dict[str, Path]:
+    """The corpus's kinds (``real_corpus.py`` writes one subfolder per kind) and ``all``."""
+    kinds = {p.name: p for p in sorted(folder.iterdir()) if p.is_dir()}
+    kinds["all"] = folder
+    unknown = sorted(set(wanted) - set(kinds))
+    if unknown:
+        sys.exit(f"error: {folder} has no {', '.join(unknown)} (it has: {', '.join(kinds)})")
+    return {kind: kinds[kind] for kind in wanted}
 
 
 def pooled(result: dict) -> dict:
@@ -100,6 +83,7 @@ def pooled(result: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", action="append", default=[], metavar="NAME=FOLDER")
+    parser.add_argument("--groups", default="guitar-solo,band-mix,all")
     parser.add_argument("--effects", default=",".join(EFFECTS))
     parser.add_argument("--inputs", default="pair,wet")
     parser.add_argument("--size", choices=list(SIZES), default="recipe")
@@ -120,9 +104,9 @@ def main() -> None:
     started = time.perf_counter()
     rows, floors = [], {}
     groups = {
-        f"{corpus}/{kind}": group_folder(work, f"{corpus}-{kind}", files)
-        for corpus, folder in corpora.items()
-        for kind, files in corpus_groups(Path(folder)).items()
+        f"{corpus}/{kind}": folder
+        for corpus, root in corpora.items()
+        for kind, folder in corpus_groups(Path(root), args.groups.split(",")).items()
     }
     for effect in args.effects.split(","):
         train = work / f"{effect}.h5"
