@@ -125,6 +125,7 @@ def main() -> None:
                     effect=effect,
                     source=str(folder),
                     level="as-is",
+                    augment="none",  # the recordings as they are
                     max_clips=args.corpus_clips,
                     seed=args.seed,
                 )

@@ -148,6 +148,8 @@ TABLE: dict[str, list[Row]] = {
         Row("--effect delay --min-level-db -inf", 2, "--min-level-db must be a finite number"),
         Row("--effect delay --level peak:nan", 2, "--level"),
         Row("--effect delay --level loud", 2, "--level"),
+        Row("--effect delay --augment roomy", 2, "--augment must be"),
+        Row("--effect delay --augment room,room", 2, "--augment must be"),
         Row("--effect delay --features wav", 2, "--features"),
         Row("--effect delay --keep-audio=yes", 2, "'--keep-audio' does not take a value"),
         Row("--effect delay --residual=yes", 2, "'--residual' does not take a value"),

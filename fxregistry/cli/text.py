@@ -135,6 +135,12 @@ def format_inspect(info: dict[str, Any]) -> str:
             f"  features   {kind}: {bins} bins, n_fft {cfg['n_fft']}, hop {cfg['hop_length']}, dB"
         )
     lines.append(f"  audio      {'kept' if info['keep_audio'] else 'not kept'}")
+    applied = [
+        f"{k} p={v['probability']:g}" for k, v in info["augment"].items() if v and k != "name"
+    ]
+    lines.append(
+        f"  augment    {info['augment']['name']}" + (f" ({', '.join(applied)})" if applied else "")
+    )
     if info["residual"]:
         lines.append("  residual   spectrograms of wet minus dry audio (fit --input pair+residual)")
     return "\n".join(lines)

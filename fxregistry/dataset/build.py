@@ -137,6 +137,7 @@ def _header(config: BuildConfig, effect: Effect, clips: ClipTable) -> DatasetHea
         split_by=config.split_by,
         keep_audio=config.keep_audio,
         residual=config.residual,
+        augment=config.augment.as_dict(),
         build_config=asdict(config),
         shard=config.shard,
         clips=len(clip_split),
@@ -182,6 +183,8 @@ def _write_index(
     f.create_dataset("clips/recording", data=[row_of[i] for i in clips.recording], dtype="i4")
     f.create_dataset("clips/start", data=clips.start, dtype="i8")
     f.create_dataset("clips/gain_db", data=clips.gain_db, dtype="f4")
+    if header.augment_policy().active:
+        f.create_dataset("clips/augment", data=clips.augment, dtype=strings)
     f.create_dataset("clips/split", data=clips.split, dtype="u1")
     per_clip = header.examples // header.clips
     f.create_dataset("examples/clip", data=np.repeat(np.arange(header.clips), per_clip), dtype="i4")

@@ -2,7 +2,9 @@
 
 Each recording is loaded and cut into clips of ``--clip-seconds``; a clip
 quieter than ``--min-level-db`` is skipped, the others are scaled by the
-``--level`` policy's gain (:func:`level_clip`). A build is deterministic,
+``--level`` policy's gain (:func:`level_clip`), after the ``--augment``
+policy's room, colour and noise (:mod:`~fxregistry.dataset.augment`), so
+every wet clip is rendered from the augmented dry. A build is deterministic,
 so :func:`remake_clips` gives back from the source, bit for bit, the clips
 of a dataset built without ``--keep-audio`` (the identifiability floor
 renders them again).
@@ -21,6 +23,7 @@ import numpy as np
 
 from fxregistry import registry
 from fxregistry.audio.io import SAMPLE_RATE, check_finite, rms_db
+from fxregistry.dataset.augment import AugmentPolicy, augment_clip, drawn_json
 from fxregistry.dataset.config import BuildConfig, parse_level
 from fxregistry.dataset.header import DatasetHeader
 from fxregistry.dataset.pool import ordered_map
@@ -33,6 +36,7 @@ __all__ = [
     "ClipTable",
     "clip_rng",
     "clip_samples",
+    "cut_clip",
     "cut_recordings",
     "level_clip",
     "remake_clips",
@@ -57,11 +61,23 @@ def clip_samples(clip_seconds: float) -> int:
     return int(round(clip_seconds * SAMPLE_RATE))
 
 
-def clip_rng(seed: int, recording: int, clip: int) -> np.random.Generator:
-    """The random draws of clip ``clip`` of recording ``recording`` (its level, its settings)."""
+# The streams of a clip's draws: the level and settings on the first (as
+# before augmentations existed), the augmentations on their own.
+LEVEL_STREAM, AUGMENT_STREAM = 0, 1
+
+
+def clip_rng(
+    seed: int, recording: int, clip: int, stream: int = LEVEL_STREAM
+) -> np.random.Generator:
+    """The random draws of clip ``clip`` of recording ``recording`` (its level, its settings).
+
+    ``stream=AUGMENT_STREAM`` gives the clip's augmentations their own draws,
+    so that augmenting a build does not change its levels and settings.
+    """
     # Keyed by position, not by processing order: the same clip gets the
     # same draws whatever the worker count or shard.
-    return np.random.default_rng([seed, recording, clip])
+    key = [seed, recording, clip] if stream == LEVEL_STREAM else [seed, recording, clip, stream]
+    return np.random.default_rng(key)
 
 
 def level_clip(
@@ -77,6 +93,27 @@ def level_clip(
     else:
         gain_db = float(clip_rng(seed, recording, k).uniform(low, high)) - peak_db
     return gain_db, clip * np.float32(10 ** (gain_db / 20))
+
+
+def cut_clip(
+    audio: np.ndarray,
+    start: int,
+    samples: int,
+    policy: AugmentPolicy,
+    level: tuple[str, float, float],
+    seed: int,
+    recording: int,
+) -> tuple[float, np.ndarray, str]:
+    """``(gain_db, clip, augment record)``: the clip at ``start``, augmented then levelled.
+
+    The one recipe of a stored dry clip, shared by the build and :func:`remake_clips`.
+    """
+    k = start // samples
+    clip, drawn = augment_clip(
+        audio, start, samples, policy, clip_rng(seed, recording, k, AUGMENT_STREAM), SAMPLE_RATE
+    )
+    gain_db, scaled = level_clip(clip, level, seed, recording, k)
+    return gain_db, scaled, drawn_json(drawn)
 
 
 def _load(recording: Recording) -> np.ndarray:
@@ -110,6 +147,7 @@ class _ClipTask:
     min_level_db: float
     level: tuple[str, float, float]
     seed: int
+    augment: AugmentPolicy
 
 
 @dataclass
@@ -118,6 +156,7 @@ class _ClipResult:
     starts: list[int]
     gains_db: list[float]
     audio: np.ndarray  # (clips, samples)
+    augments: list[str] = field(default_factory=list)  # JSON of what each clip got
     quiet: int = 0
     error: str | None = None
 
@@ -135,18 +174,22 @@ def _cut_recording(task: _ClipTask) -> _ClipResult:
             if isinstance(exc, FxrError)
             else f"recording {task.recording.id}: {error_line(exc)}",
         )
-    starts, gains, clips, quiet = [], [], [], 0
-    for k in range(audio.size // task.clip_samples):
-        clip = audio[k * task.clip_samples : (k + 1) * task.clip_samples]
-        if rms_db(clip) < task.min_level_db:
+    starts, gains, clips, augments, quiet = [], [], [], [], 0
+    samples = task.clip_samples
+    for k in range(audio.size // samples):
+        # Quiet is judged on the recording, not on the noise floor an augmentation adds.
+        if rms_db(audio[k * samples : (k + 1) * samples]) < task.min_level_db:
             quiet += 1
             continue
-        gain_db, scaled = level_clip(clip, task.level, task.seed, task.index, k)
-        starts.append(k * task.clip_samples)
+        gain_db, scaled, augment = cut_clip(
+            audio, k * samples, samples, task.augment, task.level, task.seed, task.index
+        )
+        starts.append(k * samples)
         gains.append(gain_db)
         clips.append(scaled)
-    stacked = np.stack(clips) if clips else np.zeros((0, task.clip_samples), np.float32)
-    return _ClipResult(task.index, starts, gains, stacked, quiet)
+        augments.append(augment)
+    stacked = np.stack(clips) if clips else np.zeros((0, samples), np.float32)
+    return _ClipResult(task.index, starts, gains, stacked, augments, quiet)
 
 
 @dataclass
@@ -156,6 +199,7 @@ class ClipTable:
     recording: list[int] = field(default_factory=list)  # index in the source's recordings
     start: list[int] = field(default_factory=list)  # first sample in the recording
     gain_db: list[float] = field(default_factory=list)
+    augment: list[str] = field(default_factory=list)  # JSON: what each clip's augmentation drew
     split: list[int] = field(default_factory=list)
     skipped_quiet_clips: int = 0
     skipped_files: int = 0
@@ -189,7 +233,9 @@ def cut_recordings(
     taken = [0, 0, 0]
     table = ClipTable()
     tasks = (
-        _ClipTask(i, recordings[i], samples, config.min_level_db, level, config.seed)
+        _ClipTask(
+            i, recordings[i], samples, config.min_level_db, level, config.seed, config.augment
+        )
         for i in order
         if taken[split_of[i]] < limits[split_of[i]]
     )
@@ -211,6 +257,7 @@ def cut_recordings(
             table.recording += [result.index] * n
             table.start += result.starts[:n]
             table.gain_db += result.gains_db[:n]
+            table.augment += result.augments[:n]
             table.split += [s] * n
             log(f"clips: {len(table)}")
     if not table:
@@ -241,6 +288,7 @@ def remake_clips(
     recordings = list(source.recordings(argument, header.seed))
     samples = clip_samples(header.clip_seconds)
     level = parse_level(header.level)
+    policy = header.augment_policy()
     audio = np.empty((len(starts), samples), np.float32)
     loaded: dict[int, np.ndarray] = {}
     for i, (index, start, stored_gain) in enumerate(
@@ -248,10 +296,12 @@ def remake_clips(
     ):
         if index not in loaded:  # consecutive clips share a recording: keep the last one
             loaded = {index: _load(recordings[index])}
-        clip = loaded[index][start : start + samples]
-        same = clip.size == samples
+        recording = loaded[index]
+        same = start + samples <= recording.size
         if same:
-            gain_db, audio[i] = level_clip(clip, level, header.seed, index, start // samples)
+            gain_db, audio[i], _ = cut_clip(
+                recording, start, samples, policy, level, header.seed, index
+            )
             same = np.float32(gain_db) == stored_gain
         if not same:
             raise FxrError(f"{path}: the source {header.source!r} no longer gives the same audio")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from fxregistry.dataset.augment import AugmentPolicy, parse_augment, show_augment
 from fxregistry.errors import FxrError, check_finite, check_range
 
 __all__ = [
@@ -113,6 +114,18 @@ class BuildConfig:
             "random:LOW:HIGH (draw the peak) or as-is (keep the recording's level)."
         },
     )
+    # What the dry clips go through before the level policy (fxregistry.dataset.augment).
+    augment: AugmentPolicy = field(
+        default=AugmentPolicy(),
+        metadata={
+            "help": "Augment each dry clip before the effect renders it (the pair stays "
+            "exact): none, default (room,colour,noise) or a comma list of room (a small "
+            "or medium reverb), colour (microphone and instrument EQ), noise (a noise floor "
+            "40-70 dB below the clip).",
+            "parse": parse_augment,
+            "show": show_augment,
+        },
+    )
     features: tuple[str, ...] = field(
         default=("mel",),
         metadata={
@@ -169,6 +182,10 @@ class BuildConfig:
     )
 
     def __post_init__(self) -> None:
+        if isinstance(self.augment, str):  # BuildConfig(augment="default") from Python
+            object.__setattr__(self, "augment", parse_augment(self.augment))
+        if not isinstance(self.augment, AugmentPolicy):
+            raise FxrError(f"--augment takes a policy, not {self.augment!r}")
         parse_grid(self.grid)
         if self.shard is not None:
             k, n = self.shard

@@ -1,0 +1,287 @@
+"""Augmentations of the dry clips in pass 1 of a build (``fxr build --augment``).
+
+The synthesizer's clips are clean, close and dry; a user's recording has a
+room, a microphone and an instrument's colour, and a noise floor. Each dry
+clip may get any of these *before* the level policy and before any effect
+renders it, so the stored dry clip is the augmented one and every wet clip
+is rendered from it: dry and wet stay exactly paired by construction.
+
+Every draw comes from the clip's own generator (keyed by seed, recording and
+clip, on a stream of its own so the level and the settings draw what they
+drew before), so a build stays the same whatever the worker count or shard,
+and :func:`fxregistry.dataset.clips.remake_clips` can make the clips again.
+pedalboard does the filtering and the room; numpy draws and shapes the noise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from fxregistry.errors import FxrError
+
+__all__ = [
+    "AUGMENTATIONS",
+    "PRE_ROLL_SECONDS",
+    "AugmentPolicy",
+    "ColourSpec",
+    "NoiseSpec",
+    "RoomSpec",
+    "augment_clip",
+    "draw_augmentations",
+    "drawn_json",
+    "parse_augment",
+    "show_augment",
+]
+
+Range = tuple[float, float]
+
+# Seconds of the recording before a clip that go through the room and filters
+# too (then are dropped): a clip cut from a reverberant recording starts with
+# the tail of what came before, not with a silent room.
+PRE_ROLL_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class RoomSpec:
+    """A small to medium room (pedalboard.Reverb), applied with ``probability``."""
+
+    probability: float = 0.5
+    room_size: Range = (0.05, 0.5)
+    damping: Range = (0.2, 0.8)
+    wet_level: Range = (0.05, 0.3)
+
+
+@dataclass(frozen=True)
+class ColourSpec:
+    """Microphone and instrument colour: a band limit, a resonance and two shelves."""
+
+    probability: float = 0.7
+    highpass_hz: Range = (20.0, 200.0)
+    lowpass_hz: Range = (4000.0, 20000.0)
+    peak_hz: Range = (200.0, 6000.0)
+    peak_gain_db: Range = (-6.0, 6.0)
+    peak_q: Range = (0.5, 2.0)
+    low_shelf_hz: Range = (80.0, 300.0)
+    high_shelf_hz: Range = (3000.0, 8000.0)
+    shelf_gain_db: Range = (-4.0, 4.0)
+
+
+@dataclass(frozen=True)
+class NoiseSpec:
+    """A noise floor ``level_db`` below the clip's RMS level, pink with ``pink_share``."""
+
+    probability: float = 0.5
+    level_db: Range = (-70.0, -40.0)
+    pink_share: float = 0.5
+
+
+SPECS = {"room": RoomSpec, "colour": ColourSpec, "noise": NoiseSpec}
+# In the order they are applied: the room, then the microphone that hears it, then the floor.
+AUGMENTATIONS = tuple(SPECS)
+
+
+@dataclass(frozen=True)
+class AugmentPolicy:
+    """Which augmentations a build applies, each with its probability and ranges.
+
+    ``name`` is what was typed (``none``, ``default``, ``room,noise``); the
+    specs are the whole policy, stored in the dataset's provenance.
+    """
+
+    name: str = "none"
+    room: RoomSpec | None = None
+    colour: ColourSpec | None = None
+    noise: NoiseSpec | None = None
+
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, kind) is not None for kind in AUGMENTATIONS)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AugmentPolicy:
+        specs = {}
+        for kind, spec in SPECS.items():
+            given = data.get(kind)
+            if given is not None:
+                # JSON has lists where the spec has ranges.
+                specs[kind] = spec(
+                    **{k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
+                )
+        return cls(name=str(data.get("name", "none")), **specs)
+
+    @classmethod
+    def from_json(cls, text: str) -> AugmentPolicy:
+        return cls.from_dict(json.loads(text))
+
+
+def parse_augment(text: str) -> AugmentPolicy:
+    """``none``, ``default`` (all of them) or a comma list of ``room``, ``colour``, ``noise``."""
+    text = text.strip()
+    if text == "none":
+        return AugmentPolicy()
+    names = list(AUGMENTATIONS) if text == "default" else [n.strip() for n in text.split(",")]
+    unknown = [n for n in names if n not in SPECS]
+    if unknown or not names or len(set(names)) != len(names):
+        raise FxrError(
+            f"--augment must be 'none', 'default' or a comma list of "
+            f"{', '.join(AUGMENTATIONS)}, got {text!r}"
+        )
+    return AugmentPolicy(name=text, **{n: SPECS[n]() for n in names})
+
+
+def show_augment(policy: AugmentPolicy) -> str:
+    """The inverse of :func:`parse_augment` for the policies it makes."""
+    return policy.name
+
+
+def _draw(rng: np.random.Generator, bounds: Range, log: bool = False) -> float:
+    """Uniform in ``bounds``; frequencies uniform on a log scale, as the ear hears them."""
+    low, high = bounds
+    if log:
+        return float(math.exp(rng.uniform(math.log(low), math.log(high))))
+    return float(rng.uniform(low, high))
+
+
+def _room(spec: RoomSpec, rng: np.random.Generator) -> dict[str, float]:
+    return {
+        "room_size": _draw(rng, spec.room_size),
+        "damping": _draw(rng, spec.damping),
+        "wet_level": _draw(rng, spec.wet_level),
+    }
+
+
+def _colour(spec: ColourSpec, rng: np.random.Generator) -> dict[str, float]:
+    return {
+        "highpass_hz": _draw(rng, spec.highpass_hz, log=True),
+        "lowpass_hz": _draw(rng, spec.lowpass_hz, log=True),
+        "peak_hz": _draw(rng, spec.peak_hz, log=True),
+        "peak_gain_db": _draw(rng, spec.peak_gain_db),
+        "peak_q": _draw(rng, spec.peak_q),
+        "low_shelf_hz": _draw(rng, spec.low_shelf_hz, log=True),
+        "low_shelf_gain_db": _draw(rng, spec.shelf_gain_db),
+        "high_shelf_hz": _draw(rng, spec.high_shelf_hz, log=True),
+        "high_shelf_gain_db": _draw(rng, spec.shelf_gain_db),
+    }
+
+
+def _noise(spec: NoiseSpec, rng: np.random.Generator) -> dict[str, Any]:
+    return {
+        "level_db": _draw(rng, spec.level_db),
+        "kind": "pink" if rng.uniform() < spec.pink_share else "white",
+    }
+
+
+def draw_augmentations(policy: AugmentPolicy, rng: np.random.Generator) -> dict[str, Any]:
+    """What one clip gets: ``{augmentation: its drawn settings}``, in the order applied.
+
+    Every augmentation draws its settings even when it is not applied, so that
+    turning one off does not change what the others draw.
+    """
+    drawn = {}
+    for kind, draw in (("room", _room), ("colour", _colour), ("noise", _noise)):
+        spec = getattr(policy, kind)
+        if spec is None:
+            continue
+        applied = rng.uniform() < spec.probability
+        settings = draw(spec, rng)
+        if applied:
+            drawn[kind] = settings
+    return drawn
+
+
+def _board(drawn: dict[str, Any], sample_rate: int) -> Any:
+    # Imported here: the command line reads the policy without loading pedalboard.
+    import pedalboard
+
+    plugins = []
+    if "room" in drawn:
+        room = drawn["room"]
+        plugins.append(
+            pedalboard.Reverb(
+                room_size=room["room_size"],
+                damping=room["damping"],
+                wet_level=room["wet_level"],
+                dry_level=1.0,
+                width=0.0,  # mono clips
+            )
+        )
+    if "colour" in drawn:
+        c = drawn["colour"]
+        nyquist_margin = 0.45 * sample_rate  # a lowpass above Nyquist is not a filter
+        plugins += [
+            pedalboard.HighpassFilter(cutoff_frequency_hz=c["highpass_hz"]),
+            pedalboard.LowpassFilter(cutoff_frequency_hz=min(c["lowpass_hz"], nyquist_margin)),
+            pedalboard.PeakFilter(
+                cutoff_frequency_hz=min(c["peak_hz"], nyquist_margin),
+                gain_db=c["peak_gain_db"],
+                q=c["peak_q"],
+            ),
+            pedalboard.LowShelfFilter(
+                cutoff_frequency_hz=c["low_shelf_hz"], gain_db=c["low_shelf_gain_db"]
+            ),
+            pedalboard.HighShelfFilter(
+                cutoff_frequency_hz=min(c["high_shelf_hz"], nyquist_margin),
+                gain_db=c["high_shelf_gain_db"],
+            ),
+        ]
+    return pedalboard.Pedalboard(plugins)
+
+
+def _noise_floor(
+    kind: str, level_db: float, reference: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Noise ``level_db`` below the RMS of ``reference``, white or pink (1/f power)."""
+    noise = rng.standard_normal(reference.size)
+    if kind == "pink":
+        spectrum = np.fft.rfft(noise)
+        f = np.arange(spectrum.size, dtype=np.float64)
+        f[0] = 1.0  # no DC boost
+        noise = np.fft.irfft(spectrum / np.sqrt(f), n=reference.size)
+    rms = math.sqrt(float(np.mean(np.square(reference, dtype=np.float64))))
+    noise_rms = math.sqrt(float(np.mean(np.square(noise)))) or 1.0
+    return (noise * (rms * 10 ** (level_db / 20) / noise_rms)).astype(np.float32)
+
+
+def augment_clip(
+    audio: np.ndarray,
+    start: int,
+    samples: int,
+    policy: AugmentPolicy,
+    rng: np.random.Generator,
+    sample_rate: int,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """``(clip, drawn)``: ``audio[start:start + samples]`` as ``policy`` augments it.
+
+    ``drawn`` is what was applied (empty: the clip is returned as it was).
+    The room and filters also run over up to :data:`PRE_ROLL_SECONDS` of
+    ``audio`` before the clip, which is then dropped.
+    """
+    clip = audio[start : start + samples]
+    drawn = draw_augmentations(policy, rng)
+    if not drawn:
+        return clip, drawn
+    if "room" in drawn or "colour" in drawn:
+        first = max(0, start - int(PRE_ROLL_SECONDS * sample_rate))
+        context = np.asarray(audio[first : start + samples], np.float32)
+        board = _board(drawn, sample_rate)
+        clip = board(context[None, :], sample_rate)[0, start - first :].astype(np.float32)
+    if "noise" in drawn:
+        noise = drawn["noise"]
+        clip = clip + _noise_floor(noise["kind"], noise["level_db"], clip, rng)
+    return np.ascontiguousarray(clip, np.float32), drawn
+
+
+def drawn_json(drawn: dict[str, Any]) -> str:
+    """One clip's record in ``clips/augment``: JSON of what was applied, ``{}`` for nothing."""
+    return json.dumps(drawn, sort_keys=True)

@@ -1,0 +1,229 @@
+"""``fxr build --augment``: room, colour and noise on the dry clips, with dry
+and wet still exactly paired, deterministic, recorded per clip and in the
+file's provenance, and made again bit for bit from the source."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from fxregistry import registry
+from fxregistry.audio.features import spectrogram
+from fxregistry.cli.main import cli
+from fxregistry.dataset.augment import (
+    AugmentPolicy,
+    ColourSpec,
+    NoiseSpec,
+    RoomSpec,
+    augment_clip,
+    parse_augment,
+    show_augment,
+)
+from fxregistry.dataset.build import build
+from fxregistry.dataset.config import BuildConfig
+from fxregistry.dataset.header import describe, open_dataset, read_header
+from fxregistry.errors import FxrError
+from fxregistry.evaluation.floor import dry_clips
+
+SAMPLE_RATE = 44100
+FLOAT16_DB = 1 / 16  # spectrograms are stored as float16 dB
+EFFECTS = registry.effect_names()
+# Every augmentation on every clip, so that no test passes on a clip left as it was.
+ALWAYS = AugmentPolicy(
+    name="always",
+    room=RoomSpec(probability=1.0),
+    colour=ColourSpec(probability=1.0),
+    noise=NoiseSpec(probability=1.0),
+)
+TINY = {"source": "synth:3", "clip_seconds": 0.25, "max_clips": 3}
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def tiny(effect: str = "delay", **options) -> BuildConfig:
+    return BuildConfig(effect=effect, **{**TINY, **options})
+
+
+def contents(path) -> dict[str, np.ndarray]:
+    """Every dataset of the file at ``path``, by name."""
+    out = {}
+    with h5py.File(path) as f:
+        f.visit(lambda n: out.update({n: f[n][:]}) if isinstance(f[n], h5py.Dataset) else None)
+    return out
+
+
+def assert_same_contents(a, b) -> None:
+    first, second = contents(a), contents(b)
+    assert first.keys() == second.keys()
+    for name in first:
+        assert np.array_equal(first[name], second[name]), name
+
+
+# ------------------------------------------------------------------ the pair is exact
+
+
+@pytest.mark.parametrize("name", EFFECTS)
+def test_rendering_the_stored_augmented_dry_gives_the_stored_wet(tmp_path, name):
+    build(tiny(name, augment=ALWAYS, keep_audio=True), tmp_path / "a.h5", workers=1)
+    effect = registry.get_effect(name)
+    with open_dataset(tmp_path / "a.h5") as f:
+        records = [json.loads(r) for r in f["clips/augment"][:]]
+        assert all(set(r) == {"room", "colour", "noise"} for r in records)
+        examples = int(f.attrs["examples"])
+        for example in sorted({0, examples // 2, examples - 1}):
+            clip = int(f["examples/clip"][example])
+            dry = f["clips/audio"][clip]
+            stored = f["examples/params"][example]
+            # The grid setting stored (as float32) in this row.
+            setting = next(
+                s
+                for s in effect.grid()
+                if np.array_equal(np.float32([s[p] for p in effect.parameter_names]), stored)
+            )
+            wet = effect(dry, SAMPLE_RATE, **setting)
+            np.testing.assert_allclose(f["examples/audio"][example], wet, atol=1e-6)
+            np.testing.assert_allclose(
+                f["examples/wet_mel"][example], spectrogram(wet), atol=FLOAT16_DB
+            )
+            np.testing.assert_allclose(f["clips/dry_mel"][clip], spectrogram(dry), atol=FLOAT16_DB)
+
+
+# ------------------------------------------------------------------ determinism
+
+
+def test_an_augmented_build_is_the_same_for_a_seed_whatever_the_worker_count(tmp_path):
+    config = tiny(augment="default", keep_audio=True, seed=4)
+    build(config, tmp_path / "one.h5", workers=1)
+    build(config, tmp_path / "two.h5", workers=2)
+    assert_same_contents(tmp_path / "one.h5", tmp_path / "two.h5")
+
+
+def test_different_seeds_augment_differently(tmp_path):
+    for seed in (1, 2):
+        build(tiny(augment=ALWAYS, seed=seed), tmp_path / f"{seed}.h5", workers=1)
+    with h5py.File(tmp_path / "1.h5") as a, h5py.File(tmp_path / "2.h5") as b:
+        assert list(a["clips/augment"][:]) != list(b["clips/augment"][:])
+
+
+def test_augment_none_is_bit_identical_to_a_build_without_the_option(tmp_path):
+    base = ["build", "--effect", "delay", "--source", "synth:3", "--clip-seconds", "0.25"]
+    base += ["--max-clips", "3", "--keep-audio", "--workers", "1"]
+    assert run(*base, "--out", tmp_path / "plain.h5").exit_code == 0
+    assert run(*base, "--augment", "none", "--out", tmp_path / "none.h5").exit_code == 0
+    assert_same_contents(tmp_path / "plain.h5", tmp_path / "none.h5")
+    with h5py.File(tmp_path / "plain.h5") as a, h5py.File(tmp_path / "none.h5") as b:
+        assert "clips/augment" not in a
+        for key in set(a.attrs) - {"created"}:
+            assert np.array_equal(a.attrs[key], b.attrs[key]), key
+
+
+def test_augmenting_keeps_each_clips_level_draw_and_settings(tmp_path):
+    options = {"level": "random:-30:-3", "grid": "random:2", "keep_audio": True}
+    build(tiny("limiter", **options), tmp_path / "plain.h5", workers=1)
+    build(tiny("limiter", augment=ALWAYS, **options), tmp_path / "a.h5", workers=1)
+    with h5py.File(tmp_path / "plain.h5") as plain, h5py.File(tmp_path / "a.h5") as a:
+        # The augmentation changed the dry clips, but not their settings or peaks.
+        assert not np.allclose(plain["clips/audio"][:], a["clips/audio"][:], atol=1e-4)
+        assert np.array_equal(plain["examples/params"][:], a["examples/params"][:])
+        peaks = [20 * np.log10(np.abs(f["clips/audio"][:]).max(axis=1)) for f in (plain, a)]
+        np.testing.assert_allclose(peaks[0], peaks[1], atol=1e-4)
+
+
+# ------------------------------------------------------------------ provenance
+
+
+def test_the_policy_is_stored_in_full_and_shown_by_inspect(tmp_path):
+    out = tmp_path / "a.h5"
+    build(tiny(augment="room,noise"), out, workers=1)
+    policy = parse_augment("room,noise")
+    header = read_header(out)
+    assert header.augment_policy() == policy and policy.colour is None
+    assert header.augment["room"]["room_size"] == list(RoomSpec().room_size)
+    assert header.build_config["augment"] == header.augment
+    assert AugmentPolicy.from_dict(describe(out)["augment"]) == policy
+    text = run("inspect", out)
+    assert text.exit_code == 0
+    assert "augment    room,noise (room p=0.5, noise p=0.5)" in text.output
+    with h5py.File(out) as f:
+        records = [json.loads(r) for r in f["clips/augment"][:]]
+    assert len(records) == 3 and all(set(r) <= {"room", "noise"} for r in records)
+
+
+def test_a_file_without_the_attribute_reads_as_not_augmented(tmp_path):
+    out = tmp_path / "old.h5"
+    build(tiny(), out, workers=1)
+    with h5py.File(out, "r+") as f:
+        del f.attrs["augment"]
+    assert read_header(out).augment_policy() == AugmentPolicy()
+    assert describe(out)["augment"]["name"] == "none"
+
+
+# ------------------------------------------------------------------ remade clips
+
+
+def test_clips_made_again_from_the_source_equal_the_stored_ones(tmp_path):
+    build(tiny(augment=ALWAYS, keep_audio=True, clip_seconds=0.5), tmp_path / "kept.h5", workers=1)
+    build(tiny(augment=ALWAYS, clip_seconds=0.5), tmp_path / "lean.h5", workers=1)
+    rows = np.array([2, 0, 1])
+    assert np.array_equal(
+        dry_clips(tmp_path / "kept.h5", rows), dry_clips(tmp_path / "lean.h5", rows)
+    )
+
+
+# ------------------------------------------------------------------ the policy and its parts
+
+
+@pytest.mark.parametrize("text", ["none", "default", "noise,room", "colour"])
+def test_a_policy_reads_back_from_its_text_and_its_json(text):
+    policy = parse_augment(text)
+    assert parse_augment(show_augment(policy)) == policy
+    assert AugmentPolicy.from_json(policy.to_json()) == policy
+
+
+def test_default_is_every_augmentation_and_none_is_nothing():
+    every = AugmentPolicy(name="default", room=RoomSpec(), colour=ColourSpec(), noise=NoiseSpec())
+    assert parse_augment("default") == every
+    assert parse_augment("none") == AugmentPolicy() and not AugmentPolicy().active
+    assert BuildConfig(effect="delay").augment == AugmentPolicy()  # for now; see issue 13
+
+
+@pytest.mark.parametrize("text", ["roomy", "room,room", "", "room,", "none,room"])
+def test_a_bad_policy_is_refused(text):
+    with pytest.raises(FxrError, match="--augment must be"):
+        parse_augment(text)
+
+
+def test_a_bad_augment_option_is_one_line_with_exit_status_2(tmp_path):
+    result = run("build", "--effect", "delay", "--augment", "roomy", "--out", tmp_path / "x.h5")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        "fxr: error: --augment must be 'none', 'default' or a comma list of room, colour, "
+        "noise, got 'roomy'"
+    ]
+    assert not (tmp_path / "x.h5").exists()
+
+
+@pytest.mark.parametrize("kind", ["white", "pink"])
+def test_the_noise_floor_sits_at_the_drawn_level_below_the_clip(kind):
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+    audio = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    noise = NoiseSpec(probability=1.0, level_db=(-40.0, -40.0), pink_share=float(kind == "pink"))
+    policy = AugmentPolicy(name="noise", noise=noise)
+    clip, drawn = augment_clip(audio, 0, audio.size, policy, np.random.default_rng(0), SAMPLE_RATE)
+    assert drawn == {"noise": {"kind": kind, "level_db": -40.0}}
+    added = clip.astype(np.float64) - audio
+    ratio_db = 10 * np.log10(np.mean(added**2) / np.mean(audio.astype(np.float64) ** 2))
+    assert ratio_db == pytest.approx(-40.0, abs=0.01)
+
+
+def test_a_clip_that_draws_nothing_is_returned_as_it_was():
+    audio = np.random.default_rng(0).standard_normal(2000).astype(np.float32)
+    policy = AugmentPolicy(name="never", room=RoomSpec(probability=0.0))
+    clip, drawn = augment_clip(audio, 1000, 500, policy, np.random.default_rng(0), SAMPLE_RATE)
+    assert drawn == {} and np.array_equal(clip, audio[1000:1500])
