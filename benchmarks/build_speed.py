@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/build_speed.py [--takes 12] [--big-takes 48]
 
-1. Writes `--takes` takes of the built-in guitar synthesizer (10-30 s each,
+1. Writes `--takes` takes of the built-in synthesizer (10-30 s each,
    real recording lengths) as wav files into a scratch folder.
 2. For each effect, runs benchmarks/naive_build.py and `fxr build` (defaults)
    on that folder as separate processes; measures examples/s, the peak memory

@@ -4,7 +4,7 @@
                                            [--pretrain-epochs 4] [--head-epochs 8]
 
 For each of the four effects of the study: build a dataset with the paper's
-grid from the built-in guitar synthesizer (peaks at -1 dBFS, with residual
+grid from the built-in synthesizer (peaks at -1 dBFS, with residual
 spectrograms), train `cnn`, `cnn+residual` (the same CNN with
 `--input pair+residual`), `encdec --freeze-encoder` and `unet
 --freeze-encoder` on it, evaluate every
@@ -135,7 +135,7 @@ def write(args, rows, floors, minutes) -> None:
 DOCS_HEADER = """# Results
 
 fxr's models against the study's (its §4, see docs/README.md), on data from the built-in
-guitar synthesizer. Everything below was produced by the command that opens
+synthesizer. Everything below was produced by the command that opens
 the next paragraph; it rebuilds the datasets, retrains every model and
 rewrites this page.
 
