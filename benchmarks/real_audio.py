@@ -93,6 +93,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--corpus-clips", type=int, default=400, help="clips per corpus group")
     parser.add_argument("--floor-limit", type=int, default=100)
+    parser.add_argument("--lr", type=float, help="depart from the recipe's learning rate")
+    parser.add_argument("--augment", help="depart from the recipe's build augmentation")
+    parser.add_argument(
+        "--tag", help="an experiment: write results/real_audio-TAG.*, leave docs/results.md"
+    )
     parser.add_argument("--work", type=Path)
     args = parser.parse_args()
     takes, clips = SIZES[args.size]
@@ -113,7 +118,11 @@ def main() -> None:
         if not train.exists():
             build(
                 BuildConfig(
-                    effect=effect, source=f"synth:{takes}", max_clips=clips, seed=args.seed
+                    effect=effect,
+                    source=f"synth:{takes}",
+                    max_clips=clips,
+                    seed=args.seed,
+                    **({"augment": args.augment} if args.augment else {}),
                 ),
                 train,
             )
@@ -136,7 +145,12 @@ def main() -> None:
         for input_mode in args.inputs.split(","):
             run = work / f"{effect}-{input_mode}"
             config = FitConfig(
-                model="cnn", data=str(train), input=input_mode, epochs=args.epochs, seed=0
+                model="cnn",
+                data=str(train),
+                input=input_mode,
+                epochs=args.epochs,
+                seed=0,
+                **({"lr": args.lr} if args.lr else {}),
             )
             fit(config, run, force=True, log=log)
             row = {"effect": effect, "input": input_mode}
@@ -175,7 +189,8 @@ def write(args, takes, clips, groups, rows, floors, minutes) -> None:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
         f"CPU; {minutes:.0f} minutes in all.  ",
         f"Training data: `fxr build --effect E --source synth:{takes} --max-clips {clips} "
-        f"--seed {args.seed}`; runs: `fxr fit --data E.h5 --epochs {args.epochs} "
+        f"--seed {args.seed}{f' --augment {args.augment}' if args.augment else ''}`; runs: "
+        f"`fxr fit --data E.h5 --epochs {args.epochs}{f' --lr {args.lr:g}' if args.lr else ''} "
         "[--input wet]` (model cnn), every other option at its default. Real recordings: "
         "every clip of every file of each corpus group (docs/real-audio.md), built with "
         f"`--level as-is`, at most {args.corpus_clips} clips per group. Cells: grid "
@@ -198,9 +213,11 @@ def write(args, takes, clips, groups, rows, floors, minutes) -> None:
         + "; ".join(f"{k}: {v['grid']:.0%} ({v['mae']:.3f})" for k, v in floors.items())
         + ".",
     ]
-    save("real_audio", lines, {"args": vars(args) | {"work": None}, "rows": rows,
-                               "floors": floors, "minutes": minutes})  # fmt: skip
-    update_section(DOCS, "real_audio.py", "\n".join(lines))
+    name = f"real_audio-{args.tag}" if args.tag else "real_audio"
+    data = {"args": vars(args) | {"work": None}, "rows": rows, "floors": floors}
+    save(name, lines, data | {"minutes": minutes})
+    if not args.tag:
+        update_section(DOCS, "real_audio.py", "\n".join(lines))
 
 
 if __name__ == "__main__":
