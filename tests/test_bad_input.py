@@ -195,7 +195,7 @@ TABLE: dict[str, list[Row]] = {
     ],
     "fit": [
         *usage_rows(FIT),
-        Row("--data {data}", 2, "--model NAME is needed"),
+        Row("--data {data} --out {tmp}/r --epochs 0", 2, "--epochs must be at least 1"),
         Row("--model cnn", 2, "--data FILE is needed"),
         Row("--model cnnn --data {data}", 2, "did you mean 'cnn'"),
         *[Row(f"--model cnn --data {file} --out {{tmp}}/r", 2, frag) for file, frag in DATASETS],

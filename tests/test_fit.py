@@ -336,3 +336,14 @@ def test_an_existing_run_is_kept_unless_resume_or_force(datasets, tmp_path):
     again = run(*args)
     assert again.exit_code == 2 and "--resume" in again.stderr
     assert run(*args, "--force").exit_code == 0
+
+
+def test_fit_without_a_model_trains_the_best_measured_one(datasets, tmp_path):
+    from fxregistry.training.config import DEFAULT_MODEL
+
+    run_dir = tmp_path / "run"
+    args = ["--data", datasets["delay"], "--out", run_dir, "--epochs", "1", "--device", "cpu"]
+    result = run("fit", *args, "--hparam", "channels=[4,8]", "--hparam", "hidden=8")
+    assert result.exit_code == 0, result.output
+    assert json.loads((run_dir / "config.json").read_text())["fit"]["model"] == DEFAULT_MODEL
+    assert (run_dir / "model.pt").exists()

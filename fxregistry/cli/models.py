@@ -20,7 +20,7 @@ from fxregistry.cli.options import (
 )
 from fxregistry.cli.text import format_estimate, format_evaluation, print_json
 from fxregistry.errors import FxrError, Interrupted
-from fxregistry.training.config import FitConfig
+from fxregistry.training.config import DEFAULT_MODEL, FitConfig
 
 __all__ = ["COMMANDS", "estimate", "evaluate", "fit"]
 
@@ -37,9 +37,9 @@ __all__ = ["COMMANDS", "estimate", "evaluate", "fit"]
 def fit(out: str | None, resume: bool, force: bool, **options: Any) -> None:
     """Train a model on a dataset; write a run directory.
 
-    --model and --data are needed, except with --resume: then the run's own
-    config.json is used and the other options are ignored, except --device,
-    --workers and --data (where the dataset is now).
+    --data is needed, and --model defaults to the best measured model, except
+    with --resume: then the run's own config.json is used and the other options
+    are ignored, except --device, --workers and --data (where the dataset is now).
     """
     from fxregistry.dataset.header import describe
     from fxregistry.training.fit import fit as run_fit
@@ -51,8 +51,7 @@ def fit(out: str | None, resume: bool, force: bool, **options: Any) -> None:
         # Placeholders: the run's config.json names the model and the dataset.
         model, data = model or "(from the run)", data or "(from the run)"
     else:
-        if not model:
-            raise FxrError("--model NAME is needed (fxr list-models)")
+        model = model or DEFAULT_MODEL
         registry.get_model(model)  # an unknown name fails before any work
         if not data:
             raise FxrError("--data FILE is needed (a dataset built by `fxr build`)")

@@ -19,6 +19,7 @@ from fxregistry.dataset.config import MAX_SEED
 from fxregistry.errors import FxrError, check_range
 
 __all__ = [
+    "DEFAULT_MODEL",
     "DEVICE_HELP",
     "INPUTS",
     "NORMALIZATIONS",
@@ -38,6 +39,10 @@ INPUTS = {"pair": ("wet", "dry"), "wet": ("wet",), "pair+residual": ("wet", "dry
 # How spectrograms are scaled for a network (see training.batches.Normalization).
 NORMALIZATIONS = ("fixed", "minmax")
 DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps"
+# What `fxr fit` trains when no --model is named: the best model measured so far
+# (docs/results.md: cnn beats encdec and unet on every effect; benchmarks/real_audio.py
+# measures it on real recordings). Change it only with a measurement that says so.
+DEFAULT_MODEL = "cnn"
 
 
 # A hyperparameter value that is not JSON is taken as a string only when it is one plain
@@ -96,7 +101,11 @@ class FitConfig:
 
     # Neither is required on the command line: --resume takes them from the run.
     model: str = field(
-        metadata={"help": "A registered model (fxr list-models).", "required": False}
+        metadata={
+            "help": f"A registered model (fxr list-models) [default: {DEFAULT_MODEL}, the best "
+            "measured; with --resume: the run's].",
+            "required": False,
+        }
     )
     data: str = field(
         metadata={"help": "A dataset built by `fxr build`.", "path": True, "required": False}
