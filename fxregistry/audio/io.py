@@ -32,7 +32,7 @@ __all__ = [
     "read_audio",
     "write_audio",
     "check_audio_output",
-    "check_finite",
+    "check_audio_finite",
     "resample",
     "rms_db",
 ]
@@ -72,7 +72,7 @@ def _check_format(path: Path, rate: float, channels: int) -> None:
         raise FxrError(f"{path}: {channels} channels; audio has 1 to {MAX_CHANNELS}")
 
 
-def check_finite(audio: np.ndarray, rate: float, what: str) -> None:
+def check_audio_finite(audio: np.ndarray, rate: float, what: str) -> None:
     """Raise :class:`FxrError` naming ``what`` if ``audio`` holds NaN or Inf samples."""
     finite = np.isfinite(audio)
     if not finite.all():
@@ -161,7 +161,7 @@ def read_audio(
     rate = int(round(rate))
     if audio.shape[-1] == 0:
         raise FxrError(f"{path}: the file holds no audio")
-    check_finite(audio, rate, str(path))
+    check_audio_finite(audio, rate, str(path))
     if mono:
         audio = audio.mean(axis=0)
     if sample_rate is not None and rate != sample_rate:
@@ -230,7 +230,7 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int) ->
     path = check_audio_output(path)
     audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
     _check_format(path, sample_rate, audio.shape[0])
-    check_finite(audio, sample_rate, f"{path}: refusing to write")
+    check_audio_finite(audio, sample_rate, f"{path}: refusing to write")
     encoded = _encode(path, audio, int(sample_rate))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

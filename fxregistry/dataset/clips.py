@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from fxregistry import registry
-from fxregistry.audio.io import SAMPLE_RATE, check_finite, rms_db
+from fxregistry.audio.io import SAMPLE_RATE, check_audio_finite, rms_db
 from fxregistry.dataset.augment import AugmentPolicy, augment_clip, drawn_json
 from fxregistry.dataset.config import BuildConfig, parse_level
 from fxregistry.dataset.header import DatasetHeader
@@ -135,7 +135,7 @@ def _load(recording: Recording) -> np.ndarray:
         raise FxrError(f"{name}: load() gave shape {audio.shape}, not mono audio")
     if audio.size == 0:
         raise FxrError(f"{name}: load() gave no audio")
-    check_finite(audio, SAMPLE_RATE, name)
+    check_audio_finite(audio, SAMPLE_RATE, name)
     return audio
 
 
