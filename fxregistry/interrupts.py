@@ -7,6 +7,12 @@ build or a fit runs, :func:`sigterm_as_ctrl_c` hands SIGTERM to whatever
 answers Ctrl-C at that moment: Python's handler (KeyboardInterrupt, which
 unwinds through every cleanup) or the trainer's (stop after this step, keep
 the checkpoint).
+
+Python raises Ctrl-C's KeyboardInterrupt wherever the main thread happens to
+be, and one raised inside a weakref callback or a ``__del__`` is printed
+("Exception ignored in ...") and dropped: the build went on and exited 0 after
+the user had pressed Ctrl-C. :func:`remember_ctrl_c` keeps the fact, and the
+build asks for it again before it marks its file complete.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import signal
 import threading
 from collections.abc import Iterator
 
-__all__ = ["sigterm_as_ctrl_c"]
+__all__ = ["CtrlC", "remember_ctrl_c", "sigterm_as_ctrl_c"]
 
 
 @contextlib.contextmanager
@@ -43,3 +49,35 @@ def sigterm_as_ctrl_c() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+class CtrlC:
+    """Whether Ctrl-C (or SIGTERM, see above) came while :func:`remember_ctrl_c` was on."""
+
+    def __init__(self) -> None:
+        self.pressed = False
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt again if one came, even if something swallowed it."""
+        if self.pressed:
+            raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def remember_ctrl_c() -> Iterator[CtrlC]:
+    """While the block runs, Ctrl-C raises KeyboardInterrupt as usual and is remembered."""
+    ctrl_c = CtrlC()
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield ctrl_c  # no handler of ours: ignored stays ignored, and check() never raises
+        return
+
+    def remember(signum: int, frame: object) -> None:
+        ctrl_c.pressed = True
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, remember)
+    try:
+        yield ctrl_c
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -22,7 +22,7 @@ import pytest
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
 from fxregistry.dataset.pool import worker_pool
-from fxregistry.interrupts import sigterm_as_ctrl_c
+from fxregistry.interrupts import remember_ctrl_c, sigterm_as_ctrl_c
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="/proc and PR_SET_PDEATHSIG are Linux's"
@@ -186,3 +186,16 @@ def test_sigterm_acts_as_ctrl_c_only_inside_and_never_over_a_handler_of_the_prog
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert received == [signal.SIGTERM]
+
+
+def test_a_ctrl_c_that_something_swallowed_is_raised_again_by_check():
+    # Python drops an exception raised in a weakref callback or a __del__ (it only
+    # prints "Exception ignored in"): the build must still stop before it completes.
+    before = signal.getsignal(signal.SIGINT)
+    with remember_ctrl_c() as ctrl_c:
+        ctrl_c.check()  # nothing came yet
+        with contextlib.suppress(KeyboardInterrupt):  # as in a weakref callback
+            signal.raise_signal(signal.SIGINT)
+        with pytest.raises(KeyboardInterrupt):
+            ctrl_c.check()
+    assert signal.getsignal(signal.SIGINT) is before

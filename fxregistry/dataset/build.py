@@ -41,7 +41,7 @@ from fxregistry.dataset.rows import SPECTROGRAM_DTYPE, create_rows, create_table
 from fxregistry.dataset.splits import plan_recordings, split_ranges_of
 from fxregistry.errors import FxrError
 from fxregistry.files import atomic_write
-from fxregistry.interrupts import sigterm_as_ctrl_c
+from fxregistry.interrupts import remember_ctrl_c, sigterm_as_ctrl_c
 from fxregistry.progress import progress_bar
 from fxregistry.specs.effect import Effect
 from fxregistry.specs.source import Recording
@@ -89,7 +89,7 @@ def build(
     workers = max(1, workers or os.cpu_count() or 1)
     window = 2 * workers  # tasks in flight: enough to keep every worker busy
     out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(out) as partial:
+    with remember_ctrl_c() as ctrl_c, atomic_write(out) as partial:
         scratch = partial.with_name(partial.name + ".clips")
         try:
             # The pool inside the files: the workers (which read the scratch file)
@@ -109,6 +109,7 @@ def build(
                     blocks = job.blocks(clips.keys(job.clip_samples))
                     results = ordered_map(render_block, blocks, pool, window)
                     _write_renders(rows, results, header, started, log)
+                    ctrl_c.check()  # one raised in a callback was dropped: stop all the same
                     mark_complete(f)
         finally:
             scratch.unlink(missing_ok=True)
