@@ -40,7 +40,7 @@ from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
 from fxregistry.evaluation.evaluate import evaluate
 from fxregistry.evaluation.floor import identifiability_floor
-from fxregistry.training.config import FitConfig
+from fxregistry.training.config import DEFAULT_MODEL, FitConfig
 from fxregistry.training.fit import fit
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "results.md"
@@ -85,6 +85,7 @@ def main() -> None:
     parser.add_argument("--corpus", action="append", default=[], metavar="NAME=FOLDER")
     parser.add_argument("--groups", default="guitar-solo,band-mix,all")
     parser.add_argument("--effects", default=",".join(EFFECTS))
+    # pair: fit's default input (the dry given; with the residual when the data has it).
     parser.add_argument("--inputs", default="pair,wet")
     parser.add_argument("--size", choices=list(SIZES), default="recipe")
     parser.add_argument("--takes", type=int, help="override the size's synth takes")
@@ -95,6 +96,14 @@ def main() -> None:
     parser.add_argument("--floor-limit", type=int, default=100)
     parser.add_argument("--lr", type=float, help="depart from the recipe's learning rate")
     parser.add_argument("--augment", help="depart from the recipe's build augmentation")
+    parser.add_argument("--level", help="depart from the recipe's build level policy")
+    parser.add_argument("--model", help="depart from fxr fit's default model")
+    parser.add_argument(
+        "--residual",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="--no-residual: build without residuals (then the pair input is wet and dry alone)",
+    )
     parser.add_argument(
         "--tag", help="an experiment: write results/real_audio-TAG.*, leave docs/results.md"
     )
@@ -123,6 +132,8 @@ def main() -> None:
                     max_clips=clips,
                     seed=args.seed,
                     **({"augment": args.augment} if args.augment else {}),
+                    **({"level": args.level} if args.level else {}),
+                    residual=args.residual,
                 ),
                 train,
             )
@@ -135,6 +146,7 @@ def main() -> None:
                     source=str(folder),
                     level="as-is",
                     augment="none",  # the recordings as they are
+                    residual=args.residual,
                     max_clips=args.corpus_clips,
                     seed=args.seed,
                 )
@@ -145,15 +157,17 @@ def main() -> None:
         for input_mode in args.inputs.split(","):
             run = work / f"{effect}-{input_mode}"
             config = FitConfig(
-                model="cnn",
+                model=args.model or DEFAULT_MODEL,
                 data=str(train),
-                input=input_mode,
+                # "pair" is fit's default input: the dry given, with the residual if built.
+                input=None if input_mode == "pair" else input_mode,
                 epochs=args.epochs,
                 seed=0,
                 **({"lr": args.lr} if args.lr else {}),
             )
             fit(config, run, force=True, log=log)
-            row = {"effect": effect, "input": input_mode}
+            trained = json.loads((run / "config.json").read_text())["fit"]["input"]
+            row = {"effect": effect, "input": trained}
             test = evaluate(run, device="cpu", figures=False)["splits"]["test"]
             row["synth test"] = {k: test[k] for k in ("n", "mae", "grid_accuracy")}
             for name, data in real.items():
@@ -170,7 +184,8 @@ def cell(m: dict) -> str:
 
 def verdict(effect: str, input_mode: str, groups: list[dict]) -> str:
     """Whether the issue's target holds on every real-audio group."""
-    kind, target = TARGETS.get((effect, input_mode), (None, None))
+    given = "wet" if input_mode == "wet" else "pair"  # the targets: dry given or not
+    kind, target = TARGETS.get((effect, given), (None, None))
     if kind is None or not groups:
         return ""
     if kind == "grid":
@@ -189,10 +204,13 @@ def write(args, takes, clips, groups, rows, floors, minutes) -> None:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
         f"CPU; {minutes:.0f} minutes in all.  ",
         f"Training data: `fxr build --effect E --source synth:{takes} --max-clips {clips} "
-        f"--seed {args.seed}{f' --augment {args.augment}' if args.augment else ''}`; runs: "
+        f"--seed {args.seed}{f' --augment {args.augment}' if args.augment else ''}"
+        f"{f' --level {args.level}' if args.level else ''}"
+        f"{'' if args.residual else ' --no-residual'}`; runs: "
         f"`fxr fit --data E.h5 --epochs {args.epochs}{f' --lr {args.lr:g}' if args.lr else ''} "
-        "[--input wet]` (model cnn), every other option at its default. Real recordings: "
-        "every clip of every file of each corpus group (docs/real-audio.md), built with "
+        f"[--input wet]` (model {args.model or DEFAULT_MODEL}), every other option at its "
+        "default. Real recordings: every clip of every file of each corpus group "
+        "(docs/real-audio.md), built with "
         f"`--level as-is`, at most {args.corpus_clips} clips per group. Cells: grid "
         "accuracy (MAE on parameters normalized to [0, 1]; chance MAE 0.333).",
         "",

@@ -4,7 +4,8 @@
    at a mid-grid setting into ``demo-output/`` for listening.
 2. Builds a small dataset for every effect from the default source and
    inspects it.
-3. Fits a small CNN on one effect's dataset for a few epochs and evaluates it.
+3. Fits fxr fit's default model on one effect's dataset for a few epochs and
+   evaluates it.
 4. Renders a take the model never saw at a known setting and estimates the
    setting from the files, refined by analysis-by-synthesis, beside the
    truth; writes the rendered match.
@@ -29,7 +30,7 @@ from fxregistry.dataset.header import describe
 from fxregistry.errors import FxrError
 from fxregistry.estimation.estimate import estimate
 from fxregistry.evaluation.evaluate import evaluate
-from fxregistry.training.config import FitConfig
+from fxregistry.training.config import DEFAULT_MODEL, FitConfig
 from fxregistry.training.fit import fit
 
 OUTPUT = Path("demo-output")
@@ -79,9 +80,10 @@ def build_datasets(out: Path) -> dict[str, Path]:
 
 
 def fit_model(data: Path, run: Path) -> None:
-    # Ten times the study's learning rate, halved every 3 epochs: a few epochs
-    # on a few hundred examples must already beat chance clearly.
-    config = FitConfig(model="cnn", data=str(data), epochs=DEMO_EPOCHS, lr=1e-3, lr_step=3)
+    # fxr fit's own defaults (the default model at its learning rate), the rate
+    # halved every 3 epochs: a few epochs on a few hundred examples must already
+    # beat chance clearly.
+    config = FitConfig(model=DEFAULT_MODEL, data=str(data), epochs=DEMO_EPOCHS, lr_step=3)
     fit(config, run, force=True, log=lambda line: print(f"  {line}"))
     print(f"run written to {run}: model.pt, best.pt, metrics.jsonl, loss.png")
 
@@ -126,7 +128,7 @@ def main(effect: str | None = None, out: Path = OUTPUT) -> None:
     )
     built = build_datasets(out / "datasets")
     print(f"\n== fitting a small CNN on the {effect} dataset ({DEMO_EPOCHS} epochs)")
-    run = out / "runs" / f"{effect}-cnn"
+    run = out / "runs" / f"{effect}-{DEFAULT_MODEL}"
     fit_model(built[effect], run)
     print("\n== evaluating it on its dataset's splits")
     evaluate_model(run)

@@ -312,7 +312,8 @@ def write_audio_files(root: Path) -> dict[str, Path]:
 def write_datasets(root: Path) -> dict[str, Path]:
     """A tiny dataset, two shards, and what goes wrong with such files."""
     files = {name: root / f"{name}.h5" for name in ("data", "shard1", "shard2")}
-    build(BuildConfig(effect="delay", **TINY), files["data"], workers=1)
+    # Without residuals: a row asks for them from a dataset that lacks them.
+    build(BuildConfig(effect="delay", residual=False, **TINY), files["data"], workers=1)
     for k in (1, 2):  # a shard cannot have --max-clips: two short takes at 1 s clips
         config = BuildConfig(effect="delay", source="synth:2", clip_seconds=1.0, shard=(k, 2))
         build(config, files[f"shard{k}"], workers=1)

@@ -241,7 +241,8 @@ def test_command_defaults_are_the_config_defaults(command, config, required):
     params = {p.name: p for p in cli.commands[command].params}
     for f in option_fields(config):
         param = params[f.name]
-        assert param.help == f.metadata["help"]
+        on = f.default is True  # a flag that is on unless --no-FLAG; its help says so
+        assert param.help == f.metadata["help"] + ("  [default: on]" if on else "")
         if "show" in f.metadata:  # shown as typed, e.g. 80/10/10, and parsed back
             assert param.default == f.metadata["show"](f.default)
             assert f.metadata["parse"](param.default) == f.default

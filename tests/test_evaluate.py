@@ -33,9 +33,9 @@ def runs(tmp_path_factory):
     build(BuildConfig(effect="delay", source="synth:4", clip_seconds=0.5, max_clips=10), data)
     made = {"data": data}
     for name, options in {
-        "pair": {"model": "cnn"},
+        "pair": {"model": "cnn", "input": "pair"},
         "wet": {"model": "cnn", "input": "wet"},
-        "unet": {"model": "unet", "freeze_encoder": True},
+        "unet": {"model": "unet", "input": "pair", "freeze_encoder": True},
     }.items():
         config = FitConfig(data=str(data), epochs=1, batch_size=8, device="cpu", **options)
         fit(config, folder / name)

@@ -122,6 +122,14 @@ def test_the_run_directory_holds_what_the_contract_lists(datasets, tmp_path):
     assert model(torch.rand(1, 1, 128, 44)).shape == (1, 1)
 
 
+@pytest.mark.parametrize("name", MODELS)
+def test_without_lr_a_fit_trains_at_the_models_own_rate_and_records_it(name, datasets, tmp_path):
+    fit(quick(name, datasets["delay"], epochs=1, lr=None), tmp_path / "run")
+    own = registry.get_model(name).lr
+    assert json.loads((tmp_path / "run/config.json").read_text())["fit"]["lr"] == own
+    assert json.loads(open(tmp_path / "run/metrics.jsonl").readline())["lr"] == own
+
+
 def test_the_same_seed_gives_the_same_weights(datasets, tmp_path):
     for name in ("a", "b"):
         fit(quick("cnn", datasets["delay"], seed=3), tmp_path / name)

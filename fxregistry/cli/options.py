@@ -102,6 +102,10 @@ def field_option(config: type, name: str) -> Callable[[F], F]:
         kwargs["default"] = shown
         kwargs["show_default"] = True
     flag = meta.get("flag", "--" + f.name.replace("_", "-"))
+    if value_type is bool and default is True:
+        # On unless turned off: the flag takes its --no- twin.
+        flag = f"{flag}/--no-{flag[2:]}"
+        kwargs.update(default=True, help=f"{kwargs['help']}  [default: on]")
     return click.option(flag, f.name, **kwargs)
 
 

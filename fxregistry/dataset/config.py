@@ -108,7 +108,10 @@ class BuildConfig:
         metadata={"help": "Skip (and count) clips whose RMS level is below this (dBFS)."},
     )
     level: str = field(
-        default="peak:-1",
+        # Real recordings come at any level, and level decides what some effects do
+        # (a threshold, a fixed noise floor): train on the range they come in
+        # (docs/dataset-format.md).
+        default="random:-20:-1",
         metadata={
             "help": "Clip level: peak:DB (scale each clip's peak to DB dBFS), "
             "random:LOW:HIGH (draw the peak) or as-is (keep the recording's level)."
@@ -139,11 +142,12 @@ class BuildConfig:
         default=False, metadata={"help": "Also store the dry and wet clip audio (float32)."}
     )
     # Also the spectrograms of wet minus dry audio: what the effect added or removed.
+    # On by default: it shows changes too small for the wet spectrogram (docs/training.md).
     residual: bool = field(
-        default=False,
+        default=True,
         metadata={
-            "help": "Also store spectrograms of wet minus dry audio (for fit --input "
-            "pair+residual)."
+            "help": "Also store spectrograms of wet minus dry audio (fit's default input "
+            "then reads them)."
         },
     )
     split: tuple[float, float, float] = field(

@@ -7,8 +7,9 @@ check for every registered model:
 
 - ``module(x)`` maps normalized spectrograms ``x`` of shape
   ``(batch, C, bins, frames)`` to ``(batch, P)`` parameter estimates in [0, 1].
-  ``C`` is 2 for ``--input pair`` (channel 0 wet, channel 1 dry) and 1 for
-  ``--input wet``. Any ``bins`` and ``frames`` must work.
+  ``C`` is 2 for ``--input pair`` (channel 0 wet, channel 1 dry), 3 for
+  ``--input pair+residual`` (channel 2 the residual) and 1 for ``--input wet``.
+  Any ``bins`` and ``frames`` must work.
 - With ``reconstructs=True``, ``module.reconstruct(wet)`` maps a wet
   spectrogram ``(batch, 1, bins, frames)`` to the dry one, same shape; it is
   what ``--freeze-encoder`` pretrains with an L2 loss.
@@ -16,6 +17,11 @@ check for every registered model:
   ``--freeze-encoder`` freezes and ``--init`` loads from another run. Its
   output must feed the parameter head, so that a frozen encoder still leaves
   a trainable head.
+
+``lr`` is the Adam learning rate the model was measured at: ``fxr fit`` uses
+it unless ``--lr`` is given (the study's three train at its 1e-4; a model with
+normalized evidence may learn faster, and a rate that suits one architecture
+can make another diverge).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ class Model:
     reconstructs: bool = False
     encoder: str | None = None
     hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+    lr: float = 1e-4
 
     def __post_init__(self) -> None:
         if self.reconstructs and self.encoder is None:
@@ -74,4 +81,5 @@ class Model:
             "reconstructs": self.reconstructs,
             "encoder": self.encoder,
             "hyperparameters": dict(self.hyperparameters),
+            "lr": self.lr,
         }

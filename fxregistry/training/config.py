@@ -39,10 +39,10 @@ INPUTS = {"pair": ("wet", "dry"), "wet": ("wet",), "pair+residual": ("wet", "dry
 # How spectrograms are scaled for a network (see training.batches.Normalization).
 NORMALIZATIONS = ("fixed", "minmax")
 DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps"
-# What `fxr fit` trains when no --model is named: the best model measured so far
-# (docs/results.md: cnn beats encdec and unet on every effect; benchmarks/real_audio.py
-# measures it on real recordings). Change it only with a measurement that says so.
-DEFAULT_MODEL = "cnn"
+# What `fxr fit` trains when no --model is named: the best model measured so far. Of the
+# study's three cnn is best (docs/results.md); fxnet beats cnn on real recordings on every
+# effect (benchmarks/real_audio.py, docs/real-audio.md). Change it only with a measurement.
+DEFAULT_MODEL = "fxnet"
 
 
 # A hyperparameter value that is not JSON is taken as a string only when it is one plain
@@ -110,12 +110,13 @@ class FitConfig:
     data: str = field(
         metadata={"help": "A dataset built by `fxr build`.", "path": True, "required": False}
     )
-    input: str = field(
-        default="pair",
+    # None: pair+residual when the dataset has residuals, else pair; fit() records which.
+    input: str | None = field(
+        default=None,
         metadata={
             "help": "pair: wet and dry spectrograms; wet: the wet one alone (no dry at "
-            "estimate time); pair+residual: also the spectrogram of wet minus dry (a dataset "
-            "built with --residual).",
+            "estimate time); pair+residual: also the spectrogram of wet minus dry [default: "
+            "pair+residual if the dataset has residuals (fxr build's default), else pair].",
             "choices": tuple(INPUTS),
         },
     )
@@ -138,7 +139,14 @@ class FitConfig:
         metadata={"help": "Epochs of the reconstruction stage [default: --epochs]."},
     )
     batch_size: int = field(default=16, metadata={"help": "Examples per step, over all processes."})
-    lr: float = field(default=1e-4, metadata={"help": "Adam learning rate."})
+    # None: the model's own (fxregistry.Model.lr), which fit() writes into the run.
+    lr: float | None = field(
+        default=None,
+        metadata={
+            "help": "Adam learning rate [default: the model's, fxr list-models --json; 1e-4 "
+            "for the study's three]."
+        },
+    )
     lr_step: int = field(default=5, metadata={"help": "StepLR step (epochs)."})
     lr_gamma: float = field(default=0.5, metadata={"help": "StepLR factor."})
     normalization: str = field(
@@ -175,7 +183,8 @@ class FitConfig:
     )
 
     def __post_init__(self) -> None:
-        check_input(self.input)
+        if self.input is not None:
+            check_input(self.input)
         for flag, value in (
             ("--epochs", self.epochs),
             ("--batch-size", self.batch_size),
@@ -184,7 +193,8 @@ class FitConfig:
             check_range(flag, value, at_least=1)
         if self.pretrain_epochs is not None:
             check_range("--pretrain-epochs", self.pretrain_epochs, at_least=1)
-        check_range("--lr", self.lr, above=0)
+        if self.lr is not None:
+            check_range("--lr", self.lr, above=0)
         # A factor of 0 or below would make the learning rate 0 or negative after one step.
         check_range("--lr-gamma", self.lr_gamma, above=0)
         check_range("--seed", self.seed, at_least=0, at_most=MAX_SEED)

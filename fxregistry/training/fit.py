@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from fxregistry import __version__
+from fxregistry import __version__, registry
+from fxregistry.dataset.header import read_header
 from fxregistry.errors import FxrError
 from fxregistry.files import write_json
 from fxregistry.interrupts import sigterm_as_ctrl_c
@@ -62,8 +63,7 @@ def fit(
     elif run_dir.path.exists() and any(run_dir.path.iterdir()) and not force:
         raise FxrError(f"{run} exists; pass --resume to continue it or --force to replace it")
     else:
-        # Absolute, so that evaluate finds the data from any folder.
-        config = replace(config, data=str(Path(config.data).resolve()))
+        config = _resolved(config)
     # A fresh fit that fails before its first checkpoint removes what it made (below).
     fresh = world.main and not resume
     created = _first_missing(run_dir.path)
@@ -100,6 +100,16 @@ def fit(
         raise
     world.barrier()
     return FitReport(run_dir.path, trainer.stages, epochs_run=epochs, main=world.main)
+
+
+def _resolved(config: FitConfig) -> FitConfig:
+    """``config`` as the run records it: every default that depends on the model or the data
+    decided, and the data's path absolute (evaluate finds it from any folder)."""
+    lr = config.lr if config.lr is not None else registry.get_model(config.model).lr
+    input_mode = config.input
+    if input_mode is None:
+        input_mode = "pair+residual" if read_header(config.data).residual else "pair"
+    return replace(config, data=str(Path(config.data).resolve()), lr=lr, input=input_mode)
 
 
 def _start(trainer: Trainer) -> None:

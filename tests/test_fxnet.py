@@ -1,0 +1,52 @@
+"""fxnet's evidence says what the effect did, whatever the music.
+
+The network itself is tested with every registered model (test_fit.py);
+these are the claims its docstring makes about the evidence it computes.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from fxr_plugins.delay import render as delay
+from fxr_plugins.fxnet import GROUPS, LAGS, QUANTILES, lag_evidence, level_evidence
+
+from fxregistry.audio.features import FeatureConfig, spectrogram
+from fxregistry.training.batches import Normalization
+
+FEATURES = FeatureConfig()
+
+
+def model_input(*audio) -> torch.Tensor:
+    """(1, channels, bins, frames) as fit feeds a model (fixed normalization)."""
+    db = [torch.as_tensor(spectrogram(a, FEATURES)) for a in audio]
+    return torch.stack([Normalization()(d) for d in db]).unsqueeze(0)
+
+
+def profiles(x: torch.Tensor) -> torch.Tensor:
+    """lag_evidence as (pairs, lags), averaged over the band groups."""
+    return lag_evidence(x)[0].reshape(-1, GROUPS, LAGS + 1).mean(dim=1)
+
+
+@pytest.mark.parametrize("seconds", [0.071429, 0.14286, 0.25])
+def test_a_delay_shows_at_its_lag_with_and_without_the_dry(guitar, seconds):
+    wet = delay(guitar, FEATURES.sample_rate, delay_seconds=seconds)
+    frames = round(seconds * FEATURES.sample_rate / FEATURES.hop_length)
+    # With the dry: its onsets return in the change (wet minus dry) after the delay, and
+    # nowhere else as strongly, though the guitar's notes come every 9 frames.
+    _wet_wet, _dry_wet, dry_change = profiles(model_input(wet, guitar))
+    assert abs(int(dry_change[2:].argmax()) + 2 - frames) <= 1
+    # Without: the wet resembles itself at the delay far more than the dry did.
+    (wet_wet,), (dry_dry,) = profiles(model_input(wet)), profiles(model_input(guitar))
+    assert wet_wet[frames] > dry_dry[frames] + 0.1
+
+
+def test_level_quantiles_keep_absolute_level(guitar):
+    loud, quiet = level_evidence(model_input(guitar)), level_evidence(model_input(guitar / 10))
+    assert loud.shape == quiet.shape == (1, len(QUANTILES) * 32)
+    # 20 dB quieter is 20/140 of the fixed normalization's range lower, except where the
+    # quieter one reaches digital silence (-100 dB), as the lowest band always does (it
+    # pools Mel bands without an FFT bin).
+    lower = loud - quiet
+    assert ((lower >= 0) & (lower <= 20 / 140 + 1e-3)).all()
+    assert ((lower - 20 / 140).abs() < 2e-3).float().mean() > 0.9
