@@ -63,7 +63,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         data = scratch / "delay.h5"
-        build(BuildConfig(effect="delay", source="synth:20", max_clips=args.clips), data)
+        build(
+            BuildConfig(effect="delay", source="synth:20", max_clips=args.clips, residual=False),
+            data,
+        )
         torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone",
                     "--nproc-per-node", str(args.processes)]  # fmt: skip
         single, multi = [], []

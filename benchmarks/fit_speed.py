@@ -81,7 +81,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="fxr-fit-bench-") as scratch:
         path = Path(scratch) / "delay.h5"
-        build(BuildConfig(effect="delay", source="synth:12", max_clips=args.clips), path)
+        build(
+            BuildConfig(effect="delay", source="synth:12", max_clips=args.clips, residual=False),
+            path,
+        )
         memory = load_split(path, "train", "mel")
         streamed = open_split(path, "train", "mel", in_memory=False)
         n = len(memory)

@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/normalization.py [--clips 200] [--epochs 15]
 
-Builds a dataset per effect from the built-in source (default level policy,
-peaks at -1 dBFS), trains the CNN with ``--input pair`` under each
+Builds a dataset per effect from the built-in source (peaks at -1 dBFS, as
+when this was measured), trains the CNN with ``--input pair`` under each
 normalization with otherwise identical settings, and reports the validation
 MAE on parameters normalized to [0, 1] (the study's table metric) of the
 best epoch, beside chance (1/3 for a uniform guess).
@@ -42,7 +42,13 @@ def main() -> None:
         for effect in args.effects.split(","):
             data = Path(scratch) / f"{effect}.h5"
             build(
-                BuildConfig(effect=effect, source=f"synth:{args.takes}", max_clips=args.clips),
+                BuildConfig(
+                    effect=effect,
+                    source=f"synth:{args.takes}",
+                    max_clips=args.clips,
+                    level="peak:-1",
+                    residual=False,
+                ),
                 data,
             )
             for normalization in ("minmax", "fixed"):

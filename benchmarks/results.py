@@ -95,7 +95,11 @@ def main() -> None:
         data = work / f"{effect}.h5"
         if not data.exists():
             config = BuildConfig(
-                effect=effect, source=f"synth:{args.takes}", max_clips=args.clips, residual=True
+                effect=effect,
+                source=f"synth:{args.takes}",
+                max_clips=args.clips,
+                level="peak:-1",  # the study's, not fxr build's default
+                residual=True,
             )
             build(config, data)
         floors[effect] = identifiability_floor(data, "test", args.floor_limit)
