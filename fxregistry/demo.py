@@ -127,7 +127,7 @@ def main(effect: str | None = None, out: Path = OUTPUT) -> None:
         f"\n== building a small dataset per effect ({DEMO_TAKES} synth takes, {DEMO_CLIPS} clips)"
     )
     built = build_datasets(out / "datasets")
-    print(f"\n== fitting a small CNN on the {effect} dataset ({DEMO_EPOCHS} epochs)")
+    print(f"\n== fitting {DEFAULT_MODEL} on the {effect} dataset ({DEMO_EPOCHS} epochs)")
     run = out / "runs" / f"{effect}-{DEFAULT_MODEL}"
     fit_model(built[effect], run)
     print("\n== evaluating it on its dataset's splits")
