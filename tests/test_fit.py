@@ -15,7 +15,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from fxregistry import registry
+from fxregistry import Model, registry
 from fxregistry.cli.main import cli
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
@@ -128,6 +128,12 @@ def test_without_lr_a_fit_trains_at_the_models_own_rate_and_records_it(name, dat
     own = registry.get_model(name).lr
     assert json.loads((tmp_path / "run/config.json").read_text())["fit"]["lr"] == own
     assert json.loads(open(tmp_path / "run/metrics.jsonl").readline())["lr"] == own
+
+
+@pytest.mark.parametrize("lr", [0.0, -1e-3, float("nan")])
+def test_a_model_cannot_declare_a_learning_rate_that_does_not_train(lr):
+    with pytest.raises(ValueError, match="lr must be above 0"):
+        Model("bad", "a model with a bad rate", create=lambda **_: None, lr=lr)
 
 
 def test_the_same_seed_gives_the_same_weights(datasets, tmp_path):

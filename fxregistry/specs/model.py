@@ -51,6 +51,8 @@ class Model:
     def __post_init__(self) -> None:
         if self.reconstructs and self.encoder is None:
             raise ValueError(f"model {self.name!r} reconstructs, so it must name its encoder")
+        if not self.lr > 0:  # also refuses NaN
+            raise ValueError(f"model {self.name!r}: lr must be above 0, not {self.lr!r}")
         object.__setattr__(self, "hyperparameters", MappingProxyType(dict(self.hyperparameters)))
 
     def build(self, in_channels: int, outputs: int, **overrides: Any):
