@@ -66,13 +66,13 @@ def correlation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.stack(lags, dim=-1) / scale.unsqueeze(-1)
 
 
-def lag_evidence(x: torch.Tensor) -> torch.Tensor:
-    """(batch, C, bins, frames) model input -> (batch, features) onset correlations."""
-    wet = onsets(x[:, 0])
+def lag_evidence(channels: torch.Tensor) -> torch.Tensor:
+    """:func:`channels_of` the model input -> (batch, features) onset correlations."""
+    wet = onsets(channels[:, 0])
     pairs = [(wet, wet)]
-    if x.shape[1] >= 2:
-        dry = onsets(x[:, 1])
-        pairs += [(dry, wet), (dry, onsets(x[:, 0] - x[:, 1]))]
+    if channels.shape[1] >= 3:  # the dry given: wet, dry[, residual], wet minus dry
+        dry = onsets(channels[:, 1])
+        pairs += [(dry, wet), (dry, onsets(channels[:, -1]))]
     return torch.cat([correlation(a, b).flatten(1) for a, b in pairs], dim=1)
 
 
@@ -116,7 +116,7 @@ class FxNet(nn.Module):
         channels = channels_of(x)
         maps = self.features(channels)
         pooled = torch.cat([maps.mean(dim=(2, 3)), maps.amax(dim=(2, 3))], dim=1)
-        evidence = [self.lags(lag_evidence(x)), self.levels(level_evidence(channels))]
+        evidence = [self.lags(lag_evidence(channels)), self.levels(level_evidence(channels))]
         return self.head(torch.cat([pooled, *evidence], dim=1))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 from fxr_plugins.delay import render as delay
-from fxr_plugins.fxnet import GROUPS, LAGS, QUANTILES, lag_evidence, level_evidence
+from fxr_plugins.fxnet import GROUPS, LAGS, QUANTILES, channels_of, lag_evidence, level_evidence
 
 from fxregistry.audio.features import FeatureConfig, spectrogram
 from fxregistry.training.batches import Normalization
@@ -25,7 +25,7 @@ def model_input(*audio) -> torch.Tensor:
 
 def profiles(x: torch.Tensor) -> torch.Tensor:
     """lag_evidence as (pairs, lags), averaged over the band groups."""
-    return lag_evidence(x)[0].reshape(-1, GROUPS, LAGS + 1).mean(dim=1)
+    return lag_evidence(channels_of(x))[0].reshape(-1, GROUPS, LAGS + 1).mean(dim=1)
 
 
 @pytest.mark.parametrize("seconds", [0.071429, 0.14286, 0.25])
