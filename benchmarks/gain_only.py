@@ -31,19 +31,8 @@ from pathlib import Path
 import numpy as np
 from report import save
 
+from fxregistry.audio.features import GAIN_TOLERANCE_DB, gain_change_only
 from fxregistry.dataset.header import open_dataset
-
-AUDIBLE_DB = -80.0
-
-
-def gain_only(wet: np.ndarray, dry: np.ndarray, tolerance_db: float) -> np.ndarray:
-    """(n, bins, frames) dB twice -> (n,) whether each wet is its dry shifted by one gain."""
-    verdicts = np.empty(len(wet), dtype=bool)
-    for i, (w, d) in enumerate(zip(wet, dry, strict=True)):
-        audible = d > AUDIBLE_DB
-        change = (w - d)[audible]
-        verdicts[i] = change.size > 0 and change.std() < tolerance_db
-    return verdicts
 
 
 def measure(path: Path, tolerance_db: float, limit: int) -> dict:
@@ -53,7 +42,7 @@ def measure(path: Path, tolerance_db: float, limit: int) -> dict:
         wet = f["examples/wet_mel"][rows].astype(np.float32)
         dry = f["clips/dry_mel"][:][f["examples/clip"][rows]].astype(np.float32)
         targets = f["examples/params_normalized"][rows]
-    only = gain_only(wet, dry, tolerance_db)
+    only = gain_change_only(wet, dry, tolerance_db)
     share = float(only.mean())
     floor = 0.0
     if only.any():
@@ -65,7 +54,9 @@ def measure(path: Path, tolerance_db: float, limit: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("datasets", nargs="+", type=Path)
-    parser.add_argument("--tolerance", type=float, default=0.1, help="dB (standard deviation)")
+    parser.add_argument(
+        "--tolerance", type=float, default=GAIN_TOLERANCE_DB, help="dB (standard deviation)"
+    )
     parser.add_argument("--limit", type=int, default=2000, help="examples per dataset, evenly")
     parser.add_argument("--tag")
     args = parser.parse_args()

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 
 from fxregistry.files import atomic_write
-from fxregistry.specs.effect import Parameter
 
 __all__ = ["confusion_figure", "loss_figure", "reconstruction_figure"]
 
@@ -52,21 +51,19 @@ def loss_figure(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike) -> N
 
 
 def confusion_figure(
-    matrix: np.ndarray, parameter: Parameter, path: str | os.PathLike, title: str
+    matrix: np.ndarray, labels: Sequence[str], name: str, path: str | os.PathLike, title: str
 ) -> None:
-    """Rows: the true grid value; columns: the predicted one (snapped to the grid)."""
+    """Rows: the true value (a grid value, or a class); columns: the predicted one.
+
+    ``name`` says what is confused, e.g. ``delay_seconds [s]`` or ``effect``.
+    """
     plt = _pyplot()
-    labels = [f"{v:g}" for v in parameter.grid]
     size = max(4.0, 0.45 * len(labels) + 2)
     fig, ax = plt.subplots(figsize=(size, size * 0.85))
     image = ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(labels)), labels, rotation=90)
     ax.set_yticks(range(len(labels)), labels)
-    ax.set(
-        xlabel=f"predicted {parameter.name} [{parameter.unit}]",
-        ylabel=f"true {parameter.name} [{parameter.unit}]",
-        title=f"{parameter.name}: {title}",
-    )
+    ax.set(xlabel=f"predicted {name}", ylabel=f"true {name}", title=f"{name}: {title}")
     if len(labels) <= 12:
         for (i, j), count in np.ndenumerate(matrix):
             if count:

@@ -15,7 +15,13 @@ import torch
 
 from fxregistry.audio.io import SAMPLE_RATE
 
-__all__ = ["FeatureConfig", "spectrogram", "spectral_distance"]
+__all__ = ["FeatureConfig", "gain_change_only", "spectrogram", "spectral_distance"]
+
+# Mel bins below this carry too little of the dry to say how an effect moved them.
+AUDIBLE_DB = -80.0
+# A wet spectrogram within this (standard deviation, dB) of its dry one moved by one
+# constant is a mere gain change; float16 storage alone moves bins by 0.03 dB.
+GAIN_TOLERANCE_DB = 0.1
 
 
 @dataclass(frozen=True)
@@ -139,3 +145,22 @@ def spectral_distance(
             sy = torch.stft(y, n_fft, n_fft // 4, window=window, return_complex=True).abs()
             total += float(torch.mean(torch.abs(torch.log10(sx + 1e-5) - torch.log10(sy + 1e-5))))
     return total / len(fft_sizes)
+
+
+def gain_change_only(
+    wet_db: np.ndarray, dry_db: np.ndarray, tolerance_db: float = GAIN_TOLERANCE_DB
+) -> np.ndarray:
+    """``(n, bins, frames)`` dB twice -> ``(n,)``: is each wet its dry moved by one gain?
+
+    True when every bin the dry fills (above :data:`AUDIBLE_DB`) moved by the
+    same amount, within ``tolerance_db``: what a limiter does to audio that
+    never reaches its threshold (make-up gain, nothing else). Such a wet
+    cannot be told from the dry at another level, so no estimate of the
+    effect can be made from it.
+    """
+    wet_db, dry_db = np.asarray(wet_db, np.float32), np.asarray(dry_db, np.float32)
+    verdicts = np.empty(len(wet_db), dtype=bool)
+    for i, (w, d) in enumerate(zip(wet_db, dry_db, strict=True)):
+        change = (w - d)[d > AUDIBLE_DB]
+        verdicts[i] = change.size > 0 and float(change.std()) < tolerance_db
+    return verdicts

@@ -15,6 +15,7 @@ from fxregistry import registry
 from fxregistry.cli.options import config_options, config_values, json_option
 from fxregistry.cli.text import format_build_report, format_inspect, print_json
 from fxregistry.dataset.config import BuildConfig
+from fxregistry.dataset.identification import resolve_effects
 from fxregistry.errors import FxrError
 
 __all__ = ["COMMANDS", "build", "inspect", "merge", "render"]
@@ -97,7 +98,11 @@ def _apply_recipe(ctx: click.Context, param: click.Parameter, path: str | None) 
     help="A TOML file of these options (datasets/README.md); options given here win.",
 )
 @config_options(BuildConfig)
-@click.option("--out", type=click.Path(dir_okay=False), help="Default: datasets/<effect>.h5.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Default: datasets/<effect>.h5 (several: <a>+<b>.h5).",
+)
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -106,12 +111,16 @@ def _apply_recipe(ctx: click.Context, param: click.Parameter, path: str | None) 
 )
 @click.option("--force", is_flag=True, help="Replace OUT if it exists.")
 def build(out: str | None, workers: int | None, force: bool, **options: Any) -> None:
-    """Render dry audio through an effect into a paired spectrogram dataset (HDF5)."""
+    """Render dry audio through an effect into a paired spectrogram dataset (HDF5).
+
+    Several effects (--effect delay,limiter or --effect all) make a dataset for
+    identification: each clip through every effect, plus the clip untouched.
+    """
     from fxregistry.dataset.build import build as run_build
 
     config = BuildConfig(**config_values(BuildConfig, options))
-    registry.get_effect(config.effect)  # an unknown name fails before any work
-    out = out or os.path.join("datasets", f"{config.effect}.h5")
+    effects = resolve_effects(config.effect)  # an unknown name fails before any work
+    out = out or os.path.join("datasets", "+".join(e.name for e in effects) + ".h5")
     report = run_build(config, out, workers=workers, force=force)
     click.echo(format_build_report(report), err=True)
 

@@ -110,6 +110,9 @@ def format_inspect(info: dict[str, Any]) -> str:
         f"fxr {info['fxr_version']}, {info['bytes'] / 1e6:.1f} MB, {info['created']})",
         f"  effect     {info['effect']}  (fixed: {info['fixed'] or 'nothing'})",
     ]
+    if info.get("classes"):
+        counts = ", ".join(f"{name} {n}" for name, n in info["class_examples"].items())
+        lines.append(f"  classes    {counts} (examples; fxr fit trains identification)")
     for p in info["parameters"]:
         lines.append(
             f"  parameter  {p['name']} [{p['unit']}] grid {format_values(p['grid'])}; "
@@ -148,6 +151,8 @@ def format_inspect(info: dict[str, Any]) -> str:
 
 def format_evaluation(result: dict[str, Any]) -> str:
     """``fxr evaluate`` without ``--json``: the study's table, the floor, the reconstruction."""
+    if "classes" in result:
+        return _format_identification(result)
     lines = [
         f"{result['effect']} / {result['model']} (input {result['input']}, "
         f"{result['normalization']} normalization) on {result['data']}; "
@@ -181,10 +186,47 @@ def format_evaluation(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{share:.1%}"
+
+
+def _format_identification(result: dict[str, Any]) -> str:
+    """An identification run's evaluation: accuracies per split, then the confusion matrix."""
+    classes = result["classes"]
+    lines = [
+        f"identification of {', '.join(classes)} / {result['model']} (input {result['input']}) "
+        f"on {result['data']}",
+        f"  {'split':<6} {'N':>6} {'accuracy':>9} {'changed':>9} {'none':>9}   recall per class",
+    ]
+    for split, m in result["splits"].items():
+        recall = "; ".join(
+            f"{name} {_percent(c['recall'])}" for name, c in m["per_class"].items() if c["n"]
+        )
+        lines.append(
+            f"  {split:<6} {m['n']:>6} {_percent(m['accuracy']):>9} "
+            f"{_percent(m['changed_accuracy']):>9} {_percent(m['none_accuracy']):>9}   {recall}"
+        )
+    width = max(len(c) for c in classes) + 1
+    lines.append(f"  confusion ({result['figures_split']} split; rows true, columns predicted):")
+    lines.append("  " + " " * width + "".join(f"{c:>{width}}" for c in classes))
+    for name, row in zip(classes, result["confusion"], strict=True):
+        lines.append(f"  {name:<{width}}" + "".join(f"{n:>{width}}" for n in row))
+    return "\n".join(lines)
+
+
 def format_estimate(result: dict[str, Any], truth: Sequence[tuple[str, float]] = ()) -> str:
     """``fxr estimate`` without ``--json``; ``truth`` adds the known settings (the demo)."""
     truth_of = dict(truth)
     lines = [f"{result['effect']}: estimated from {result['windows']} window(s)"]
+    if "candidates" in result:
+        lines[0] = (
+            f"{result['effect']} (probability {result['probability']:.2f}), from "
+            f"{result['windows']} window(s)"
+        )
+        lines += [
+            f"  {c['effect']:<16} {c['probability']:>6.3f}  (± {c['spread']:.3f})"
+            for c in result["candidates"]
+        ]
     for name, p in result["parameters"].items():
         line = f"  {name:<16} {p['value']:>10.4g} {p['unit']:<5} (± {p['spread']:.3g}"
         line += f", network {p['network']:.4g})"

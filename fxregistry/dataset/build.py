@@ -30,11 +30,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from fxregistry import registry
 from fxregistry.audio.features import FeatureConfig
 from fxregistry.dataset.clips import ClipTable, clip_samples, cut_recordings, resolve_source
 from fxregistry.dataset.config import BuildConfig, parse_grid
 from fxregistry.dataset.header import SPLITS, DatasetHeader, mark_complete
+from fxregistry.dataset.identification import composite_spec, resolve_effects
 from fxregistry.dataset.pool import ordered_map, worker_pool
 from fxregistry.dataset.render import RenderJob, RenderResult, render_block
 from fxregistry.dataset.rows import SPECTROGRAM_DTYPE, create_rows, create_table, write_chunks
@@ -80,7 +80,7 @@ def build(
     out = Path(out)
     if out.exists() and not force:
         raise FxrError(f"{out} exists; pass --force to replace it")
-    effect = registry.get_effect(config.effect)
+    effects = resolve_effects(config.effect)
     source, argument = resolve_source(config.source)
     recordings = list(source.recordings(argument, config.seed))
     if not recordings:
@@ -99,8 +99,8 @@ def build(
                 clips = cut_recordings(
                     recordings, order, split_of, config, scratch, pool, window, log
                 )
-                header = _header(config, effect, clips)
-                job = _render_job(config, header, effect, scratch)
+                header = _header(config, effects, clips)
+                job = _render_job(config, header, effects, scratch)
                 with h5py.File(partial, "w") as f:
                     header.write(f)
                     _write_index(f, recordings, split_of, clips, header)
@@ -116,17 +116,21 @@ def build(
     return _report(out, header, clips, started)
 
 
-def _settings_per_clip(config: BuildConfig, effect: Effect) -> int:
-    return parse_grid(config.grid) or len(effect.grid())
+def _examples_per_clip(config: BuildConfig, effects: Sequence[Effect]) -> int:
+    random = parse_grid(config.grid)
+    settings = sum(random or len(effect.grid()) for effect in effects)
+    return settings + (1 if len(effects) > 1 else 0)  # several: the untouched clip too
 
 
-def _header(config: BuildConfig, effect: Effect, clips: ClipTable) -> DatasetHeader:
+def _header(config: BuildConfig, effects: Sequence[Effect], clips: ClipTable) -> DatasetHeader:
     """The file's header once pass 1 has counted the clips (not yet complete)."""
     clip_split = np.asarray(clips.split, np.uint8)
-    example_split = np.repeat(clip_split, _settings_per_clip(config, effect))
+    example_split = np.repeat(clip_split, _examples_per_clip(config, effects))
+    several = len(effects) > 1
     return DatasetHeader(
-        effect=effect.name,
-        effect_spec=effect.as_dict(),
+        effect=",".join(e.name for e in effects),
+        effect_spec=composite_spec(effects) if several else effects[0].as_dict(),
+        effects=tuple(e.as_dict() for e in effects) if several else None,
         features={kind: FeatureConfig(kind=kind) for kind in config.features},
         source=config.source,
         seed=config.seed,
@@ -151,12 +155,12 @@ def _header(config: BuildConfig, effect: Effect, clips: ClipTable) -> DatasetHea
 
 
 def _render_job(
-    config: BuildConfig, header: DatasetHeader, effect: Effect, scratch: Path
+    config: BuildConfig, header: DatasetHeader, effects: tuple[Effect, ...], scratch: Path
 ) -> RenderJob:
     return RenderJob(
         scratch=str(scratch),
         clip_samples=clip_samples(config.clip_seconds),
-        effect=effect,
+        effects=effects,
         random_settings=parse_grid(config.grid),
         features=tuple(header.features.values()),
         seed=config.seed,
@@ -199,7 +203,11 @@ class _Rows:
 
     def __init__(self, f: h5py.File, header: DatasetHeader, job: RenderJob):
         n_clips, n_examples, compress = header.clips, header.examples, job.compress
-        n_params = len(job.effect.parameters)
+        n_params = job.parameters
+        self.labelled = job.identification
+        if self.labelled:
+            self.effect = f.create_dataset("examples/effect", (n_examples,), "i2")
+            self.changed = f.create_dataset("examples/changed", (n_examples,), "u1")
         self.params = create_table(f, "examples/params", (n_examples, n_params))
         self.normalized = create_table(f, "examples/params_normalized", (n_examples, n_params))
         shapes = {c.kind: c.shape(job.clip_samples) for c in job.features}
@@ -231,6 +239,9 @@ class _Rows:
             write_chunks(dataset, row, chunks)
         self.params[row : row + n] = result.params
         self.normalized[row : row + n] = result.normalized
+        if self.labelled:
+            self.effect[row : row + n] = result.effect
+            self.changed[row : row + n] = result.changed
         if self.dry_audio is not None:
             write_chunks(self.dry_audio, result.first, result.dry_audio)
             write_chunks(self.wet_audio, row, result.wet_audio)

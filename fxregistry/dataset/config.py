@@ -75,7 +75,12 @@ def parse_shard(text: str) -> tuple[int, int]:
 class BuildConfig:
     """Everything that decides the contents of a dataset (stored in the file)."""
 
-    effect: str = field(metadata={"help": "A registered effect (fxr list-effects)."})
+    effect: str = field(
+        metadata={
+            "help": "A registered effect (fxr list-effects); several, comma-separated, or all: "
+            "a dataset for identification (which effect, or none)."
+        }
+    )
     source: str = field(
         default=DEFAULT_SOURCE,
         metadata={

@@ -30,6 +30,7 @@ from fxregistry import __version__
 from fxregistry.audio.features import FeatureConfig
 from fxregistry.audio.io import SAMPLE_RATE
 from fxregistry.dataset.augment import AugmentPolicy
+from fxregistry.dataset.identification import class_names, labels
 from fxregistry.errors import FxrError
 from fxregistry.specs.effect import Effect
 
@@ -136,6 +137,9 @@ class DatasetHeader:
     fxr_version: str = _stored(str, default=__version__)
     created: str = _stored(str, default_factory=_now)
     complete: bool = _stored(bool, default=False)  # set last, by mark_complete
+    # A file over several effects (fxregistry.dataset.identification): each one's
+    # Effect.as_dict(), in the order examples/effect indexes; not written when None.
+    effects: tuple[dict[str, Any], ...] | None = _stored(_json_tuple, json.dumps, default=None)
     # The shards of a merged file, relative to it; not written when None.
     merged_from: tuple[str, ...] | None = _stored(_json_tuple, json.dumps, default=None)
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -157,6 +161,7 @@ class DatasetHeader:
         "keep_audio",
         "residual",
         "augment",
+        "effects",
         "format_version",
     )
 
@@ -184,7 +189,7 @@ class DatasetHeader:
         stored = {
             spec.name: spec.metadata["encode"](getattr(self, spec.name))
             for spec in _stored_fields()
-            if not (spec.name in ("merged_from", "augment") and getattr(self, spec.name) is None)
+            if not (spec.name in _UNLESS_NONE and getattr(self, spec.name) is None)
         }
         return {**self.extra, **stored}
 
@@ -199,6 +204,13 @@ class DatasetHeader:
             raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
         return getattr(self, f"{level}_split_ranges")
 
+    @property
+    def classes(self) -> tuple[str, ...] | None:
+        """What an identification model trained on this file tells apart (None: one effect)."""
+        if self.effects is None:
+            return None
+        return class_names([spec["name"] for spec in self.effects])
+
     def augment_policy(self) -> AugmentPolicy:
         """The ``--augment`` policy the dry clips went through."""
         return AugmentPolicy() if self.augment is None else AugmentPolicy.from_dict(self.augment)
@@ -209,6 +221,10 @@ class DatasetHeader:
         ``effect`` itself is the stored name, as the attribute has always been.
         """
         return Effect.from_dict(self.effect_spec)
+
+
+# Optional attributes that files without them never had: written only when set.
+_UNLESS_NONE = ("merged_from", "augment", "effects")
 
 
 def _stored_fields() -> tuple[Field, ...]:
@@ -307,6 +323,8 @@ def _layout(header: DatasetHeader, recordings: int) -> dict[str, tuple[int, ...]
             layout[f"examples/residual_{kind}"] = (examples, *shape)
     if header.augment_policy().active:
         layout["clips/augment"] = (clips,)
+    if header.effects is not None:
+        layout["examples/effect"] = layout["examples/changed"] = (examples,)
     if header.keep_audio:
         layout["clips/audio"], layout["examples/audio"] = (clips, samples), (examples, samples)
     return layout
@@ -381,10 +399,14 @@ def describe(path: str | os.PathLike) -> dict[str, Any]:
     with open_dataset(path) as f:
         header = DatasetHeader.read(f, path)
         recordings = f["recordings/split"][:]
+        class_examples = _class_examples(f, header)
     ranges, clip_ranges = header.split_ranges(), header.split_ranges("clips")
     return {
         "path": str(path),
         "effect": header.effect,
+        "effects": None if header.effects is None else [e["name"] for e in header.effects],
+        "classes": None if header.classes is None else list(header.classes),
+        "class_examples": class_examples,
         "examples": header.examples,
         "clips": header.clips,
         "recordings": int(recordings.size),
@@ -410,3 +432,13 @@ def describe(path: str | os.PathLike) -> dict[str, Any]:
         "created": header.created,
         "bytes": Path(path).stat().st_size,
     }
+
+
+def _class_examples(f: h5py.File, header: DatasetHeader) -> dict[str, int] | None:
+    """Examples per class of a file over several effects (None for one effect)."""
+    if header.classes is None:
+        return None
+    counts = np.bincount(
+        labels(f["examples/effect"][:], f["examples/changed"][:]), minlength=len(header.classes)
+    )
+    return dict(zip(header.classes, map(int, counts), strict=True))

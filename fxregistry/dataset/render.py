@@ -3,7 +3,9 @@
 Each task renders a few clips at every setting (the full grid, or N random
 draws per clip) and computes their dry and wet spectrograms in one batched
 call per feature kind. Rows come back encoded as the file's chunks, so the
-writer only copies bytes and the pipe carries compressed data.
+writer only copies bytes and the pipe carries compressed data. A build over
+several effects renders each clip through every one of them, and labels
+each example (:mod:`~fxregistry.dataset.identification`).
 """
 
 from __future__ import annotations
@@ -13,13 +15,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fxregistry.audio.features import FeatureConfig, spectrogram
+from fxregistry.audio.features import FeatureConfig, gain_change_only, spectrogram
 from fxregistry.audio.io import SAMPLE_RATE
 from fxregistry.dataset.clips import clip_rng
+from fxregistry.dataset.identification import parameter_columns
 from fxregistry.dataset.rows import SPECTROGRAM_DTYPE, encode_chunk
 from fxregistry.specs.effect import Effect
 
-__all__ = ["BLOCK_CLIPS", "RenderJob", "RenderResult", "render_block", "settings_for_clip"]
+__all__ = [
+    "BLOCK_CLIPS",
+    "RenderJob",
+    "RenderResult",
+    "examples_of_clip",
+    "render_block",
+    "settings_for_clip",
+]
 
 # Clips rendered per task: large enough to batch the spectrograms, small
 # enough that a task's result stays a few tens of MB.
@@ -32,13 +42,22 @@ class RenderJob:
 
     scratch: str  # pass 1's float32 clips, one row each
     clip_samples: int
-    effect: Effect
+    effects: tuple[Effect, ...]  # one, or several for identification (module docstring)
     random_settings: int | None  # N of --grid random:N, or None for the full grid
     features: tuple[FeatureConfig, ...]
     seed: int
     keep_audio: bool
     compress: bool
     residual: bool
+
+    @property
+    def identification(self) -> bool:
+        """Several effects: every clip also gives an untouched example, all are labelled."""
+        return len(self.effects) > 1
+
+    @property
+    def parameters(self) -> int:
+        return sum(len(e.parameters) for e in self.effects)
 
     def blocks(self, keys: Sequence[tuple[int, int]]) -> Iterator[_Block]:
         """The tasks: blocks of :data:`BLOCK_CLIPS` clips, in file order."""
@@ -63,6 +82,8 @@ class RenderResult:
     residual: list[list[bytes]]  # per feature kind, per example, with residual
     params: np.ndarray  # (examples, parameters), native units
     normalized: np.ndarray
+    effect: np.ndarray  # (examples,) index of the effect that rendered each, -1: untouched
+    changed: np.ndarray  # (examples,) whether it changed the audio beyond a gain
     dry_audio: list[bytes]  # per clip, with keep_audio
     wet_audio: list[bytes]  # per example, with keep_audio
 
@@ -77,23 +98,44 @@ def settings_for_clip(
     return [effect.denormalize(row) for row in draws]
 
 
+def examples_of_clip(job: RenderJob, rng: np.random.Generator) -> list[tuple[int, dict]]:
+    """``(effect index, setting)`` of each example of one clip, in file order.
+
+    One effect: its settings, as a single-effect file has always had them.
+    Several: the untouched clip first (index -1), then each effect's settings.
+    """
+    examples = [(-1, {})] if job.identification else []
+    for index, effect in enumerate(job.effects):
+        examples += [(index, s) for s in settings_for_clip(effect, job.random_settings, rng)]
+    return examples
+
+
 def render_block(task: _Block) -> RenderResult:
     """Render one block of clips at its settings and encode every row."""
     job, rows = task.job, len(task.keys)
     scratch = np.memmap(job.scratch, dtype=np.float32, mode="r")
     dry = np.array(scratch.reshape(-1, job.clip_samples)[task.first : task.first + rows])
     dry_features = [spectrogram(dry, cfg) for cfg in job.features]
-    identity = None if job.effect.identity is None else dict(job.effect.identity)
-    wet, params, same_as_dry, clip_of = [], [], [], []
+    identities = [None if e.identity is None else dict(e.identity) for e in job.effects]
+    columns = parameter_columns(job.effects)
+    wet, params, normalized, effect_of, same_as_dry, clip_of = [], [], [], [], [], []
     for i, ((rec, k), clip) in enumerate(zip(task.keys, dry, strict=True)):
         rng = clip_rng(job.seed, rec, k)
-        for setting in settings_for_clip(job.effect, job.random_settings, rng):
+        for e, setting in examples_of_clip(job, rng):
             # At its identity setting an effect returns the dry clip: reuse it
             # and its features instead of rendering and transforming again.
-            same_as_dry.append(i if setting == identity else -1)
+            untouched = e < 0 or setting == identities[e]
+            same_as_dry.append(i if untouched else -1)
             clip_of.append(i)
-            wet.append(clip if setting == identity else job.effect(clip, SAMPLE_RATE, **setting))
-            params.append([setting[p.name] for p in job.effect.parameters])
+            effect_of.append(e)
+            wet.append(clip if untouched else job.effects[e](clip, SAMPLE_RATE, **setting))
+            row = np.full((2, job.parameters), np.nan, np.float32)  # absent: NaN
+            if e >= 0:
+                effect = job.effects[e]
+                row[0, columns[e]] = [setting[p.name] for p in effect.parameters]
+                row[1, columns[e]] = effect.normalize(setting)
+            params.append(row[0])
+            normalized.append(row[1])
     wet_audio = np.stack(wet)
     same_as_dry = np.asarray(same_as_dry)
     rendered = same_as_dry < 0
@@ -115,8 +157,11 @@ def render_block(task: _Block) -> RenderResult:
             if rendered.any():
                 spec[rendered] = spectrogram(difference, cfg)
             residual_features.append(spec)
-    params = np.asarray(params, dtype=np.float32)
-    names = job.effect.parameter_names
+    changed = rendered.copy()
+    if job.identification and rendered.any():
+        # A setting that only moved this clip's level did nothing an estimate can see.
+        dry_of = dry_features[0][np.asarray(clip_of)[rendered]]
+        changed[rendered] = ~gain_change_only(wet_features[0][rendered], dry_of)
 
     def encode(rows: np.ndarray, dtype: str) -> list[bytes]:
         return [encode_chunk(row.astype(dtype, copy=False), job.compress) for row in rows]
@@ -126,10 +171,10 @@ def render_block(task: _Block) -> RenderResult:
         dry=[encode(spec, SPECTROGRAM_DTYPE) for spec in dry_features],
         wet=[encode(spec, SPECTROGRAM_DTYPE) for spec in wet_features],
         residual=[encode(spec, SPECTROGRAM_DTYPE) for spec in residual_features],
-        params=params,
-        normalized=np.stack(
-            [job.effect.normalize(dict(zip(names, p, strict=True))) for p in params]
-        ),
+        params=np.stack(params),
+        normalized=np.stack(normalized),
+        effect=np.asarray(effect_of, dtype=np.int16),
+        changed=changed,
         dry_audio=encode(dry, "f4") if job.keep_audio else [],
         wet_audio=encode(wet_audio, "f4") if job.keep_audio else [],
     )

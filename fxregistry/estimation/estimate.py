@@ -18,6 +18,10 @@
    them, else a walk over grid neighbours from the network's estimate; for a
    run trained on random settings, then a local search in the continuous
    range.
+
+An identification run (trained on a file over several effects) answers
+which effect processed the audio instead: the class probabilities averaged
+over windows, the most probable first, "none" among them.
 """
 
 from __future__ import annotations
@@ -43,9 +47,10 @@ from fxregistry.specs.effect import Effect
 from fxregistry.training.batches import Batch, model_input
 from fxregistry.training.config import INPUTS
 from fxregistry.training.device import select_device
+from fxregistry.training.identify import class_probabilities
 from fxregistry.training.runs import RunBundle
 
-__all__ = ["windows", "estimate"]
+__all__ = ["windows", "estimate", "identification_result"]
 
 REFINE_SECONDS = 20.0  # refinement compares at most this much audio
 # A file whose peak stays below this is silence: far under any recording's
@@ -137,6 +142,10 @@ def estimate(
     torch_device = select_device(device)
     model = bundle.create_model().to(torch_device)
     per_window = _predict_windows(bundle, model, torch_device, wet_windows, dry_windows)
+    if bundle.classes is not None:
+        if refine or render_to:
+            raise FxrError(f"{run} identifies effects; --refine and --render-to need a run of one")
+        return identification_result(class_probabilities(per_window), bundle.classes)
 
     median = np.median(per_window, axis=0)
     low, high = np.percentile(per_window, [25, 75], axis=0)
@@ -183,6 +192,35 @@ def estimate(
             rendered = effect(original, rate, **setting)
             result["rendered_to"] = str(write_audio(render_to, rendered, rate))
     return result
+
+
+def identification_result(per_window: np.ndarray, classes: tuple[str, ...]) -> dict[str, Any]:
+    """What estimate says of which effect: ``per_window`` is ``(windows, classes)``.
+
+    The probabilities are averaged over windows; ``candidates`` ranks every
+    class, ``spread`` is half the interquartile range of each across windows.
+    """
+    mean = per_window.mean(axis=0)
+    low, high = np.percentile(per_window, [25, 75], axis=0)
+    order = np.argsort(-mean, kind="stable")
+    candidates = [
+        {
+            "effect": classes[c],
+            "probability": float(mean[c]),
+            "spread": float((high[c] - low[c]) / 2),
+        }
+        for c in order
+    ]
+    return {
+        "effect": candidates[0]["effect"],
+        "probability": candidates[0]["probability"],
+        "candidates": candidates,
+        "parameters": {},
+        "windows": int(len(per_window)),
+        "refined": False,
+        "distance_before": None,
+        "distance_after": None,
+    }
 
 
 def _installed(name: str) -> Effect:

@@ -7,6 +7,9 @@ study's §4.1); per parameter, the MAE in its own unit and the grid accuracy
 value). Figures: a confusion matrix per parameter (the study's Figs. 7, 8)
 and, for a model with a decoder, a wet / reconstructed / dry triple (Fig. 10)
 with the reconstruction error and high-frequency energy ratios (Figs. 9, 11).
+An identification run (trained on a file over several effects) gets its
+accuracy per split and a confusion matrix over the classes instead
+(``confusion_effect.png``).
 """
 
 from __future__ import annotations
@@ -20,11 +23,18 @@ import torch
 
 from fxregistry.dataset.header import SPLITS, read_header
 from fxregistry.errors import FxrError
-from fxregistry.evaluation.metrics import CHANCE_MAE, confusion_matrix, split_metrics
+from fxregistry.evaluation.metrics import (
+    CHANCE_MAE,
+    class_confusion,
+    confusion_matrix,
+    identification_metrics,
+    split_metrics,
+)
 from fxregistry.files import write_json
 from fxregistry.training.batches import Batches, load_split, model_input
 from fxregistry.training.config import INPUTS
 from fxregistry.training.device import select_device
+from fxregistry.training.identify import class_probabilities
 from fxregistry.training.runs import RunBundle, RunDirectory, locate_dataset
 
 __all__ = ["predict", "evaluate"]
@@ -34,7 +44,8 @@ __all__ = ["predict", "evaluate"]
 def predict(
     model: torch.nn.Module, bundle: RunBundle, data, device: torch.device, batch_size: int = 64
 ) -> np.ndarray:
-    """Normalized predictions ``(N, P)`` for every example of a split, in file order."""
+    """The model's outputs ``(N, outputs)`` for every example of a split, in file order:
+    normalized parameters, or class probabilities for an identification model."""
     model.eval()
     out = []
     for batch in Batches(data, batch_size, device, shuffle=False).epoch(0):
@@ -42,7 +53,8 @@ def predict(
         out.append(model(x).float().cpu().numpy())
     if not out:
         return np.zeros((0, bundle.outputs), dtype=np.float32)
-    return np.concatenate(out)
+    out = np.concatenate(out)
+    return out if bundle.classes is None else class_probabilities(out)
 
 
 def _check_compatible(bundle: RunBundle, data: Path) -> str:
@@ -50,6 +62,9 @@ def _check_compatible(bundle: RunBundle, data: Path) -> str:
     header = read_header(data)
     effect, kinds = header.effect, header.features
     wanted = bundle.effect_spec["name"]
+    if bundle.classes is not None and header.classes != bundle.classes:
+        said = "examples of one effect" if header.classes is None else f"classes {header.classes}"
+        raise FxrError(f"{data} holds {said}, but the model tells apart {bundle.classes}")
     if effect != wanted:
         raise FxrError(f"{data} holds {effect!r} examples, but the model estimates {wanted!r}")
     features = bundle.features.as_dict()
@@ -101,14 +116,22 @@ def evaluate(
         split_data = load_split(data, split, kind, "residual" in INPUTS[bundle.input])
         prediction = predict(model, bundle, split_data, torch_device)
         truth = split_data.targets.numpy()
+        if bundle.classes is not None:
+            truth = truth.argmax(axis=1) if len(truth) else np.zeros(0, dtype=np.int64)
+            metrics = identification_metrics(prediction, truth, bundle.classes)
+        else:
+            metrics = split_metrics(prediction, truth, effect)
         predictions[split] = (prediction, truth, split_data)
-        result["splits"][split] = split_metrics(prediction, truth, effect)
+        result["splits"][split] = metrics
 
     # Figures describe the test split, or the largest one there is.
     shown = next(s for s in ("test", "valid", "train") if len(predictions[s][1]) or s == "train")
     prediction, truth, split_data = predictions[shown]
     result["figures_split"] = shown
-    if floor and len(truth):
+    if bundle.classes is not None:
+        result["classes"] = list(bundle.classes)
+        result["confusion"] = class_confusion(prediction, truth, len(bundle.classes)).tolist()
+    if floor and len(truth) and bundle.classes is None:
         from fxregistry.evaluation.floor import identifiability_floor
 
         result["floor"] = {shown: identifiability_floor(data, shown, floor_limit)}
@@ -117,9 +140,14 @@ def evaluate(
     if figures and len(truth):
         from fxregistry.figures import confusion_figure, reconstruction_figure
 
-        for i, p in enumerate(effect.parameters):
+        title = f"{shown} split"
+        if bundle.classes is not None:
+            matrix, path = np.asarray(result["confusion"]), run.confusion_figure("effect")
+            confusion_figure(matrix, bundle.classes, "effect", path, title)
+        for i, p in enumerate(effect.parameters if bundle.classes is None else ()):
             matrix = confusion_matrix(p, prediction[:, i], truth[:, i])
-            confusion_figure(matrix, p, run.confusion_figure(p.name), f"{shown} split")
+            labels, name = [f"{v:g}" for v in p.grid], f"{p.name} [{p.unit}]"
+            confusion_figure(matrix, labels, name, run.confusion_figure(p.name), title)
         if "reconstruction" in result:
             images = _first_reconstruction(model, bundle, split_data, torch_device)
             reconstruction_figure(images, run.reconstruction_figure)

@@ -3,7 +3,10 @@
 Per split: N, MSE and MAE beside chance (1/3: a uniform guess against
 uniform targets, the study's §4.1); per parameter, the MAE in its own unit
 and the grid accuracy (the prediction snapped to the nearest grid value
-equals the truth's grid value); confusion matrices over grid values.
+equals the truth's grid value); confusion matrices over grid values. For
+identification (a model trained on a file over several effects): accuracy
+overall, on the examples an effect changed and on untouched audio, recall per
+class, and the confusion matrix over classes.
 """
 
 from __future__ import annotations
@@ -14,7 +17,13 @@ import numpy as np
 
 from fxregistry.specs.effect import Effect, Parameter
 
-__all__ = ["CHANCE_MAE", "confusion_matrix", "split_metrics"]
+__all__ = [
+    "CHANCE_MAE",
+    "class_confusion",
+    "confusion_matrix",
+    "identification_metrics",
+    "split_metrics",
+]
 
 CHANCE_MAE = 1 / 3
 
@@ -50,4 +59,39 @@ def confusion_matrix(parameter: Parameter, prediction: np.ndarray, truth: np.nda
     size = len(parameter.grid)
     matrix = np.zeros((size, size), dtype=np.int64)
     np.add.at(matrix, (parameter.grid_indices(truth), parameter.grid_indices(prediction)), 1)
+    return matrix
+
+
+def identification_metrics(
+    probabilities: np.ndarray, truth: np.ndarray, classes: tuple[str, ...]
+) -> dict[str, Any]:
+    """The identification metrics of one split: ``(N, classes)`` probabilities, true classes.
+
+    ``changed_accuracy`` is over examples an effect changed (class > 0, "none"
+    being class 0), ``none_accuracy`` over untouched ones.
+    """
+    n = int(len(truth))
+    predicted = np.argmax(probabilities, axis=1) if n else np.zeros(0, dtype=np.int64)
+    hit = predicted == truth
+
+    def share(mask: np.ndarray) -> float | None:
+        return float(hit[mask].mean()) if mask.any() else None
+
+    return {
+        "n": n,
+        "accuracy": share(np.ones(n, dtype=bool)),
+        "changed_accuracy": share(truth > 0),
+        "none_accuracy": share(truth == 0),
+        "per_class": {
+            name: {"n": int(np.sum(truth == c)), "recall": share(truth == c)}
+            for c, name in enumerate(classes)
+        },
+    }
+
+
+def class_confusion(probabilities: np.ndarray, truth: np.ndarray, classes: int) -> np.ndarray:
+    """Counts ``[true class, predicted class]``."""
+    matrix = np.zeros((classes, classes), dtype=np.int64)
+    if len(truth):
+        np.add.at(matrix, (truth, np.argmax(probabilities, axis=1)), 1)
     return matrix

@@ -27,8 +27,10 @@ import numpy as np
 import torch
 
 from fxregistry.dataset.header import SPLITS, DatasetHeader, open_dataset, read_header
+from fxregistry.dataset.identification import labels
 from fxregistry.errors import FxrError
 from fxregistry.training.config import INPUTS, NORMALIZATIONS
+from fxregistry.training.identify import one_hot
 
 __all__ = [
     "Batch",
@@ -83,7 +85,7 @@ class Batch(NamedTuple):
     wet: torch.Tensor  # (batch, bins, frames)
     dry: torch.Tensor
     residual: torch.Tensor | None
-    targets: torch.Tensor  # (batch, parameters), normalized
+    targets: torch.Tensor  # (batch, parameters) normalized, or (batch, classes) one-hot
 
     def to(self, device: torch.device, pin: bool = False) -> Batch:
         def move(t):
@@ -134,6 +136,7 @@ class StreamedSplit(torch.utils.data.Dataset):
         self.path, self.kind, self.residual = str(path), kind, residual
         header = read_header(path)
         self.examples = header.split_ranges()[split]
+        self.classes = header.classes
         if residual:
             _check_residual(header, path)
         self._file = None
@@ -157,7 +160,7 @@ class StreamedSplit(torch.utils.data.Dataset):
         clips = f["examples/clip"][absolute]
         unique, inverse = np.unique(clips, return_inverse=True)
         dry = f[f"clips/dry_{self.kind}"][unique][inverse]
-        targets = f["examples/params_normalized"][absolute]
+        targets = _targets(f, self.classes, absolute)
         residual = None
         if self.residual:
             residual = torch.from_numpy(f[f"examples/residual_{self.kind}"][absolute])
@@ -166,6 +169,14 @@ class StreamedSplit(torch.utils.data.Dataset):
 
     def __getstate__(self):
         return {**self.__dict__, "_file": None, "_pid": None}
+
+
+def _targets(f, classes: tuple[str, ...] | None, rows) -> np.ndarray:
+    """What a model learns of ``rows``: the normalized parameters, or for a file over
+    several effects each example's class, one-hot (fxregistry.dataset.identification)."""
+    if classes is None:
+        return f["examples/params_normalized"][rows]
+    return one_hot(labels(f["examples/effect"][rows], f["examples/changed"][rows]), len(classes))
 
 
 def _check_residual(header: DatasetHeader, path: str | os.PathLike) -> None:
@@ -214,7 +225,7 @@ def load_split(path: str | os.PathLike, split: str, kind: str, residual: bool = 
             wet=torch.from_numpy(f[f"examples/wet_{kind}"][start:stop]),
             dry=torch.from_numpy(f[f"clips/dry_{kind}"][c_start:c_stop]),
             clip=torch.from_numpy(clip),
-            targets=torch.from_numpy(f["examples/params_normalized"][start:stop]),
+            targets=torch.from_numpy(_targets(f, header.classes, slice(start, stop))),
             residual=(
                 torch.from_numpy(f[f"examples/residual_{kind}"][start:stop]) if residual else None
             ),

@@ -223,6 +223,7 @@ class Task(str, enum.Enum):
     """What a stage trains the model to do."""
 
     PARAMETERS = "parameters"  # L1 loss on the normalized parameters
+    IDENTIFY = "identify"  # cross-entropy on which effect, or none (a file over several)
     RECONSTRUCT = "reconstruct"  # L2 loss on the dry spectrogram
 
     def __str__(self) -> str:

@@ -111,6 +111,9 @@ class RunBundle:
     # What estimate must know of the dataset the model saw (path, clip_seconds,
     # sample_rate, level, grid, min_level_db).
     data: Mapping[str, Any] = field(default_factory=dict)
+    # An identification model's classes, in output order ("none" first); None for a
+    # model of one effect's parameters.
+    classes: tuple[str, ...] | None = None
     # Set in best.pt: the epoch whose validation loss was the best.
     stage: str | None = None
     epoch: int | None = None
@@ -168,6 +171,8 @@ class RunBundle:
         }
         if self.data:
             stored["data"] = dict(self.data)
+        if self.classes is not None:
+            stored["classes"] = list(self.classes)
         for key in ("stage", "epoch", "valid_loss"):
             if getattr(self, key) is not None:
                 stored[key] = getattr(self, key)
@@ -198,6 +203,7 @@ class RunBundle:
             features=FeatureConfig(**stored["features"]),
             state_dict=stored["state_dict"],
             data=stored.get("data", {}),
+            classes=None if stored.get("classes") is None else tuple(stored["classes"]),
             stage=stored.get("stage"),
             epoch=stored.get("epoch"),
             valid_loss=stored.get("valid_loss"),
@@ -241,7 +247,7 @@ _REQUIRED = (
     "features",
     "state_dict",
 )
-_OPTIONAL = ("data", "stage", "epoch", "valid_loss")
+_OPTIONAL = ("data", "classes", "stage", "epoch", "valid_loss")
 
 
 def locate_dataset(recorded: str | os.PathLike, run: str | os.PathLike) -> Path:

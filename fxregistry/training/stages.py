@@ -1,6 +1,7 @@
 """The stages of a fit, as the options ask for them and the model allows.
 
-- ``train``: the whole model, L1 loss on the normalized parameters.
+- ``train``: the whole model, L1 loss on the normalized parameters; on a
+  dataset over several effects, cross-entropy on which effect (identify).
 - with ``freeze_encoder``: ``pretrain`` (reconstruct the dry spectrogram from
   the wet one, L2 loss), then ``head`` (encoder frozen, batch-norm statistics
   included; only the head learns, L1 loss). ``init`` loads a pretrained
@@ -16,8 +17,11 @@ from fxregistry.training.config import FitConfig, Stage, StageName, Task
 __all__ = ["plan_stages"]
 
 
-def plan_stages(config: FitConfig) -> list[Stage]:
-    """The stages ``config`` asks for, checked against what the model can do."""
+def plan_stages(config: FitConfig, task: Task = Task.PARAMETERS) -> list[Stage]:
+    """The stages ``config`` asks for, checked against what the model can do.
+
+    ``task`` is what the last stage learns: the dataset decides it.
+    """
     model = registry.get_model(config.model)
     if config.freeze_encoder or config.init:
         if model.encoder is None:
@@ -30,7 +34,7 @@ def plan_stages(config: FitConfig) -> list[Stage]:
                 f"(models with one: {', '.join(able)})"
             )
     if not config.freeze_encoder:
-        return [Stage(StageName.TRAIN, Task.PARAMETERS, config.epochs)]
+        return [Stage(StageName.TRAIN, task, config.epochs)]
     stages = []
     if config.init is None:
         if not model.reconstructs:
@@ -40,5 +44,5 @@ def plan_stages(config: FitConfig) -> list[Stage]:
             )
         epochs = config.pretrain_epochs or config.epochs
         stages.append(Stage(StageName.PRETRAIN, Task.RECONSTRUCT, epochs))
-    stages.append(Stage(StageName.HEAD, Task.PARAMETERS, config.epochs, freeze_encoder=True))
+    stages.append(Stage(StageName.HEAD, task, config.epochs, freeze_encoder=True))
     return stages

@@ -36,6 +36,7 @@ from fxregistry.training.checkpoints import Checkpoint, Position
 from fxregistry.training.config import INPUTS, FitConfig, Stage, Task, input_channels
 from fxregistry.training.device import autocast, grad_scaler, select_device
 from fxregistry.training.distributed import SINGLE, World, device_spec_for
+from fxregistry.training.identify import class_logits
 from fxregistry.training.metrics import EpochMetrics, MetricsLogger
 from fxregistry.training.runs import RunBundle, RunDirectory
 from fxregistry.training.stages import plan_stages
@@ -64,10 +65,10 @@ class Trainer:
 
     def setup(self) -> None:
         """Build every part; raises :class:`FxrError` before anything is written."""
-        self.stages = plan_stages(self.config)
         self.spec = registry.get_model(self.config.model)
         self.device = self._setup_device()
         self._setup_dataset()
+        self.stages = plan_stages(self.config, self.task)
         self.model = self._setup_model()
         if self.config.init:
             self._load_encoder(self.config.init)
@@ -87,6 +88,9 @@ class Trainer:
         config = self.config
         header = read_header(config.data)
         self.effect_spec = header.effect_spec
+        # A file over several effects trains identification: one output per class.
+        self.classes = header.classes
+        self.task = Task.PARAMETERS if self.classes is None else Task.IDENTIFY
         kinds = header.features
         # What estimate must know of the data the model saw.
         self.data_info = {
@@ -108,9 +112,13 @@ class Trainer:
 
     def _setup_model(self) -> torch.nn.Module:
         torch.manual_seed(self.config.seed)  # the initial weights come from the seed alone
-        outputs = len(self.effect_spec["parameters"])
-        model = self.spec.build(self.in_channels, outputs, **self.config.hyperparameters)
+        model = self.spec.build(self.in_channels, self.outputs, **self.config.hyperparameters)
         return model.to(self.device)
+
+    @property
+    def outputs(self) -> int:
+        """The model's outputs: one per parameter, or per class for identification."""
+        return len(self.effect_spec["parameters"] if self.classes is None else self.classes)
 
     @property
     def encoder(self) -> torch.nn.Module:
@@ -261,7 +269,7 @@ class Trainer:
         )
         self.scheduler.step()
         self.position.next_epoch()
-        if stage.task is Task.PARAMETERS and valid is not None and valid < self.position.best:
+        if stage.task is not Task.RECONSTRUCT and valid is not None and valid < self.position.best:
             self.position.best = valid
             if self.world.main:
                 best = {"stage": str(stage.name), "epoch": metrics.epoch, "valid_loss": valid}
@@ -275,14 +283,18 @@ class Trainer:
             self.encoder.eval()  # frozen means its batch-norm statistics too
 
     def loss(self, task: Task, batch: Batch, model: torch.nn.Module | None = None) -> torch.Tensor:
-        """The stage's loss on ``batch``: L2 on the reconstruction, L1 on the parameters."""
+        """The stage's loss on ``batch``: L2 on the reconstruction, L1 on the parameters,
+        cross-entropy on the class (:func:`~fxregistry.training.identify.class_logits`)."""
         model = _Tasks(self.model) if model is None else model
         with autocast(self.device):
             if task is Task.RECONSTRUCT:
                 out = model(self.normalization(batch.wet)[:, None], task)
                 return F.mse_loss(out.float(), self.normalization(batch.dry)[:, None])
             x = model_input(self.config.input, self.normalization, batch)
-            return F.l1_loss(model(x, task).float(), batch.targets)
+            out = model(x, task).float()
+            if task is Task.IDENTIFY:
+                return F.cross_entropy(class_logits(out), batch.targets)
+            return F.l1_loss(out, batch.targets)
 
     @torch.no_grad()
     def validate(self, task: Task) -> float | None:
@@ -332,7 +344,8 @@ class Trainer:
             model_name=self.config.model,
             hyperparameters={**self.spec.hyperparameters, **self.config.hyperparameters},
             in_channels=self.in_channels,
-            outputs=len(self.effect_spec["parameters"]),
+            outputs=self.outputs,
+            classes=self.classes,
             input=self.config.input,
             normalization=self.normalization,
             effect_spec=self.effect_spec,
