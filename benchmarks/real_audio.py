@@ -80,6 +80,23 @@ def pooled(result: dict) -> dict:
     }
 
 
+def fit_recipe(train: Path, run: Path, input_mode: str, args, log) -> str:
+    """``fxr fit --data TRAIN --epochs E [--input I]`` as the recipe says; the input it used.
+
+    "pair" is fit's default input: the dry given, with the residual if built.
+    """
+    config = FitConfig(
+        model=args.model or DEFAULT_MODEL,
+        data=str(train),
+        input=None if input_mode == "pair" else input_mode,
+        epochs=args.epochs,
+        seed=0,
+        **({"lr": args.lr} if getattr(args, "lr", None) else {}),
+    )
+    fit(config, run, force=True, log=log)
+    return json.loads((run / "config.json").read_text())["fit"]["input"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", action="append", default=[], metavar="NAME=FOLDER")
@@ -156,17 +173,7 @@ def main() -> None:
             log(f"{effect} {name}: floor MAE {floor['mae']:.4f}")
         for input_mode in args.inputs.split(","):
             run = work / f"{effect}-{input_mode}"
-            config = FitConfig(
-                model=args.model or DEFAULT_MODEL,
-                data=str(train),
-                # "pair" is fit's default input: the dry given, with the residual if built.
-                input=None if input_mode == "pair" else input_mode,
-                epochs=args.epochs,
-                seed=0,
-                **({"lr": args.lr} if args.lr else {}),
-            )
-            fit(config, run, force=True, log=log)
-            trained = json.loads((run / "config.json").read_text())["fit"]["input"]
+            trained = fit_recipe(train, run, input_mode, args, log)
             row = {"effect": effect, "input": trained}
             test = evaluate(run, device="cpu", figures=False)["splits"]["test"]
             row["synth test"] = {k: test[k] for k in ("n", "mae", "grid_accuracy")}
