@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 # The effect the demo fits and estimates; any registered one works.
 DEMO_EFFECT ?= delay
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint clean models
 
 $(INSTALLED): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ demo: $(INSTALLED)
 
 test: $(INSTALLED) lint
 	$(BIN)/python -m pytest -q
+
+# Retrain the default estimators fxr ships (plugins/weights), about an hour on 2 cores;
+# MODELS_ARGS="--corpus freepats=datasets/real-freepats" also measures them on real audio.
+models: $(INSTALLED)
+	$(BIN)/python benchmarks/default_estimators.py $(MODELS_ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check fxregistry plugins tests benchmarks

@@ -28,15 +28,13 @@ import argparse
 import json
 import os
 import platform
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from real_audio import corpus_groups, fit_recipe
-from report import save, update_section
+from real_audio import all_groups, fit_recipe
+from report import log, save, update_section, workspace
 
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
@@ -79,9 +77,7 @@ def main() -> None:
     parser.add_argument("--tag", help="an experiment: write results/identification-TAG.*")
     parser.add_argument("--work", type=Path)
     args = parser.parse_args()
-    work = args.work or Path(tempfile.mkdtemp(prefix="fxr-identify-"))
-    work.mkdir(parents=True, exist_ok=True)
-    log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    work = workspace(args.work, "fxr-identify-")
     started = time.perf_counter()
     train = work / "train.h5"
     if not train.exists():
@@ -94,11 +90,7 @@ def main() -> None:
             augment=args.augment,
         )
         build(config, train)
-    groups = {
-        f"{corpus}/{kind}": folder
-        for corpus, root in (c.split("=", 1) for c in args.corpus)
-        for kind, folder in corpus_groups(Path(root), args.groups.split(",")).items()
-    }
+    groups = all_groups(args.corpus, args.groups)
     real = {}
     for name, folder in groups.items():
         real[name] = work / f"{name.replace('/', '-')}.h5"

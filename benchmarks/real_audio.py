@@ -69,6 +69,15 @@ def corpus_groups(folder: Path, wanted: list[str]) -> dict[str, Path]:
     return {kind: kinds[kind] for kind in wanted}
 
 
+def all_groups(corpora: list[str], wanted: str) -> dict[str, Path]:
+    """``NAME/kind`` -> folder: each wanted group (comma list) of each ``--corpus NAME=FOLDER``."""
+    return {
+        f"{corpus}/{kind}": folder
+        for corpus, root in (c.split("=", 1) for c in corpora)
+        for kind, folder in corpus_groups(Path(root), wanted.split(",")).items()
+    }
+
+
 def pooled(result: dict) -> dict:
     """Grid accuracy and MAE over every split of an evaluation (all clips of the corpus)."""
     splits = [m for m in result["splits"].values() if m["n"]]
@@ -128,17 +137,12 @@ def main() -> None:
     args = parser.parse_args()
     takes, clips = SIZES[args.size]
     takes, clips = args.takes or takes, args.clips or clips
-    corpora = dict(c.split("=", 1) for c in args.corpus)
     work = args.work or Path(tempfile.mkdtemp(prefix="fxr-real-"))
     work.mkdir(parents=True, exist_ok=True)
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     started = time.perf_counter()
     rows, floors = [], {}
-    groups = {
-        f"{corpus}/{kind}": folder
-        for corpus, root in corpora.items()
-        for kind, folder in corpus_groups(Path(root), args.groups.split(",")).items()
-    }
+    groups = all_groups(args.corpus, args.groups)
     for effect in args.effects.split(","):
         train = work / f"{effect}.h5"
         if not train.exists():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -36,3 +38,15 @@ def update_section(page: Path, name: str, text: str) -> None:
     else:
         new = old.rstrip() + "\n\n" + block
     page.write_text(new.lstrip() + "\n")
+
+
+def log(line: str) -> None:
+    """A progress line on stderr (stdout carries the report)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def workspace(path: Path | None, prefix: str) -> Path:
+    """Where a benchmark keeps its datasets and runs: ``--work``, or a new temporary folder."""
+    work = path or Path(tempfile.mkdtemp(prefix=prefix))
+    work.mkdir(parents=True, exist_ok=True)
+    return work

@@ -2,8 +2,9 @@
 
 The public API for plugin authors is what this module exports, and nothing
 else: the hook marker, the spec classes an effect, source or model plugin
-registers, the errors a plugin raises for its user's mistakes, and the audio
-helpers a source needs (the sample rate everything runs at, reading files).
+registers (and the default estimators it may ship), the errors a plugin
+raises for its user's mistakes, and the audio helpers a source needs (the
+sample rate everything runs at, reading files).
 Plugins import only these names; the subpackages are fxr's own.
 """
 
@@ -18,6 +19,7 @@ from fxregistry.audio.io import AUDIO_SUFFIXES, SAMPLE_RATE, read_audio, write_a
 from fxregistry.errors import FxrError, ParameterError
 from fxregistry.registry.hookspecs import hookimpl
 from fxregistry.specs.effect import Effect, Parameter
+from fxregistry.specs.estimator import Estimator
 from fxregistry.specs.model import Model
 from fxregistry.specs.source import Recording, Source
 
@@ -25,6 +27,7 @@ __all__ = [
     "AUDIO_SUFFIXES",
     "SAMPLE_RATE",
     "Effect",
+    "Estimator",
     "FxrError",
     "Model",
     "Parameter",

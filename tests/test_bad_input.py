@@ -258,7 +258,10 @@ TABLE: dict[str, list[Row]] = {
     "estimate": [
         *usage_rows(ESTIMATE),
         *json_rows(ESTIMATE),
-        Row("{run}", 2, "missing argument 'WET'"),
+        Row("{run}", 2, "give the audio too"),
+        Row("{run} {dry} {dry}", 2, "takes [RUN] WET"),
+        Row("{dry} --effect nope", 2, "no default estimator of 'nope' settings"),
+        Row("{run} {dry} --dry {dry} --effect delay", 2, "RUN names its own"),
         Row("{missing} {dry} --dry {dry}", 2, "missing"),
         Row("{run_bad_model} {dry} --dry {dry}", 2, "model.pt"),
         Row("{run} {dry}", 2, "--dry"),

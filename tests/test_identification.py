@@ -168,16 +168,19 @@ def test_evaluate_reports_identification_accuracy_and_the_effect_confusion(
 
 
 def test_estimate_ranks_every_class_with_probabilities_that_add_up_to_one(
-    identification_run, guitar, tmp_path
+    every_effect, identification_run, guitar, tmp_path
 ):
+    _, names = every_effect
     wet = tmp_path / "wet.wav"
     write_audio(wet, registry.get_effect("delay")(guitar, SAMPLE_RATE, delay_seconds=0.2), 44100)
     result = estimate(identification_run, wet, device="cpu")
-    probabilities = [c["probability"] for c in result["candidates"]]
-    assert sum(probabilities) == pytest.approx(1.0, abs=1e-5)
-    assert probabilities == sorted(probabilities, reverse=True)
-    assert result["effect"] == result["candidates"][0]["effect"]
-    assert result["probability"] == probabilities[0]
+    ranked = result["probabilities"]
+    assert set(ranked) == {NONE, *names}
+    assert sum(ranked.values()) == pytest.approx(1.0, abs=1e-5)
+    assert list(ranked.values()) == sorted(ranked.values(), reverse=True)
+    top = next(iter(ranked))
+    assert result["effect"] == (None if top == NONE else top)  # SPEC: null for none
+    assert result["probability"] == ranked[top]
     # The shape of estimate --json for one effect's run is kept: keys added, none renamed.
     assert {"effect", "parameters", "windows", "refined"} <= set(result)
 

@@ -113,6 +113,21 @@ def test_hook_register_models():
     assert listed["tiny"]["entry_point"] == "model-test"
 
 
+def test_hook_register_estimators():
+    class EstimatorPlugin:
+        @fxregistry.hookimpl
+        def register_estimators(self, register):
+            register(fxregistry.Estimator("tiny-wet", "delay", "wet", "tiny.pt", "a test"))
+
+    registry.get_plugin_manager().register(EstimatorPlugin(), name="estimator-test")
+    found = registry.registrations("estimator")
+    assert found["tiny-wet"].plugin == "estimator-test"
+    result = CliRunner().invoke(cli, ["list-estimators", "--json"])
+    listed = {e["name"]: e for e in json.loads(result.stdout)}
+    assert listed["tiny-wet"]["effect"] == "delay"
+    assert listed["tiny-wet"]["task"] == "parameters"
+
+
 def test_builtin_effects_come_through_the_entry_point_group_like_any_plugin():
     found = registry.registrations("effect")
     for name in ("limiter", "bitcrusher", "sample-rate", "delay"):

@@ -153,8 +153,8 @@ def gain_change_only(
     """``(n, bins, frames)`` dB twice -> ``(n,)``: is each wet its dry moved by one gain?
 
     True when every bin the dry fills (above :data:`AUDIBLE_DB`) moved by the
-    same amount, within ``tolerance_db``: what a limiter does to audio that
-    never reaches its threshold (make-up gain, nothing else). Such a wet
+    same amount, within ``tolerance_db``: what a dynamics effect does to
+    audio that never reaches its threshold (make-up gain, nothing else). Such a wet
     cannot be told from the dry at another level, so no estimate of the
     effect can be made from it.
     """

@@ -14,7 +14,14 @@ import click
 
 from fxregistry import registry
 from fxregistry.cli.options import json_option
-from fxregistry.cli.text import effect_rows, model_rows, print_json, source_rows, table
+from fxregistry.cli.text import (
+    effect_rows,
+    estimator_rows,
+    model_rows,
+    print_json,
+    source_rows,
+    table,
+)
 from fxregistry.registry import get_plugin_manager, plugin_info
 
 __all__ = ["COMMANDS", "LISTINGS", "Listing", "list_command", "list_plugins"]
@@ -24,7 +31,7 @@ __all__ = ["COMMANDS", "LISTINGS", "Listing", "list_command", "list_plugins"]
 class Listing:
     """One ``fxr list-*`` command: a registry kind shown as a table."""
 
-    kind: str  # "effect", "source" or "model" (registry.KINDS)
+    kind: str  # "effect", "source", "model" or "estimator" (registry.KINDS)
     help: str
     title: str
     columns: tuple[str, ...]
@@ -56,6 +63,16 @@ LISTINGS = (
         ("model", "provided by", "decoder", "description"),
         model_rows,
         "Model plugins register with the `register_models` hook.",
+    ),
+    Listing(
+        "estimator",
+        "The default estimators installed: trained models `fxr estimate WET` uses without a "
+        "run (identification, then the effect's parameters).",
+        "Default estimators",
+        ("estimator", "provided by", "estimates", "input", "measured"),
+        estimator_rows,
+        "`make models` trains fxr's own; plugins register theirs with the "
+        "`register_estimators` hook.",
     ),
 )
 

@@ -113,7 +113,7 @@ def _apply_recipe(ctx: click.Context, param: click.Parameter, path: str | None) 
 def build(out: str | None, workers: int | None, force: bool, **options: Any) -> None:
     """Render dry audio through an effect into a paired spectrogram dataset (HDF5).
 
-    Several effects (--effect delay,limiter or --effect all) make a dataset for
+    Several effects (--effect A,B or --effect all) make a dataset for
     identification: each clip through every effect, plus the clip untouched.
     """
     from fxregistry.dataset.build import build as run_build

@@ -104,9 +104,12 @@ def evaluate(
 
 
 @click.command()
-@click.argument("run", type=click.Path())
-@click.argument("wet", type=click.Path())
+@click.argument("paths", nargs=-1, required=True, metavar="[RUN] WET")
 @click.option("--dry", type=click.Path(), help="The unprocessed audio (needed by pair runs).")
+@click.option(
+    "--effect",
+    help="The effect to estimate the settings of, skipping identification (without RUN).",
+)
 @click.option("--refine", is_flag=True, help="Search by rendering the dry audio (needs --dry).")
 @click.option(
     "--render-to", type=click.Path(), help="Write the dry audio rendered at the estimate."
@@ -114,18 +117,36 @@ def evaluate(
 @device_option
 @json_option
 def estimate(
-    run: str,
-    wet: str,
+    paths: tuple[str, ...],
     dry: str | None,
+    effect: str | None,
     refine: bool,
     render_to: str | None,
     device: str,
     as_json: bool,
 ) -> None:
-    """The effect's settings on the audio file WET, with the model of RUN."""
-    from fxregistry.estimation.estimate import estimate as run_estimate
+    """Which effect and which settings made the audio file WET.
 
-    result = run_estimate(run, wet, dry, refine=refine, render_to=render_to, device=device)
+    Without RUN, the default estimators (fxr list-estimators): identification,
+    then the effect's settings, from WET alone unless --dry is given. With
+    RUN, that run's model.
+    """
+    if len(paths) > 2:
+        extra = " ".join(paths[2:])
+        raise click.UsageError(f"unexpected extra argument(s) ({extra}): it takes [RUN] WET")
+    options = {"refine": refine, "render_to": render_to, "device": device}
+    if len(paths) == 1 and os.path.isdir(paths[0]):
+        raise click.UsageError(f"{paths[0]} is a folder (a run?): give the audio too, RUN WET")
+    if len(paths) == 1:
+        from fxregistry.estimation.defaults import estimate_with_defaults
+
+        result = estimate_with_defaults(paths[0], dry, effect=effect, **options)
+    else:
+        from fxregistry.estimation.estimate import estimate as run_estimate
+
+        if effect is not None:
+            raise click.UsageError("--effect chooses a default estimator; RUN names its own")
+        result = run_estimate(paths[0], paths[1], dry, **options)
     if as_json:
         print_json(result)
     else:

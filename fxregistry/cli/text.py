@@ -19,6 +19,7 @@ from fxregistry.registry import Registration
 
 __all__ = [
     "effect_rows",
+    "estimator_rows",
     "format_build_report",
     "format_estimate",
     "format_evaluation",
@@ -90,6 +91,13 @@ def source_rows(reg: Registration) -> list[list[str]]:
 def model_rows(reg: Registration) -> list[list[str]]:
     decoder = "yes" if reg.item.reconstructs else "no"
     return [[reg.name, reg.provider, decoder, reg.item.description]]
+
+
+def estimator_rows(reg: Registration) -> list[list[str]]:
+    estimator = reg.item
+    estimates = "which effect" if estimator.identifies else f"{estimator.effect} settings"
+    measured = estimator.manifest.get("measured", {}).get("summary", "")
+    return [[reg.name, reg.provider, estimates, estimator.input, measured]]
 
 
 def format_build_report(report: Any) -> str:
@@ -218,15 +226,12 @@ def format_estimate(result: dict[str, Any], truth: Sequence[tuple[str, float]] =
     """``fxr estimate`` without ``--json``; ``truth`` adds the known settings (the demo)."""
     truth_of = dict(truth)
     lines = [f"{result['effect']}: estimated from {result['windows']} window(s)"]
-    if "candidates" in result:
+    if "probabilities" in result:
+        said = result["effect"] or "no effect"
         lines[0] = (
-            f"{result['effect']} (probability {result['probability']:.2f}), from "
-            f"{result['windows']} window(s)"
+            f"{said} (probability {result['probability']:.2f}), from {result['windows']} window(s)"
         )
-        lines += [
-            f"  {c['effect']:<16} {c['probability']:>6.3f}  (± {c['spread']:.3f})"
-            for c in result["candidates"]
-        ]
+        lines += [f"  {name:<16} {p:>6.3f}" for name, p in result["probabilities"].items()]
     for name, p in result["parameters"].items():
         line = f"  {name:<16} {p['value']:>10.4g} {p['unit']:<5} (± {p['spread']:.3g}"
         line += f", network {p['network']:.4g})"

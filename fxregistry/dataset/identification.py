@@ -1,16 +1,16 @@
 """Datasets over several effects: which effect processed the audio, or none.
 
-``fxr build --effect delay,limiter`` (or ``--effect all``, every installed
+``fxr build --effect A,B`` (or ``--effect all``, every installed
 effect) renders each clip through every named effect, at each effect's
 settings, and stores one more example per clip: the dry clip untouched. Each
 example records which effect rendered it (``examples/effect``: its index in
 the header's ``effects``, -1 for the untouched copy) and whether the effect
 changed the audio beyond a gain (``examples/changed``). The class a model
 learns follows from those two facts (:func:`labels`): *none* for the
-untouched copy, for an effect at its identity setting (a delay of 0 s) and
-for a setting that left this audio a mere gain change of itself (a limiter
-whose input never reaches its threshold is only make-up gain); otherwise the
-effect.
+untouched copy, for an effect at its identity setting (an echo after 0 s)
+and for a setting that left this audio a mere gain change of itself (a
+dynamics effect whose input never reaches its threshold is only make-up
+gain); otherwise the effect.
 
 The parameters of every effect are stored side by side in
 ``examples/params``: an example fills its own effect's columns and leaves

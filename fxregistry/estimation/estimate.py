@@ -21,7 +21,8 @@
 
 An identification run (trained on a file over several effects) answers
 which effect processed the audio instead: the class probabilities averaged
-over windows, the most probable first, "none" among them.
+over windows, the most probable first, "none" among them (SPEC's
+``estimate --json``: ``"effect"`` is null when none is the most probable).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from fxregistry.audio.io import (
     rms_db,
     write_audio,
 )
+from fxregistry.dataset.identification import NONE
 from fxregistry.errors import FxrError
 from fxregistry.estimation.search import search_settings
 from fxregistry.specs.effect import Effect
@@ -197,24 +199,17 @@ def estimate(
 def identification_result(per_window: np.ndarray, classes: tuple[str, ...]) -> dict[str, Any]:
     """What estimate says of which effect: ``per_window`` is ``(windows, classes)``.
 
-    The probabilities are averaged over windows; ``candidates`` ranks every
-    class, ``spread`` is half the interquartile range of each across windows.
+    The probabilities are averaged over windows; ``probabilities`` ranks every
+    class, most probable first. ``effect`` is the most probable, or None when
+    that is "none" (no registered effect shows in the audio).
     """
     mean = per_window.mean(axis=0)
-    low, high = np.percentile(per_window, [25, 75], axis=0)
     order = np.argsort(-mean, kind="stable")
-    candidates = [
-        {
-            "effect": classes[c],
-            "probability": float(mean[c]),
-            "spread": float((high[c] - low[c]) / 2),
-        }
-        for c in order
-    ]
+    top = classes[order[0]]
     return {
-        "effect": candidates[0]["effect"],
-        "probability": candidates[0]["probability"],
-        "candidates": candidates,
+        "effect": None if top == NONE else top,
+        "probability": float(mean[order[0]]),
+        "probabilities": {classes[c]: float(mean[c]) for c in order},
         "parameters": {},
         "windows": int(len(per_window)),
         "refined": False,

@@ -29,3 +29,9 @@ def register_sources(register: Callable[[Any], None]) -> None:
 @hookspec
 def register_models(register: Callable[[Any], None]) -> None:
     """Register model architectures: call ``register(Model(...))`` once per model."""
+
+
+@hookspec
+def register_estimators(register: Callable[[Any], None]) -> None:
+    """Register trained models that ``fxr estimate WET`` uses without a run:
+    call ``register(Estimator(...))`` once per model file."""

@@ -22,6 +22,7 @@ from fxregistry.registry.manager import (
     warn,
 )
 from fxregistry.specs.effect import Effect
+from fxregistry.specs.estimator import Estimator
 from fxregistry.specs.model import Model
 from fxregistry.specs.source import Source
 
@@ -41,6 +42,7 @@ KINDS: dict[str, tuple[str, type]] = {
     "effect": ("register_effects", Effect),
     "source": ("register_sources", Source),
     "model": ("register_models", Model),
+    "estimator": ("register_estimators", Estimator),
 }
 
 

@@ -1,0 +1,204 @@
+"""Train the default estimators that fxr ships (`make models`), and measure them.
+
+    .venv/bin/python benchmarks/default_estimators.py [--corpus NAME=FOLDER ...] [--work DIR]
+
+`fxr estimate WET` uses these without a run (plugins/shipped.py). For every
+installed effect E, on the built-in source alone, as the real-audio work
+chose (docs/real-audio.md: levels drawn, residuals, the default model):
+
+    fxr build --effect E --source synth:60 --max-clips 500 --seed 5
+    fxr fit --data E.h5 --epochs 8 --input wet        -> E-wet   (blind)
+    fxr fit --data E.h5 --epochs 8                    -> E-pair  (pair+residual)
+
+and to identify the effect (every installed effect, or none), with the
+augmentations that made blind identification hold better on real recordings
+(benchmarks/identification.py):
+
+    fxr build --effect all --source synth:60 --max-clips 500 --grid random:2 \
+        --augment default --seed 5
+    fxr fit --data all.h5 --epochs 8 --input wet      -> identify-wet
+    fxr fit --data all.h5 --epochs 8                  -> identify-pair
+
+Each run's model.pt is copied to plugins/weights/NAME.pt, and
+plugins/weights/manifest.json records the recipe, each model's data and
+seed, the commit, and what it measured: on the synth test split, and on
+every group of each `--corpus` (benchmarks/real_corpus.py; the groups are
+built as the benchmarks build them). Fixed seeds: the same commit and
+machine give the same weights. About an hour on 2 CPU cores; a GPU is used
+when there is one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import torch
+from identification import pooled as pooled_identification
+from real_audio import all_groups, pooled
+from report import log, workspace
+
+from fxregistry import registry
+from fxregistry.dataset.build import build
+from fxregistry.dataset.config import BuildConfig
+from fxregistry.evaluation.evaluate import evaluate
+from fxregistry.files import write_json
+from fxregistry.training.config import DEFAULT_MODEL, FitConfig
+from fxregistry.training.fit import fit
+
+ROOT = Path(__file__).resolve().parents[1]
+WEIGHTS = ROOT / "plugins" / "weights"
+SEED = 5
+EPOCHS = 8
+PARAMETERS = {"source": "synth:60", "max_clips": 500, "seed": SEED}
+# Four times the data (synth:120, 1000 clips, random:4) did better on the synth test
+# split but worse on real recordings (benchmarks/results/identification-large.md).
+IDENTIFY = {
+    "effect": "all",
+    "source": "synth:60",
+    "max_clips": 500,
+    "grid": "random:2",
+    "augment": "default",
+    "seed": SEED,
+}
+INPUTS = {"wet": "wet", "pair": None}  # None: fit's default, pair+residual
+
+
+def command(config: dict, out: str) -> str:
+    """The ``fxr build`` line of a build's options (for the manifest)."""
+    options = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in config.items())
+    return f"fxr build {options} --out {out}"
+
+
+def commit() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "fxregistry", "plugins/*.py"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+uncommitted changes" if dirty else "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", action="append", default=[], metavar="NAME=FOLDER")
+    parser.add_argument("--groups", default="guitar-solo,band-mix")
+    parser.add_argument("--corpus-clips", type=int, default=60)
+    parser.add_argument("--only", help="comma list of estimator names to (re)train")
+    parser.add_argument("--work", type=Path)
+    args = parser.parse_args()
+    work = workspace(args.work, "fxr-models-")
+    started = time.perf_counter()
+    groups = all_groups(args.corpus, args.groups)
+    # (name, effect or None, build options, input)
+    plan = [("identify", None, IDENTIFY)] + [
+        (effect, effect, {"effect": effect, **PARAMETERS}) for effect in registry.effect_names()
+    ]
+    only = set(args.only.split(",")) if args.only else None
+    previous = json.loads((WEIGHTS / "manifest.json").read_text()) if only else {}
+    entries = {e["name"]: e for e in previous.get("estimators", [])}
+    for stem, effect, options in plan:
+        data = work / f"{stem}.h5"
+        wanted = [i for i in INPUTS if only is None or f"{stem}-{i}" in only]
+        if not wanted:
+            continue
+        if not data.exists():
+            build(BuildConfig(**options), data)
+        real = {}
+        for group, folder in groups.items():
+            real[group] = work / f"{stem}-{group.replace('/', '-')}.h5"
+            if not real[group].exists():
+                config = BuildConfig(
+                    effect=options["effect"],
+                    source=str(folder),
+                    level="as-is",
+                    max_clips=args.corpus_clips,
+                    seed=SEED,
+                )
+                build(config, real[group])
+        for input_name in wanted:
+            name = f"{stem}-{input_name}"
+            run = work / name
+            config = FitConfig(
+                model=DEFAULT_MODEL,
+                data=str(data),
+                input=INPUTS[input_name],
+                epochs=EPOCHS,
+                seed=0,
+            )
+            fit(config, run, force=True, log=log)
+            trained = json.loads((run / "config.json").read_text())["fit"]["input"]
+            entries[name] = entry(name, stem, effect, trained, options, run, real)
+            log(json.dumps(entries[name]["measured"]))
+    minutes = (time.perf_counter() - started) / 60
+    write_manifest(work, list(entries.values()), args, minutes)
+
+
+def entry(name, stem, effect, trained, options, run: Path, real: dict) -> dict:
+    """One estimator's manifest entry; its weights copied beside the manifest."""
+    WEIGHTS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run / "model.pt", WEIGHTS / f"{name}.pt")
+    synth = evaluate(run, device="cpu", figures=False)
+    measured = {"synth test": synth["splits"]["test"]}
+    for group, data in real.items():
+        result = evaluate(run, data, device="cpu", figures=False)
+        measured[group] = (pooled if effect else pooled_identification)(result)
+    if effect is None:
+        cells = [f"{g}: {m['changed_accuracy']:.0%}" for g, m in measured.items()]
+        summary = "identified (changed): " + ", ".join(cells)
+    else:
+        cells = [f"{g}: {m['mae']:.3f}" for g, m in measured.items()]
+        summary = "MAE " + ", ".join(cells)
+    return {
+        "name": name,
+        "effect": effect,
+        "input": trained,
+        "file": f"{name}.pt",
+        "description": (
+            f"which effect ({', '.join(synth['classes'])})"
+            if effect is None
+            else f"{effect} settings"
+        )
+        + (" from the wet audio alone" if trained == "wet" else " from wet and dry"),
+        "data": command(options, f"{stem}.h5"),
+        "fit": f"fxr fit --data {stem}.h5 --epochs {EPOCHS} --seed 0"
+        + (f" --input {trained}" if trained == "wet" else ""),
+        "model": DEFAULT_MODEL,
+        "seed": 0,
+        "bytes": (WEIGHTS / f"{name}.pt").stat().st_size,
+        "measured": {"summary": summary, **measured},
+    }
+
+
+def write_manifest(work: Path, entries: list[dict], args, minutes: float) -> None:
+    manifest = {
+        "recipe": "make models (benchmarks/default_estimators.py"
+        + "".join(f" --corpus {c}" for c in args.corpus)
+        + ")",
+        "commit": commit(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        + ("CUDA" if torch.cuda.is_available() else "CPU"),
+        "minutes": round(minutes, 1),
+        "corpus_clips": args.corpus_clips,
+        "estimators": sorted(entries, key=lambda e: e["name"]),
+    }
+    write_json(manifest, WEIGHTS / "manifest.json")
+    total = sum(e["bytes"] for e in entries) / 1e6
+    print(f"{len(entries)} estimators, {total:.1f} MB, written to {WEIGHTS} ({minutes:.0f} min)")
+
+
+if __name__ == "__main__":
+    main()

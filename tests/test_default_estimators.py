@@ -1,0 +1,212 @@
+"""`fxr estimate WET` without a run: the default estimators that plugins ship.
+
+A plugin registers an `Estimator` per trained model file (fxr's own come
+from `make models`, plugins/shipped.py). Estimate identifies the effect, then
+estimates its settings: blind without the dry audio, paired with it. Every
+registered estimator is checked because it is registered: its file must
+say what its spec says, and fxr's own must answer correctly on freshly
+rendered audio.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import fxregistry
+from fxregistry import registry
+from fxregistry.audio.io import write_audio
+from fxregistry.cli.main import cli
+from fxregistry.dataset.build import build
+from fxregistry.dataset.config import BuildConfig
+from fxregistry.dataset.identification import NONE
+from fxregistry.estimation.defaults import (
+    estimate_with_defaults,
+    installed_estimators,
+    pick_estimator,
+)
+from fxregistry.specs.estimator import Estimator
+from fxregistry.training.config import FitConfig
+from fxregistry.training.fit import fit
+from fxregistry.training.runs import RunBundle
+
+SAMPLE_RATE = 44100
+REGISTERED = sorted(registry.registrations("estimator"))
+SHIPPED = [
+    name for name, reg in registry.registrations("estimator").items() if reg.plugin == "shipped"
+]
+
+
+@pytest.mark.parametrize("name", REGISTERED)
+def test_every_estimators_file_says_what_its_spec_says(name):
+    estimator = registry.resolve("estimator", name)
+    bundle = RunBundle.load(estimator.file())
+    assert bundle.input == estimator.input
+    if estimator.identifies:
+        assert bundle.classes is not None and bundle.classes[0] == NONE
+    else:
+        assert bundle.classes is None and bundle.effect_spec["name"] == estimator.effect
+    bundle.create_model()  # the architecture is installed and the weights fit it
+
+
+def test_fxr_ships_an_identifier_and_a_blind_and_a_paired_estimator_per_builtin_effect():
+    if not SHIPPED:
+        pytest.skip("no shipped weights: `make models` writes them")
+    shipped = [registry.resolve("estimator", name) for name in SHIPPED]
+    manifest_bytes = sum(os.path.getsize(e.file()) for e in shipped)
+    assert manifest_bytes < 20e6  # all of them together, well under 20 MB
+    for effect in (None, "delay", "bitcrusher", "sample-rate", "limiter"):
+        assert pick_estimator(shipped, effect, paired=False) is not None
+        assert pick_estimator(shipped, effect, paired=True).needs_dry
+    for estimator in shipped:
+        manifest = estimator.manifest
+        assert {"recipe", "commit", "data", "seed", "measured"} <= set(manifest)
+
+
+# Settings a shipped model must get right on freshly rendered audio: far apart in
+# what they do, so the check is of a working model, not of a lucky one.
+ANSWERS = {
+    "delay": ({"delay_seconds": 0.25}, 0.04),
+    "sample-rate": ({"target_khz": 8.0}, 2.0),
+    "bitcrusher": ({"bit_depth": 4.0}, 1.0),
+}
+
+
+@pytest.mark.parametrize("effect", sorted(ANSWERS))
+def test_the_shipped_estimators_name_the_effect_and_its_setting(effect, tmp_path):
+    if not SHIPPED:
+        pytest.skip("no shipped weights: `make models` writes them")
+    from fxr_plugins.synth import synthesize_take
+
+    dry = synthesize_take(11, 0, families=("electric-guitar",))[: 4 * SAMPLE_RATE]
+    dry = dry / np.abs(dry).max() * 10 ** (-6 / 20)
+    setting, tolerance = ANSWERS[effect]
+    write_audio(tmp_path / "dry.wav", dry, SAMPLE_RATE)
+    wet = registry.get_effect(effect)(dry, SAMPLE_RATE, **setting)
+    write_audio(tmp_path / "wet.wav", wet, SAMPLE_RATE)
+    paired = estimate_with_defaults(tmp_path / "wet.wav", tmp_path / "dry.wav", device="cpu")
+    assert paired["effect"] == effect
+    for name, value in setting.items():
+        assert abs(paired["parameters"][name]["value"] - value) <= tolerance
+
+
+def test_without_the_dry_a_blind_estimator_is_picked_and_with_it_a_paired_one():
+    blind = Estimator("a-wet", "delay", "wet", "a.pt")
+    paired = Estimator("a-pair", "delay", "pair+residual", "b.pt")
+    found = [paired, blind]
+    assert pick_estimator(found, "delay", paired=False) is blind
+    assert pick_estimator(found, "delay", paired=True) is paired
+    assert pick_estimator([blind], "delay", paired=True) is blind  # the dry can go unused
+    assert pick_estimator([paired], "delay", paired=False) is None
+    assert pick_estimator(found, None, paired=False) is None
+
+
+def test_an_estimator_takes_only_an_input_fxr_knows():
+    with pytest.raises(ValueError, match="input"):
+        Estimator("x", "delay", "stereo", "x.pt")
+
+
+# ---------------------------------------------------------------- a third party's
+
+
+PLUGIN = """
+from pathlib import Path
+
+import fxregistry
+from fxregistry import Estimator
+
+HERE = Path(__file__).parent
+
+
+@fxregistry.hookimpl
+def register_estimators(register):
+    register(Estimator("acme-identify", None, "wet", HERE / "identify.pt", "which effect"))
+    for effect in ("delay", "bitcrusher"):
+        register(Estimator(f"acme-{effect}", effect, "wet", HERE / f"{effect}.pt"))
+"""
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Tiny wet-only models: one identifying delay/bitcrusher/none, one per effect."""
+    root = tmp_path_factory.mktemp("acme")
+    made = {}
+    for name, effect, grid in (
+        ("identify", "delay,bitcrusher", "random:1"),
+        ("delay", "delay", "paper"),
+        ("bitcrusher", "bitcrusher", "paper"),
+    ):
+        data = root / f"{name}.h5"
+        config = BuildConfig(
+            effect=effect, source="synth:2", clip_seconds=0.5, max_clips=3, grid=grid
+        )
+        build(config, data, workers=1)
+        fit(FitConfig(model="cnn", data=str(data), input="wet", epochs=1), root / name)
+        made[name] = root / name / "model.pt"
+    registry.reset()
+    return made
+
+
+@pytest.fixture
+def acme(trained, fake_distribution, monkeypatch):
+    """A third-party distribution that ships estimators, and fxr's own left out."""
+    builtin = [p for p in os.environ["FXR_PLUGINS"].split(",") if p != "shipped"]
+    monkeypatch.setenv("FXR_PLUGINS", ",".join(builtin))
+    root = fake_distribution(
+        "fxr-test-acme", {"acme": "fxr_test_acme"}, {"fxr_test_acme.py": PLUGIN}
+    )
+    for name, path in trained.items():
+        shutil.copyfile(path, root / f"{name}.pt")
+    return root
+
+
+def test_a_plugin_ships_estimators_through_the_hook(acme):
+    names = [e.name for e in installed_estimators()]
+    assert names == ["acme-bitcrusher", "acme-delay", "acme-identify"]
+    listed = CliRunner().invoke(cli, ["list-estimators", "--json"])
+    assert listed.exit_code == 0
+    rows = {row["name"]: row for row in json.loads(listed.stdout)}
+    assert rows["acme-identify"]["task"] == "identify"
+    assert rows["acme-delay"]["plugin"] == "fxr-test-acme"
+
+
+def test_estimate_without_a_run_identifies_then_estimates_the_settings(acme, guitar, tmp_path):
+    wet = tmp_path / "wet.wav"
+    write_audio(wet, registry.get_effect("delay")(guitar, SAMPLE_RATE, delay_seconds=0.2), 44100)
+    result = CliRunner().invoke(cli, ["estimate", str(wet), "--json"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert set(answer["probabilities"]) == {NONE, "delay", "bitcrusher"}
+    assert answer["estimators"][0] == "acme-identify"
+    if answer["effect"] is None:  # none: nothing to set
+        assert answer["parameters"] == {} and answer["estimators"] == ["acme-identify"]
+    else:
+        effect = registry.get_effect(answer["effect"])
+        assert set(answer["parameters"]) == set(effect.parameter_names)
+        assert answer["estimators"] == ["acme-identify", f"acme-{answer['effect']}"]
+
+
+def test_effect_skips_identification(acme, guitar, tmp_path):
+    wet = tmp_path / "wet.wav"
+    write_audio(wet, registry.get_effect("delay")(guitar, SAMPLE_RATE, delay_seconds=0.2), 44100)
+    result = estimate_with_defaults(wet, effect="delay", device="cpu")
+    assert result["estimators"] == ["acme-delay"]
+    assert result["effect"] == "delay" and "probabilities" not in result
+
+
+def test_an_effect_without_an_estimator_is_one_clear_line(acme, guitar, tmp_path):
+    wet = tmp_path / "wet.wav"
+    write_audio(wet, guitar, 44100)
+    result = CliRunner().invoke(cli, ["estimate", str(wet), "--effect", "limiter"])
+    assert result.exit_code == 2
+    assert "no default estimator of 'limiter' settings" in result.stderr
+    assert "acme-delay" in result.stderr  # what is installed
+
+
+def test_the_public_api_exports_the_estimator_spec():
+    assert fxregistry.Estimator is Estimator
