@@ -101,7 +101,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path)
     args = parser.parse_args()
     work = workspace(args.work, "fxr-models-")
-    started = time.perf_counter()
+    started, trained_at = time.perf_counter(), commit()  # the code that trains, not later's
     groups = all_groups(args.corpus, args.groups)
     # (name, effect or None, build options, input)
     plan = [("identify", None, IDENTIFY)] + [
@@ -144,7 +144,7 @@ def main() -> None:
             entries[name] = entry(name, stem, effect, trained, options, run, real)
             log(json.dumps(entries[name]["measured"]))
     minutes = (time.perf_counter() - started) / 60
-    write_manifest(work, list(entries.values()), args, minutes)
+    write_manifest(list(entries.values()), args, minutes, trained_at)
 
 
 def entry(name, stem, effect, trained, options, run: Path, real: dict) -> dict:
@@ -183,12 +183,12 @@ def entry(name, stem, effect, trained, options, run: Path, real: dict) -> dict:
     }
 
 
-def write_manifest(work: Path, entries: list[dict], args, minutes: float) -> None:
+def write_manifest(entries: list[dict], args, minutes: float, trained_at: str) -> None:
     manifest = {
         "recipe": "make models (benchmarks/default_estimators.py"
         + "".join(f" --corpus {c}" for c in args.corpus)
         + ")",
-        "commit": commit(),
+        "commit": trained_at,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
         + ("CUDA" if torch.cuda.is_available() else "CPU"),
         "minutes": round(minutes, 1),
