@@ -8,7 +8,9 @@ writes a 30 s stereo 44.1 kHz take and its delay render as wav files, then
 times, for each run: the estimate inside one Python process (the library
 call, median of 5 after a warm-up), the whole `fxr estimate` command
 (interpreter start, imports and plugin loading included, median of 3), and
-the same with `--refine`.
+the same with `--refine`. With default estimators installed (`make models`),
+also `fxr estimate WET` without a run: identification, the effect's blind
+estimator and the fixed-point check, in a process and as a command.
 
 Writes benchmarks/results/estimate_speed.{md,json}.
 """
@@ -33,6 +35,7 @@ from fxregistry import registry
 from fxregistry.audio.io import SAMPLE_RATE, write_audio
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
+from fxregistry.estimation.defaults import estimate_with_defaults, installed_estimators
 from fxregistry.estimation.estimate import estimate
 from fxregistry.training.config import FitConfig
 from fxregistry.training.fit import fit
@@ -88,6 +91,18 @@ def main() -> None:
                 row["refine_command_s"] = timed(3, subprocess.run, command + ["--refine"], **quiet)
             rows.append(row)
             print(row, file=sys.stderr)
+        if installed_estimators():
+            estimate_with_defaults(wet, device="cpu")  # warm-up
+            quiet = {"check": True, "capture_output": True}
+            row = {
+                "input": "default estimators",
+                "library_s": timed(5, estimate_with_defaults, wet, device="cpu"),
+                "command_s": timed(
+                    3, subprocess.run, [str(FXR), "estimate", str(wet), "--device", "cpu"], **quiet
+                ),
+            }
+            rows.append(row)
+            print(row, file=sys.stderr)
     # What no command can avoid: a Python that imports torch, and fxr's own start-up.
     quiet = {"check": True, "capture_output": True}
     import_torch = timed(3, subprocess.run, [sys.executable, "-c", "import torch"], **quiet)
@@ -108,8 +123,9 @@ def main() -> None:
             if "refine_library_s" in r
             else ("-", "-")
         )
+        name = f"`--input {r['input']}`" if r["input"] in ("wet", "pair") else r["input"]
         lines.append(
-            f"| `--input {r['input']}` | {r['library_s']:.2f} s | {r['command_s']:.2f} s | "
+            f"| {name} | {r['library_s']:.2f} s | {r['command_s']:.2f} s | "
             f"{refine[0]} | {refine[1]} |"
         )
     lines += [

@@ -9,6 +9,10 @@
 4. Renders a take the model never saw at a known setting and estimates the
    setting from the files, refined by analysis-by-synthesis, beside the
    truth; writes the rendered match.
+5. The producer's case, with the default estimators fxr ships (no run, no
+   dry): a phrase made here, unlike anything the built-in source plays, is
+   processed by an effect and setting picked at random, and ``fxr estimate
+   wet.wav`` names the effect and its settings beside the truth.
 
 Run it with ``python -m fxregistry.demo [EFFECT]`` (``make demo`` names the
 effect; without one, the first registered effect). Like the rest of the
@@ -17,8 +21,11 @@ core, it works for whatever effects are installed.
 
 from __future__ import annotations
 
+import secrets
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from fxregistry import registry
 from fxregistry.audio.features import spectral_distance
@@ -118,6 +125,59 @@ def estimate_unseen(effect_name: str, run: Path, out: Path, seconds: float = 6.0
     )
 
 
+def unseen_phrase(seconds: float, rng: np.random.Generator) -> np.ndarray:
+    """Organ chords over a noise hi-hat and a sine kick, made with numpy: a sound the
+    built-in source never makes, so the shipped models never heard its like."""
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    beat = 60 / rng.uniform(90, 130)
+    root = 110 * 2 ** (rng.integers(0, 12) / 12)
+    audio = np.zeros_like(t)
+    for i, start in enumerate(np.arange(0, seconds, 4 * beat)):  # a chord per bar
+        on = (t >= start) & (t < start + 4 * beat)
+        for step in (0, 4 + i % 2 * 3, 7, 12):
+            f = root * 2 ** (step / 12)
+            audio[on] += sum(np.sin(2 * np.pi * f * h * t[on]) / h for h in (1, 2, 4)) * 0.08
+    for start in np.arange(0, seconds, beat / 2):  # eighth-note hats, a kick on the beat
+        at = int(start * SAMPLE_RATE)
+        n = min(int(0.05 * SAMPLE_RATE), t.size - at)
+        audio[at : at + n] += rng.standard_normal(n) * np.exp(-np.arange(n) / 300) * 0.15
+        if round(start / beat, 6).is_integer():
+            k = min(int(0.3 * SAMPLE_RATE), t.size - at)
+            kick = np.sin(2 * np.pi * 55 * np.arange(k) / SAMPLE_RATE) * np.exp(
+                -np.arange(k) / 4000
+            )
+            audio[at : at + k] += kick * 0.5
+    peak_db = rng.uniform(-20, -1)
+    return (audio / np.abs(audio).max() * 10 ** (peak_db / 20)).astype(np.float32)
+
+
+def producers_case(out: Path, seconds: float = 8.0) -> None:
+    from fxregistry.estimation.defaults import estimate_with_defaults, installed_estimators
+
+    blind = sorted({e.effect for e in installed_estimators() if e.effect and not e.needs_dry})
+    if not blind:
+        print(
+            "no default estimators are installed (fxr list-estimators); `make models` trains them"
+        )
+        return
+    seed = secrets.randbelow(2**31)
+    rng = np.random.default_rng(seed)
+    effect = registry.get_effect(blind[rng.integers(len(blind))])
+    identity = None if effect.identity is None else dict(effect.identity)
+    settings = [s for s in effect.grid() if s != identity]
+    truth = settings[rng.integers(len(settings))]
+    dry = unseen_phrase(seconds, rng)
+    wet_path = write_audio(out / "wet.wav", effect(dry, SAMPLE_RATE, **truth), SAMPLE_RATE)
+    shown = ", ".join(f"{k}={v:g}" for k, v in truth.items())
+    print(f"picked at random (seed {seed}): {effect.name} ({shown}) -> {wet_path}")
+    print(f"$ fxr estimate {wet_path}")
+    result = estimate_with_defaults(wet_path, device="cpu")
+    print(format_estimate(result, truth=list(truth.items())))
+    said = result["effect"] or "no effect"
+    verdict = "right" if result["effect"] == effect.name else f"wrong (it was {effect.name})"
+    print(f"the effect: {said}, {verdict}")
+
+
 def main(effect: str | None = None, out: Path = OUTPUT) -> None:
     effect = effect or registry.effect_names()[0]
     registry.get_effect(effect)  # an unknown name fails, naming the known ones
@@ -134,6 +194,8 @@ def main(effect: str | None = None, out: Path = OUTPUT) -> None:
     evaluate_model(run)
     print(f"\n== estimating the {effect} settings of a take it never saw")
     estimate_unseen(effect, run, out / "estimate")
+    print("\n== the producer's case: fxr estimate wet.wav, no run and no dry audio")
+    producers_case(out / "producer")
 
 
 if __name__ == "__main__":

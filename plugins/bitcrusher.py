@@ -35,6 +35,8 @@ BITCRUSHER = Effect(
     ),
     render=render,
     identity={"bit_depth": DRY_BIT_DEPTH},
+    # Quantized audio is on the grid of every bit depth at or above its own: exactly.
+    projection=1e-3,
 )
 
 

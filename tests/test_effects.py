@@ -68,6 +68,16 @@ def test_every_other_grid_setting_changes_the_audio_measurably(name, guitar):
         assert distance > MEASURABLE_CHANGE, f"{name} {setting}: distance {distance:.2e}"
 
 
+@pytest.mark.parametrize("name", [n for n in EFFECTS if registry.get_effect(n).projection])
+def test_a_projection_leaves_its_own_output_in_place(name, guitar):
+    # What `projection` promises, and what the blind fixed-point check relies on.
+    effect = registry.get_effect(name)
+    for setting in settings_of(effect):
+        wet = effect(guitar, SAMPLE_RATE, **setting)
+        again = spectral_distance(effect(wet, SAMPLE_RATE, **setting), wet)
+        assert again <= effect.projection, f"{name} {setting}: moved {again:.3f}"
+
+
 @pytest.mark.parametrize("name", EFFECTS)
 def test_render_rejects_out_of_range_missing_and_unknown_parameters(name, guitar):
     effect = registry.get_effect(name)

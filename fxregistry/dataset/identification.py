@@ -103,4 +103,5 @@ def composite_spec(effects: Sequence[Effect]) -> dict[str, Any]:
         "parameters": parameters,
         "fixed": {},
         "identity": None,
+        "projection": None,
     }

@@ -2,8 +2,12 @@
 
 1. Which effect: unless ``--effect`` names it, the estimator that identifies
    effects (a paired one when the dry audio is given and one is installed,
-   else the blind one) ranks every effect it knows, and none. When none is
-   the most probable, that is the answer: no parameters.
+   else the blind one) ranks every effect it knows, and none. Blind, the
+   network is overruled by evidence it cannot match: a wet that is an exact
+   fixed point of an installed exact projection (an effect declaring
+   ``projection`` at most ``fixed_point.EXACT``: quantization) at one of its
+   settings was processed by it (``identified_by`` says which decided).
+   When none is the most probable, that is the answer: no parameters.
 2. Which settings: the effect's own estimator, paired when the dry audio is
    given and one is installed, else blind (``--refine`` still uses the dry).
    It runs as ``fxr estimate RUN WET`` would with its model file.
@@ -50,6 +54,25 @@ def _none_installed(what: str, estimators: list[Estimator]) -> FxrError:
     )
 
 
+def _exact_fixed_point(wet_path: str | os.PathLike) -> str | None:
+    """The installed exact projection that the wet's loudest window is a fixed point of.
+
+    Exact fixed points are not found by chance: audio that was never quantized
+    lies on no grid of levels."""
+    from fxregistry.audio.io import SAMPLE_RATE, rms_db
+    from fxregistry.estimation.estimate import read_usable, windows
+    from fxregistry.estimation.fixed_point import EXACT, fixed_point_setting
+
+    clip = int(2 * SAMPLE_RATE)
+    loudest = max(windows(read_usable(wet_path, clip), clip), key=rms_db)
+    for reg in registry.registrations("effect").values():
+        effect = reg.item
+        if effect.projection is not None and effect.projection <= EXACT:
+            if fixed_point_setting(effect, loudest) is not None:
+                return effect.name
+    return None
+
+
 def estimate_with_defaults(
     wet_path: str | os.PathLike,
     dry_path: str | os.PathLike | None = None,
@@ -68,6 +91,11 @@ def estimate_with_defaults(
         if identifier is None:
             raise _none_installed("that identifies the effect (name it with --effect)", estimators)
         identification = estimate(identifier.file(), wet_path, dry_path, device=device)
+        identification["identified_by"] = identifier.name
+        if dry_path is None:
+            exact = _exact_fixed_point(wet_path)
+            if exact is not None and exact != identification["effect"]:
+                identification["effect"], identification["identified_by"] = exact, "fixed point"
         used.append(identifier.name)
         effect = identification["effect"]
         if effect is None:  # no registered effect shows in the audio
@@ -80,6 +108,6 @@ def estimate_with_defaults(
     )
     used.append(setter.name)
     if identification is not None:
-        result["probability"] = identification["probability"]
-        result["probabilities"] = identification["probabilities"]
+        for key in ("probability", "probabilities", "identified_by"):
+            result[key] = identification[key]
     return {**result, "estimators": used}

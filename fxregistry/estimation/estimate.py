@@ -18,6 +18,10 @@
    them, else a walk over grid neighbours from the network's estimate; for a
    run trained on random settings, then a local search in the continuous
    range.
+5. Without the dry audio, for an installed effect that declares
+   ``projection``: the fixed-point check of
+   :mod:`~fxregistry.estimation.fixed_point` on the loudest window; the
+   setting it finds replaces the network's (``fixed_point`` in the result).
 
 An identification run (trained on a file over several effects) answers
 which effect processed the audio instead: the class probabilities averaged
@@ -44,6 +48,7 @@ from fxregistry.audio.io import (
 )
 from fxregistry.dataset.identification import NONE
 from fxregistry.errors import FxrError
+from fxregistry.estimation.fixed_point import fixed_point_setting
 from fxregistry.estimation.search import search_settings
 from fxregistry.specs.effect import Effect
 from fxregistry.training.batches import Batch, model_input
@@ -52,7 +57,7 @@ from fxregistry.training.device import select_device
 from fxregistry.training.identify import class_probabilities
 from fxregistry.training.runs import RunBundle
 
-__all__ = ["windows", "estimate", "identification_result"]
+__all__ = ["windows", "estimate", "identification_result", "read_usable"]
 
 REFINE_SECONDS = 20.0  # refinement compares at most this much audio
 # A file whose peak stays below this is silence: far under any recording's
@@ -69,7 +74,7 @@ def windows(audio: np.ndarray, samples: int) -> np.ndarray:
     return np.stack(parts).astype(np.float32)
 
 
-def _read_usable(path: str | os.PathLike, clip: int) -> np.ndarray:
+def read_usable(path: str | os.PathLike, clip: int) -> np.ndarray:
     """``path`` as mono 44.1 kHz audio, refused if too short for a window, or silent."""
     audio, _ = read_audio(path, SAMPLE_RATE)
     shortest = clip // 4
@@ -87,10 +92,10 @@ def _read_usable(path: str | os.PathLike, clip: int) -> np.ndarray:
 
 
 def _read_pair(wet_path, dry_path, clip: int) -> tuple[np.ndarray, np.ndarray | None]:
-    wet = _read_usable(wet_path, clip)
+    wet = read_usable(wet_path, clip)
     if dry_path is None:
         return wet, None
-    dry = _read_usable(dry_path, clip)
+    dry = read_usable(dry_path, clip)
     n = min(wet.shape[-1], dry.shape[-1])
     # Renders keep the dry length; a longer file is a tail of silence or an export pad.
     return wet[:n], dry[:n]
@@ -176,6 +181,9 @@ def estimate(
         "distance_before": None,
         "distance_after": None,
     }
+    if dry is None:
+        loudest = max(wet_windows, key=rms_db)  # most of the effect's change to see
+        _check_fixed_point(result, stored.name, loudest)
     if dry is not None and (refine or render_to):
         effect = _installed(stored.name)
         excerpt = slice(0, int(REFINE_SECONDS * SAMPLE_RATE))
@@ -194,6 +202,22 @@ def estimate(
             rendered = effect(original, rate, **setting)
             result["rendered_to"] = str(write_audio(render_to, rendered, rate))
     return result
+
+
+def _check_fixed_point(result: dict[str, Any], name: str, wet: np.ndarray) -> None:
+    """The blind check of a projection: the setting the wet is a fixed point of, if any."""
+    try:
+        effect = registry.get_effect(name)
+    except FxrError:
+        return  # not installed here: nothing can be rendered
+    if effect.projection is None:
+        return
+    found = fixed_point_setting(effect, wet)
+    result["fixed_point"] = found
+    if found is not None:
+        for name, value in found["setting"].items():
+            result["parameters"][name]["value"] = value
+            result["parameters"][name]["grid_value"] = value
 
 
 def identification_result(per_window: np.ndarray, classes: tuple[str, ...]) -> dict[str, Any]:

@@ -147,6 +147,12 @@ class Effect:
     same shape; it must be deterministic.  ``fixed`` documents settings that
     are held constant and not estimated.  ``identity`` names the parameter
     values at which the effect leaves audio untouched, if there are any.
+    ``projection`` is set for an effect whose own output, rendered again at
+    the same setting, stays in place (quantization, band-limiting): how far
+    it may move, as a multi-resolution spectral distance (0.001 for exact
+    quantization, 0.1 for a resampler's band limit). A blind estimate can
+    then test each setting on the wet audio alone
+    (:mod:`fxregistry.estimation.fixed_point`). None: not a projection.
 
     Call the effect itself rather than ``render``: the call checks the
     parameters and the audio before rendering.
@@ -158,6 +164,7 @@ class Effect:
     render: RenderFunction = field(repr=False)
     fixed: Mapping[str, Any] = field(default_factory=dict)
     identity: Mapping[str, float] | None = None
+    projection: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "parameters", tuple(self.parameters))
@@ -169,6 +176,8 @@ class Effect:
             raise ValueError(f"effect {self.name!r} declares a parameter twice: {names}")
         if self.identity is not None:
             object.__setattr__(self, "identity", MappingProxyType(self.check(self.identity)))
+        if self.projection is not None and not self.projection > 0:  # also refuses NaN
+            raise ValueError(f"effect {self.name!r}: projection must be above 0 or None")
 
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any]) -> Effect:
@@ -202,13 +211,14 @@ class Effect:
             cannot_render,
             spec["fixed"],
             spec.get("identity"),
+            spec.get("projection"),
         )
 
     def __reduce__(self):
         # Build workers receive effects by pickle; mapping proxies do not pickle.
         identity = None if self.identity is None else dict(self.identity)
         fields = (self.name, self.description, self.parameters, self.render, dict(self.fixed))
-        return (type(self), (*fields, identity))
+        return (type(self), (*fields, identity, self.projection))
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -292,4 +302,5 @@ class Effect:
             "parameters": [p.as_dict() for p in self.parameters],
             "fixed": dict(self.fixed),
             "identity": None if self.identity is None else dict(self.identity),
+            "projection": self.projection,
         }

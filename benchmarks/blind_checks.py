@@ -1,0 +1,146 @@
+"""What the fixed-point check adds to a blind (wet-only) estimate, on real recordings.
+
+    .venv/bin/python benchmarks/blind_checks.py --corpus freepats=datasets/real-freepats \
+        [--corpus fluid=...] [--groups guitar-solo,band-mix] [--clips 20] [--tag T]
+
+For every effect that declares ``projection`` (fxregistry.estimation.fixed_point)
+and has a default estimator from the wet alone (``fxr list-estimators``), or
+a run given with ``--run EFFECT=RUN``: 2 s clips of each corpus group (the
+first ``--clips`` loud ones, evenly over the group's files, at the
+recordings' own levels) are rendered at every grid setting; each wet clip is
+estimated by the network alone, and by the network followed by the check
+(its setting, when it finds one). Reported: grid accuracy and MAE on
+normalized parameters, both ways, and how often the check answered.
+Writes benchmarks/results/blind_checks.{md,json} (or blind_checks-TAG.*).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from real_audio import all_groups
+from report import log, save
+
+from fxregistry import registry
+from fxregistry.audio.features import spectrogram
+from fxregistry.audio.io import AUDIO_SUFFIXES, SAMPLE_RATE, read_audio, rms_db
+from fxregistry.estimation.fixed_point import fixed_point_setting
+from fxregistry.training.batches import Batch, model_input
+from fxregistry.training.runs import RunBundle
+
+CLIP = 2 * SAMPLE_RATE
+
+
+def clips_of(folder: Path, count: int) -> np.ndarray:
+    """``count`` loud 2 s clips spread over the folder's files (its subfolders too)."""
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+    per_file = max(1, -(-count // max(1, len(files))))
+    found = []
+    for path in files:
+        audio, _ = read_audio(path, SAMPLE_RATE)
+        starts = range(0, audio.size - CLIP + 1, CLIP)
+        loud = [audio[s : s + CLIP] for s in starts if rms_db(audio[s : s + CLIP]) > -60]
+        found += loud[:per_file]
+        if len(found) >= count:
+            break
+    return np.stack(found[:count]).astype(np.float32)
+
+
+def network(bundle: RunBundle, model, wet: np.ndarray) -> np.ndarray:
+    batch = Batch(torch.from_numpy(spectrogram(wet, bundle.features)), None, None, None)
+    with torch.no_grad():
+        return model(model_input("wet", bundle.normalization, batch)).numpy()
+
+
+def measure(effect_name: str, bundle: RunBundle, clips: np.ndarray) -> dict:
+    effect = registry.get_effect(effect_name)
+    model = bundle.create_model().eval()
+    truth, alone, checked, answered = [], [], [], 0
+    for clip in clips:
+        settings = effect.grid()
+        wet = np.stack([effect(clip, SAMPLE_RATE, **s) for s in settings])
+        predicted = network(bundle, model, wet)
+        for setting, w, p in zip(settings, wet, predicted, strict=True):
+            truth.append(effect.normalize(setting))
+            alone.append(np.clip(p, 0, 1))
+            found = fixed_point_setting(effect, w)
+            answered += found is not None
+            checked.append(effect.normalize(found["setting"]) if found else np.clip(p, 0, 1))
+    truth, alone, checked = map(np.asarray, (truth, alone, checked))
+
+    def scores(prediction: np.ndarray) -> dict:
+        hit = np.ones(len(truth), dtype=bool)
+        for i, p in enumerate(effect.parameters):
+            hit &= p.grid_indices(prediction[:, i]) == p.grid_indices(truth[:, i])
+        return {"mae": float(np.abs(prediction - truth).mean()), "grid": float(hit.mean())}
+
+    return {
+        "n": len(truth),
+        "network": scores(alone),
+        "checked": scores(checked),
+        "answered": answered / len(truth),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", action="append", default=[], metavar="NAME=FOLDER")
+    parser.add_argument("--groups", default="guitar-solo,band-mix")
+    parser.add_argument("--clips", type=int, default=20, help="2 s clips per group")
+    parser.add_argument("--run", action="append", default=[], metavar="EFFECT=RUN")
+    parser.add_argument("--tag")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    runs = dict(r.split("=", 1) for r in args.run)
+    for reg in registry.registrations("estimator").values():
+        estimator = reg.item
+        if estimator.effect and not estimator.needs_dry:
+            runs.setdefault(estimator.effect, estimator.file())
+    effects = [e for e in registry.effect_names() if registry.get_effect(e).projection]
+    groups = {
+        name: clips_of(folder, args.clips)
+        for name, folder in all_groups(args.corpus, args.groups).items()
+    }
+    rows = []
+    for effect in effects:
+        if effect not in runs:
+            log(f"{effect}: no blind estimator installed and no --run; skipped")
+            continue
+        bundle = RunBundle.load(runs[effect])
+        for group, clips in groups.items():
+            row = {"effect": effect, "group": group, "model": str(runs[effect])}
+            row.update(measure(effect, bundle, clips))
+            log(str(row))
+            rows.append(row)
+    minutes = (time.perf_counter() - started) / 60
+    lines = [
+        "## The fixed-point check on blind estimates",
+        "",
+        "Command: `.venv/bin/python benchmarks/blind_checks.py "
+        + " ".join(f"--corpus {c}" for c in args.corpus)
+        + f" --groups {args.groups} --clips {args.clips}`  ",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"CPU; {minutes:.0f} minutes. Each group: {args.clips} loud 2 s clips at the "
+        "recordings' own levels, rendered at every grid setting; the wet clip alone is "
+        "estimated. Cells: grid accuracy (MAE on normalized parameters).",
+        "",
+        "| effect | group | model | network alone | with the check | check answered |",
+        "| --- | --- | --- | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['effect']} | {r['group']} | {Path(r['model']).name} | "
+            f"{r['network']['grid']:.1%} ({r['network']['mae']:.3f}) | "
+            f"{r['checked']['grid']:.1%} ({r['checked']['mae']:.3f}) | {r['answered']:.0%} |"
+        )
+    save("blind_checks" + (f"-{args.tag}" if args.tag else ""), lines, {"rows": rows})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,165 @@
+"""The producer's case, measured: `fxr estimate WET` with the shipped estimators on real audio.
+
+    .venv/bin/python benchmarks/producer.py --corpus freepats=datasets/real-freepats \
+        [--corpus fluid=...] [--groups guitar-solo,band-mix] [--clips 5] [--paired] [--tag T]
+
+Issue 14's acceptance, on our own corpora: 2 s clips of each corpus group
+(``--clips`` loud ones spread over the group's files, at the recordings' own
+levels, peaks -20 to -1 dBFS) processed by every grid setting of every
+effect that has a shipped blind estimator, plus each clip untouched. Each
+wet clip is written to a file and estimated as a user would:
+``fxr estimate wet.wav`` (blind; ``--paired`` also ``--dry dry.wav
+--refine``). Reported per group:
+
+- identification: accuracy on the examples the effect changed (not its
+  identity setting, not a mere gain change), and untouched audio called none;
+- blind MAE on normalized parameters per effect, over the examples whose
+  effect was identified right (and, paired, grid accuracy);
+- the median wall time of one estimate in this process (the command adds
+  Python's and torch's start-up; benchmarks/estimate_speed.py times that).
+
+Writes benchmarks/results/producer.{md,json} (or producer-TAG.*).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from blind_checks import clips_of
+from real_audio import all_groups
+from report import log, save
+
+from fxregistry import registry
+from fxregistry.audio.features import FeatureConfig, gain_change_only, spectrogram
+from fxregistry.audio.io import SAMPLE_RATE, write_audio
+from fxregistry.estimation.defaults import estimate_with_defaults, installed_estimators
+
+
+def examples(clip: np.ndarray, effects: list[str]):
+    """(effect or None, setting, wet, changed) for every grid setting and the clip untouched."""
+    yield None, {}, clip, False
+    features = FeatureConfig()
+    dry_db = spectrogram(clip[None], features)
+    for name in effects:
+        effect = registry.get_effect(name)
+        identity = None if effect.identity is None else dict(effect.identity)
+        for setting in effect.grid():
+            wet = effect(clip, SAMPLE_RATE, **setting)
+            same = setting == identity or gain_change_only(spectrogram(wet[None]), dry_db)[0]
+            yield name, setting, wet, not same
+
+
+def measure(clips: np.ndarray, effects: list[str], paired: bool, folder: Path) -> dict:
+    counts = defaultdict(lambda: [0, 0])  # key -> [right, total]
+    errors, grid_hits, seconds = defaultdict(list), defaultdict(list), []
+    for c, clip in enumerate(clips):
+        dry_path = write_audio(folder / "dry.wav", clip, SAMPLE_RATE)
+        for name, setting, wet, changed in examples(clip, effects):
+            wet_path = write_audio(folder / "wet.wav", wet, SAMPLE_RATE)
+            started = time.perf_counter()
+            blind = estimate_with_defaults(wet_path, device="cpu")
+            seconds.append(time.perf_counter() - started)
+            truth = name if changed else None
+            key = "none" if truth is None else "changed"
+            counts[key][0] += blind["effect"] == truth
+            counts[key][1] += 1
+            counts[f"{key} {name or 'untouched'}"][0] += blind["effect"] == truth
+            counts[f"{key} {name or 'untouched'}"][1] += 1
+            if truth is None or blind["effect"] != truth:
+                continue
+            effect = registry.get_effect(name)
+            estimated = {k: p["value"] for k, p in blind["parameters"].items()}
+            errors[name].append(np.abs(effect.normalize(estimated) - effect.normalize(setting)))
+            if paired:
+                both = estimate_with_defaults(wet_path, dry_path, refine=True, device="cpu")
+                found = {k: p["grid_value"] for k, p in both["parameters"].items()}
+                grid_hits[name].append(found == setting and both["effect"] == name)
+        log(f"clip {c + 1}/{len(clips)}: {dict(counts)}")
+    return {
+        "identified": {k: {"right": r, "n": n, "share": r / n} for k, (r, n) in counts.items()},
+        "mae": {k: float(np.mean(v)) for k, v in errors.items()},
+        "paired_grid": {k: float(np.mean(v)) for k, v in grid_hits.items()},
+        "seconds_median": float(np.median(seconds)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", action="append", default=[], metavar="NAME=FOLDER")
+    parser.add_argument("--groups", default="guitar-solo,band-mix")
+    parser.add_argument("--clips", type=int, default=5, help="2 s clips per group")
+    parser.add_argument("--paired", action="store_true", help="also --dry --refine")
+    parser.add_argument("--tag")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    effects = sorted({e.effect for e in installed_estimators() if e.effect and not e.needs_dry})
+    rows = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for group, path in all_groups(args.corpus, args.groups).items():
+            rows[group] = measure(clips_of(path, args.clips), effects, args.paired, Path(folder))
+            log(f"{group}: {rows[group]}")
+    minutes = (time.perf_counter() - started) / 60
+    write(args, effects, rows, minutes)
+
+
+def _share(cell: dict | None) -> str:
+    return "–" if cell is None else f"{cell['share']:.0%} ({cell['right']}/{cell['n']})"
+
+
+def write(args, effects: list[str], rows: dict, minutes: float) -> None:
+    estimators = ", ".join(sorted(e.name for e in installed_estimators()))
+    lines = [
+        "## The producer's case: `fxr estimate WET` with the shipped estimators",
+        "",
+        "Command: `.venv/bin/python benchmarks/producer.py "
+        + " ".join(f"--corpus {c}" for c in args.corpus)
+        + f" --groups {args.groups} --clips {args.clips}"
+        + (" --paired" if args.paired else "")
+        + "`  ",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, CPU; "
+        f"{minutes:.0f} minutes. Estimators: {estimators}. Each group: {args.clips} loud 2 s "
+        "clips at the recordings' own levels, every grid setting of "
+        f"{', '.join(effects)}, and each clip untouched; each wet clip estimated from a file, "
+        "blind.",
+        "",
+        "| group | identified (changed) | untouched called none | "
+        + " | ".join(f"{e} blind MAE" for e in effects)
+        + " | median seconds |",
+        "| --- | ---: | ---: | " + " | ".join("---:" for _ in effects) + " | ---: |",
+    ]
+    for group, r in rows.items():
+        maes = [f"{r['mae'][e]:.3f}" if e in r["mae"] else "–" for e in effects]
+        lines.append(
+            f"| {group} | {_share(r['identified'].get('changed'))} | "
+            f"{_share(r['identified'].get('none'))} | "
+            + " | ".join(maes)
+            + f" | {r['seconds_median']:.2f} |"
+        )
+    lines += ["", "Identified right, per effect (examples it changed):", ""]
+    lines.append("| group | " + " | ".join(effects) + " |")
+    lines.append("| --- | " + " | ".join("---:" for _ in effects) + " |")
+    for group, r in rows.items():
+        cells = [_share(r["identified"].get(f"changed {e}")) for e in effects]
+        lines.append(f"| {group} | " + " | ".join(cells) + " |")
+    if args.paired:
+        lines += ["", "With `--dry --refine`, grid accuracy (effect and setting right):", ""]
+        lines.append("| group | " + " | ".join(effects) + " |")
+        lines.append("| --- | " + " | ".join("---:" for _ in effects) + " |")
+        for group, r in rows.items():
+            cells = [
+                f"{r['paired_grid'][e]:.0%}" if e in r["paired_grid"] else "–" for e in effects
+            ]
+            lines.append(f"| {group} | " + " | ".join(cells) + " |")
+    save("producer" + (f"-{args.tag}" if args.tag else ""), lines, {"rows": rows})
+
+
+if __name__ == "__main__":
+    main()

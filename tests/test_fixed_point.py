@@ -1,0 +1,70 @@
+"""Blind evidence beyond the network: the wet audio tested as a fixed point of each setting.
+
+An effect that declares `projection` leaves its own output in place when
+applied again at the same setting; so without the dry audio, the setting
+the wet is a fixed point of can be found by rendering the wet alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fxregistry import registry
+from fxregistry.audio.features import spectral_distance
+from fxregistry.audio.io import write_audio
+from fxregistry.dataset.build import build
+from fxregistry.dataset.config import BuildConfig
+from fxregistry.estimation.estimate import estimate
+from fxregistry.estimation.fixed_point import fixed_point_setting
+from fxregistry.training.config import FitConfig
+from fxregistry.training.fit import fit
+
+SAMPLE_RATE = 44100
+PROJECTIONS = [n for n in registry.effect_names() if registry.get_effect(n).projection]
+registry.reset()
+# Renders this close are the same answer: settings the audio cannot tell apart
+# (bit depths 0 to 2 all silence a quiet passage).
+SAME_RENDER = 0.01
+
+
+@pytest.mark.parametrize("name", PROJECTIONS)
+def test_the_setting_found_renders_the_dry_audio_to_the_wet(name, guitar):
+    effect = registry.get_effect(name)
+    identity = None if effect.identity is None else dict(effect.identity)
+    for setting in (s for s in effect.grid() if s != identity):
+        wet = effect(guitar, SAMPLE_RATE, **setting)
+        found = fixed_point_setting(effect, wet)
+        assert found is not None, f"{name} {setting}: no fixed point found"
+        again = effect(guitar, SAMPLE_RATE, **found["setting"])
+        assert spectral_distance(again, wet) <= SAME_RENDER, f"{name} {setting} -> {found}"
+
+
+def test_audio_moved_after_the_effect_is_a_fixed_point_of_nothing(guitar):
+    bitcrusher = registry.get_effect("bitcrusher")
+    loud = guitar / np.abs(guitar).max() * 0.9
+    assert fixed_point_setting(bitcrusher, loud) is None  # never quantized
+    # Quantized, then turned down: off every grid of levels.
+    turned_down = bitcrusher(loud, SAMPLE_RATE, bit_depth=6) * 0.7
+    assert fixed_point_setting(bitcrusher, turned_down) is None
+
+
+def test_an_effect_that_is_no_projection_is_not_checked(guitar):
+    delay = registry.get_effect("delay")
+    assert delay.projection is None
+    assert fixed_point_setting(delay, delay(guitar, SAMPLE_RATE, delay_seconds=0.1)) is None
+
+
+def test_a_blind_estimate_takes_the_setting_the_check_finds(guitar, tmp_path):
+    # A barely trained network: whatever it says, the check finds the bit depth.
+    data = tmp_path / "bitcrusher.h5"
+    config = BuildConfig(effect="bitcrusher", source="synth:2", clip_seconds=0.5, max_clips=2)
+    build(config, data, workers=1)
+    fit(FitConfig(model="cnn", data=str(data), input="wet", epochs=1), tmp_path / "run")
+    wet = tmp_path / "wet.wav"
+    crushed = registry.get_effect("bitcrusher")(guitar, SAMPLE_RATE, bit_depth=5)
+    write_audio(wet, crushed, SAMPLE_RATE)
+    result = estimate(tmp_path / "run", wet, device="cpu")
+    assert result["fixed_point"]["setting"] == {"bit_depth": 5.0}
+    assert result["parameters"]["bit_depth"]["value"] == 5.0
+    assert np.isfinite(result["parameters"]["bit_depth"]["network"])
