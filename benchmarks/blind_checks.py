@@ -11,7 +11,8 @@ recordings' own levels) are rendered at every grid setting; each wet clip is
 estimated by the network alone, and by the network followed by the check
 (its setting, when it finds one). Reported: grid accuracy and MAE on
 normalized parameters, both ways, and how often the check answered.
-Writes benchmarks/results/blind_checks.{md,json} (or blind_checks-TAG.*).
+Writes benchmarks/results/blind_checks.{md,json} (or blind_checks-TAG.*) and,
+without ``--tag``, its section of docs/results.md.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from real_audio import all_groups
-from report import log, save
+from report import log, save, update_section
 
 from fxregistry import registry
 from fxregistry.audio.features import spectrogram
@@ -35,6 +36,7 @@ from fxregistry.training.batches import Batch, model_input
 from fxregistry.training.runs import RunBundle
 
 CLIP = 2 * SAMPLE_RATE
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "results.md"
 
 
 def clips_of(folder: Path, count: int) -> np.ndarray:
@@ -139,7 +141,9 @@ def main() -> None:
             f"{r['network']['grid']:.1%} ({r['network']['mae']:.3f}) | "
             f"{r['checked']['grid']:.1%} ({r['checked']['mae']:.3f}) | {r['answered']:.0%} |"
         )
-    save("blind_checks" + (f"-{args.tag}" if args.tag else ""), lines, {"rows": rows})
+    report = save("blind_checks" + (f"-{args.tag}" if args.tag else ""), lines, {"rows": rows})
+    if not args.tag:
+        update_section(DOCS, "blind_checks.py", report)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,13 @@ wet clip is written to a file and estimated as a user would:
   identity setting, not a mere gain change), and untouched audio called none;
 - blind MAE on normalized parameters per effect, over the examples whose
   effect was identified right (and, paired, grid accuracy);
+- how many wet clips were digital silence (0 bits on a quiet clip): fxr
+  refuses those, one line, and they are left out of the scores;
 - the median wall time of one estimate in this process (the command adds
   Python's and torch's start-up; benchmarks/estimate_speed.py times that).
 
-Writes benchmarks/results/producer.{md,json} (or producer-TAG.*).
+Writes benchmarks/results/producer.{md,json} (or producer-TAG.*) and, without
+``--tag``, its section of docs/results.md.
 """
 
 from __future__ import annotations
@@ -35,12 +38,15 @@ import numpy as np
 import torch
 from blind_checks import clips_of
 from real_audio import all_groups
-from report import log, save
+from report import log, save, update_section
 
 from fxregistry import registry
 from fxregistry.audio.features import FeatureConfig, gain_change_only, spectrogram
 from fxregistry.audio.io import SAMPLE_RATE, write_audio
 from fxregistry.estimation.defaults import estimate_with_defaults, installed_estimators
+from fxregistry.estimation.estimate import SILENCE_DB
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "results.md"
 
 
 def examples(clip: np.ndarray, effects: list[str]):
@@ -63,6 +69,9 @@ def measure(clips: np.ndarray, effects: list[str], paired: bool, folder: Path) -
     for c, clip in enumerate(clips):
         dry_path = write_audio(folder / "dry.wav", clip, SAMPLE_RATE)
         for name, setting, wet, changed in examples(clip, effects):
+            if np.abs(wet).max() < 10 ** (SILENCE_DB / 20):
+                counts["silent"][1] += 1
+                continue
             wet_path = write_audio(folder / "wet.wav", wet, SAMPLE_RATE)
             started = time.perf_counter()
             blind = estimate_with_defaults(wet_path, device="cpu")
@@ -130,16 +139,17 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
         f"{', '.join(effects)}, and each clip untouched; each wet clip estimated from a file, "
         "blind.",
         "",
-        "| group | identified (changed) | untouched called none | "
+        "| group | identified (changed) | untouched called none | silent, left out | "
         + " | ".join(f"{e} blind MAE" for e in effects)
         + " | median seconds |",
-        "| --- | ---: | ---: | " + " | ".join("---:" for _ in effects) + " | ---: |",
+        "| --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in effects) + " | ---: |",
     ]
     for group, r in rows.items():
         maes = [f"{r['mae'][e]:.3f}" if e in r["mae"] else "–" for e in effects]
         lines.append(
             f"| {group} | {_share(r['identified'].get('changed'))} | "
             f"{_share(r['identified'].get('none'))} | "
+            f"{r['identified'].get('silent', {'n': 0})['n']} | "
             + " | ".join(maes)
             + f" | {r['seconds_median']:.2f} |"
         )
@@ -158,7 +168,9 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
                 f"{r['paired_grid'][e]:.0%}" if e in r["paired_grid"] else "–" for e in effects
             ]
             lines.append(f"| {group} | " + " | ".join(cells) + " |")
-    save("producer" + (f"-{args.tag}" if args.tag else ""), lines, {"rows": rows})
+    report = save("producer" + (f"-{args.tag}" if args.tag else ""), lines, {"rows": rows})
+    if not args.tag:
+        update_section(DOCS, "producer.py", report)
 
 
 if __name__ == "__main__":

@@ -109,6 +109,7 @@ TABLE: dict[str, list[Row]] = {
     "list-effects": CATALOG,
     "list-sources": CATALOG,
     "list-models": CATALOG,
+    "list-estimators": CATALOG,
     "plugins": CATALOG,
     "render": [
         *usage_rows(RENDER, "{dry}", "{tmp}/o.wav"),
@@ -442,6 +443,11 @@ def test_list_sources(row, files, tmp_path, monkeypatch):
 @rows("list-models")
 def test_list_models(row, files, tmp_path, monkeypatch):
     check(["list-models"], row, files, tmp_path, monkeypatch)
+
+
+@rows("list-estimators")
+def test_list_estimators(row, files, tmp_path, monkeypatch):
+    check(["list-estimators"], row, files, tmp_path, monkeypatch)
 
 
 @rows("plugins")

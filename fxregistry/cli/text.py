@@ -232,12 +232,17 @@ def format_estimate(result: dict[str, Any], truth: Sequence[tuple[str, float]] =
             f"{said} (probability {result['probability']:.2f}), from {result['windows']} window(s)"
         )
         lines += [f"  {name:<16} {p:>6.3f}" for name, p in result["probabilities"].items()]
+        if result.get("identified_by") == "fixed point":
+            lines.append(f"  {result['effect']}: the wet audio is an exact fixed point of it")
     for name, p in result["parameters"].items():
         line = f"  {name:<16} {p['value']:>10.4g} {p['unit']:<5} (± {p['spread']:.3g}"
         line += f", network {p['network']:.4g})"
         if name in truth_of:
             line += f"   truth {truth_of[name]:.4g}"
         lines.append(line)
+    if result.get("fixed_point"):
+        shown = ", ".join(f"{k}={v:g}" for k, v in result["fixed_point"]["setting"].items())
+        lines.append(f"  the wet audio is a fixed point of {shown}: that setting, checked blind")
     if result["distance_before"] is not None:
         after = result["distance_after"]
         lines.append(

@@ -53,10 +53,11 @@ def _check_shards(paths: list[Path]) -> list[tuple[Path, DatasetHeader]]:
             raise FxrError(f"{path} is shard {k}/{n}, but {first_path} is one of {total}")
         stored, first_stored = header.attributes(), first_header.attributes()
         for key in DatasetHeader.SHARED_BY_SHARDS:
-            if stored[key] != first_stored[key]:
+            # .get: an optional attribute is absent where it is None (a file of one effect)
+            if stored.get(key) != first_stored.get(key):
                 raise FxrError(
                     f"{path} and {first_path} come from different builds: their {key} differ "
-                    f"({stored[key]!r} vs {first_stored[key]!r})"
+                    f"({stored.get(key)!r} vs {first_stored.get(key)!r})"
                 )
         if k in found:
             raise FxrError(f"shard {k}/{n} given twice: {found[k][0]} and {path}")
