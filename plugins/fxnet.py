@@ -17,110 +17,19 @@ them beside the CNN's own features:
   rate's band limit, a limiter's ceiling.
 
 Everything is written with sorts, slices and sums, so that it exports to ONNX.
+The module and its evidence live in ``fxr_plugins.nets.fxnet``, imported
+when a model is built: loading the plugins must not cost torch's import.
 """
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
-from torch import nn
-
 import fxregistry
 from fxregistry import Model
 
-LAGS = 32  # frames: 0.37 s at hop 512, beyond the delay grid's 0.25 s
-GROUPS = 8  # band groups whose onsets are correlated
-BANDS = 32  # bands the level quantiles are pooled to
-QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
+def fxnet(in_channels: int, outputs: int, channels=(16, 32, 64, 128), hidden=128):
+    from fxr_plugins.nets.fxnet import FxNet
 
-def conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, 3, stride=2, padding=1, bias=False),
-        nn.BatchNorm2d(out_channels),
-        nn.ReLU(inplace=True),
-    )
-
-
-def channels_of(x: torch.Tensor) -> torch.Tensor:
-    """(batch, C, bins, frames) -> the same with wet minus dry appended when C >= 2."""
-    if x.shape[1] < 2:
-        return x
-    return torch.cat([x, x[:, :1] - x[:, 1:2]], dim=1)
-
-
-def onsets(spectrogram: torch.Tensor) -> torch.Tensor:
-    """(batch, bins, frames) -> (batch, GROUPS, frames - 1): rises per band group, mean 0."""
-    groups = F.adaptive_avg_pool2d(spectrogram.unsqueeze(1), (GROUPS, spectrogram.shape[-1]))
-    rises = F.relu(groups[:, 0, :, 1:] - groups[:, 0, :, :-1])
-    return rises - rises.mean(dim=-1, keepdim=True)
-
-
-def correlation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """(batch, G, T) twice -> (batch, G, LAGS + 1): corr(a[t], b[t + lag]), in [-1, 1]."""
-    if a.shape[-1] <= LAGS:  # a clip shorter than the lags: no evidence past its end
-        a, b = F.pad(a, (0, LAGS + 1 - a.shape[-1])), F.pad(b, (0, LAGS + 1 - b.shape[-1]))
-    frames = a.shape[-1]
-    scale = a.norm(dim=-1) * b.norm(dim=-1) + 1e-6
-    lags = [(a[..., : frames - lag] * b[..., lag:]).sum(dim=-1) for lag in range(LAGS + 1)]
-    return torch.stack(lags, dim=-1) / scale.unsqueeze(-1)
-
-
-def lag_evidence(channels: torch.Tensor) -> torch.Tensor:
-    """:func:`channels_of` the model input -> (batch, features) onset correlations."""
-    wet = onsets(channels[:, 0])
-    pairs = [(wet, wet)]
-    if channels.shape[1] >= 3:  # the dry given: wet, dry[, residual], wet minus dry
-        dry = onsets(channels[:, 1])
-        pairs += [(dry, wet), (dry, onsets(channels[:, -1]))]
-    return torch.cat([correlation(a, b).flatten(1) for a, b in pairs], dim=1)
-
-
-def level_evidence(channels: torch.Tensor) -> torch.Tensor:
-    """(batch, C, bins, frames) -> (batch, C * len(QUANTILES) * BANDS) quantiles over time."""
-    ordered = channels.sort(dim=-1).values
-    last = channels.shape[-1] - 1
-    picks = ordered[..., [round(q * last) for q in QUANTILES]]  # (batch, C, bins, Q)
-    pooled = F.adaptive_avg_pool2d(picks, (BANDS, len(QUANTILES)))
-    return pooled.flatten(1)
-
-
-def mlp(features: int, width: int) -> nn.Sequential:
-    # BatchNorm first: the evidence's scales differ (correlations, dB) and the
-    # network must still see one example's absolute level against another's.
-    return nn.Sequential(
-        nn.BatchNorm1d(features), nn.Linear(features, width), nn.ReLU(inplace=True)
-    )
-
-
-class FxNet(nn.Module):
-    def __init__(self, in_channels: int, outputs: int, channels=(16, 32, 64, 128), hidden=128):
-        super().__init__()
-        derived = in_channels + (1 if in_channels >= 2 else 0)
-        layers, previous = [], derived
-        for width in channels:
-            layers.append(conv_block(previous, width))
-            previous = width
-        self.features = nn.Sequential(*layers)
-        lag_features = (1 if in_channels < 2 else 3) * GROUPS * (LAGS + 1)
-        self.lags = mlp(lag_features, hidden)
-        self.levels = mlp(derived * len(QUANTILES) * BANDS, hidden)
-        self.head = nn.Sequential(
-            nn.Linear(2 * previous + 2 * hidden, hidden),
-            nn.ReLU(inplace=True),
-            nn.Linear(hidden, outputs),
-            nn.Sigmoid(),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        channels = channels_of(x)
-        maps = self.features(channels)
-        pooled = torch.cat([maps.mean(dim=(2, 3)), maps.amax(dim=(2, 3))], dim=1)
-        evidence = [self.lags(lag_evidence(channels)), self.levels(level_evidence(channels))]
-        return self.head(torch.cat([pooled, *evidence], dim=1))
-
-
-def fxnet(in_channels: int, outputs: int, channels=(16, 32, 64, 128), hidden=128) -> nn.Module:
     return FxNet(in_channels, outputs, tuple(channels), hidden)
 
 

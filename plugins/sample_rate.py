@@ -15,8 +15,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-import torch
-import torchaudio
 
 import fxregistry
 from fxregistry import Effect, Parameter
@@ -25,9 +23,12 @@ RATE_STEP_HZ = 25
 
 
 @functools.lru_cache(maxsize=16)
-def _resampler(orig_hz: int, new_hz: int) -> torchaudio.transforms.Resample:
+def _resampler(orig_hz: int, new_hz: int):
     # The transform precomputes its sinc kernel; building it per call would
-    # cost more than the resampling itself.
+    # cost more than the resampling itself. Imported here: loading the plugins
+    # must not cost torch's import.
+    import torchaudio
+
     return torchaudio.transforms.Resample(orig_hz, new_hz)
 
 
@@ -36,6 +37,8 @@ def render(audio: np.ndarray, sample_rate: float, *, target_khz: float):
     target = RATE_STEP_HZ * int(round(target_khz * 1000 / RATE_STEP_HZ))
     if target >= rate:
         return audio.copy()
+    import torch
+
     with torch.inference_mode():
         x = torch.from_numpy(audio)
         y = _resampler(target, rate)(_resampler(rate, target)(x))

@@ -9,7 +9,14 @@ from __future__ import annotations
 import pytest
 import torch
 from fxr_plugins.delay import render as delay
-from fxr_plugins.fxnet import GROUPS, LAGS, QUANTILES, channels_of, lag_evidence, level_evidence
+from fxr_plugins.nets.fxnet import (
+    GROUPS,
+    LAGS,
+    QUANTILES,
+    channels_of,
+    lag_evidence,
+    level_evidence,
+)
 
 from fxregistry.audio.features import FeatureConfig, spectrogram
 from fxregistry.training.batches import Normalization

@@ -9,11 +9,14 @@ from __future__ import annotations
 import functools
 import warnings
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from fxregistry.audio.io import SAMPLE_RATE
+
+if TYPE_CHECKING:  # torch is imported where spectrograms are computed: not for the config
+    import torch
 
 __all__ = ["FeatureConfig", "gain_change_only", "spectrogram", "spectral_distance"]
 
@@ -101,6 +104,8 @@ def spectrogram(
     fast: ``|X|^2`` from the real and imaginary parts, the filterbank as a
     sparse matrix, one clip at a time (a batched STFT is no faster per clip).
     """
+    import torch
+
     x = torch.as_tensor(np.asarray(audio, dtype=np.float32))
     window = torch.hann_window(config.n_fft)
     filterbank = _sparse_filterbank(config)
@@ -135,6 +140,8 @@ def spectral_distance(
     short windows see transients and attacks, long ones fine pitch and
     echoes.
     """
+    import torch
+
     x = torch.as_tensor(np.asarray(a, dtype=np.float32))
     y = torch.as_tensor(np.asarray(b, dtype=np.float32))
     total = 0.0

@@ -1,0 +1,1 @@
+"""Torch modules of the built-in model plugins, imported only when a model is built."""
