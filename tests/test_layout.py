@@ -8,6 +8,8 @@ it readable as it grows.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,3 +67,17 @@ def test_no_module_imports_itself_back_through_others():
 
     cycles = [c for c in map(cycle_from, sorted(graph)) if c]
     assert not cycles, "import cycle: " + " -> ".join(cycles[0])
+
+
+def test_loading_every_plugin_and_reading_a_header_does_not_import_torch():
+    # Every fxr command loads the plugins; torch's import alone takes 1.7 s. Only
+    # the commands that compute (build, fit, evaluate, estimate) may pay it.
+    code = (
+        "import sys\n"
+        "from fxregistry import registry\n"
+        "from fxregistry.dataset import header\n"
+        "for kind in registry.KINDS:\n"
+        "    registry.registrations(kind)\n"
+        "assert 'torch' not in sys.modules, 'loading the plugins imported torch'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
