@@ -262,6 +262,8 @@ TABLE: dict[str, list[Row]] = {
         Row("{run}", 2, "give the audio too"),
         Row("{run} {dry} {dry}", 2, "takes [RUN] WET"),
         Row("{dry} --effect nope", 2, "no default estimator of 'nope' settings"),
+        # Without a run, the shipped estimators read the audio as a run does.
+        *[Row(file, 2, fragment) for file, fragment in AUDIO],
         Row("{run} {dry} --dry {dry} --effect delay", 2, "RUN names its own"),
         Row("{missing} {dry} --dry {dry}", 2, "missing"),
         Row("{run_bad_model} {dry} --dry {dry}", 2, "model.pt"),
