@@ -120,3 +120,20 @@ def audio_folder(tmp_path_factory) -> Path:
     (root / "b" / "corrupt.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
     (root / "notes.txt").write_text("not audio")
     return root
+
+
+# Spectrograms are stored as float16 dB: steps of at most 1/32 dB where they live.
+FLOAT16_DB = 1 / 16
+
+
+def assert_example_is_its_dry_rendered(f, example: int, effect, setting: dict) -> None:
+    """Row ``example`` of the open dataset ``f`` (built with ``--keep-audio``) is exact:
+    the stored dry clip rendered at ``setting`` is the stored wet, audio and spectrogram."""
+    from fxregistry.audio.features import spectrogram
+
+    clip = int(f["examples/clip"][example])
+    dry = f["clips/audio"][clip]
+    wet = effect(dry, SAMPLE_RATE, **setting)
+    np.testing.assert_allclose(f["examples/audio"][example], wet, atol=1e-6)
+    np.testing.assert_allclose(f["examples/wet_mel"][example], spectrogram(wet), atol=FLOAT16_DB)
+    np.testing.assert_allclose(f["clips/dry_mel"][clip], spectrogram(dry), atol=FLOAT16_DB)

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 import fxregistry
 from fxregistry import Effect, Parameter, registry
-from fxregistry.audio.features import FeatureConfig, spectrogram
+from fxregistry.audio.features import FeatureConfig
 from fxregistry.cli.main import cli
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
@@ -23,9 +23,10 @@ from fxregistry.dataset.header import SPLITS, DatasetHeader, describe, open_data
 from fxregistry.dataset.splits import assign_splits, split_ranges_of
 from fxregistry.errors import FxrError
 
+from .conftest import assert_example_is_its_dry_rendered
+
 SAMPLE_RATE = 44100
 # Spectrograms are stored as float16 dB: steps of at most 1/32 dB.
-FLOAT16_DB = 1 / 16
 
 
 def run(*args):
@@ -86,15 +87,8 @@ def test_features_are_the_spectrograms_of_the_stored_audio(delay_file):
     effect = registry.get_effect("delay")
     with open_dataset(delay_file) as f:
         for example in (0, 9, int(f.attrs["examples"]) - 1):
-            clip = int(f["examples/clip"][example])
-            dry = f["clips/audio"][clip]
             setting = {"delay_seconds": float(f["examples/params"][example, 0])}
-            wet = effect(dry, SAMPLE_RATE, **setting)
-            np.testing.assert_allclose(f["examples/audio"][example], wet, atol=1e-6)
-            np.testing.assert_allclose(
-                f["examples/wet_mel"][example], spectrogram(wet), atol=FLOAT16_DB
-            )
-            np.testing.assert_allclose(f["clips/dry_mel"][clip], spectrogram(dry), atol=FLOAT16_DB)
+            assert_example_is_its_dry_rendered(f, example, effect, setting)
 
 
 def test_clip_peaks_are_drawn_from_minus_20_to_minus_1_dbfs_by_default(delay_file):
