@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 from fxr_plugins.delay import render as delay
 from fxr_plugins.nets.fxnet import (
     GROUPS,
@@ -16,6 +17,7 @@ from fxr_plugins.nets.fxnet import (
     channels_of,
     lag_evidence,
     level_evidence,
+    pool_bins,
 )
 
 from fxregistry.audio.features import FeatureConfig, spectrogram
@@ -57,3 +59,13 @@ def test_level_quantiles_keep_absolute_level(guitar):
     lower = loud - quiet
     assert ((lower >= 0) & (lower <= 20 / 140 + 1e-3)).all()
     assert ((lower - 20 / 140).abs() < 2e-3).float().mean() > 0.9
+
+
+@pytest.mark.parametrize("bins", [128, 513])
+@pytest.mark.parametrize("shape", [(2,), (2, 3)])
+def test_pooling_bins_is_adaptive_average_pooling(bins, shape):
+    # Written as a reshape for 128 Mel bins so that the model exports to ONNX:
+    # the numbers must stay those the shipped weights were trained on.
+    x = torch.rand(*shape, bins, 17)
+    expected = F.adaptive_avg_pool2d(x.reshape(-1, 1, bins, 17), (8, 17)).reshape(*shape, 8, 17)
+    torch.testing.assert_close(pool_bins(x, 8), expected)

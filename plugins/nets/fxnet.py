@@ -33,9 +33,22 @@ def channels_of(x: torch.Tensor) -> torch.Tensor:
 
 def onsets(spectrogram: torch.Tensor) -> torch.Tensor:
     """(batch, bins, frames) -> (batch, GROUPS, frames - 1): rises per band group, mean 0."""
-    groups = F.adaptive_avg_pool2d(spectrogram.unsqueeze(1), (GROUPS, spectrogram.shape[-1]))
-    rises = F.relu(groups[:, 0, :, 1:] - groups[:, 0, :, :-1])
+    groups = pool_bins(spectrogram, GROUPS)
+    rises = F.relu(groups[..., 1:] - groups[..., :-1])
     return rises - rises.mean(dim=-1, keepdim=True)
+
+
+def pool_bins(x: torch.Tensor, size: int) -> torch.Tensor:
+    """``(..., bins, W)`` -> ``(..., size, W)``: the mean of each run of adjacent bins.
+
+    Adaptive average pooling over the bins, written as a reshape when ``size``
+    divides them (128 Mel bins into 8 groups or 32 bands): the same numbers, and
+    it exports to ONNX, which adaptive pooling sized by the input does not.
+    """
+    bins = int(x.shape[-2])
+    if bins % size:  # (513 STFT bins): uneven runs, as adaptive pooling cuts them
+        return F.adaptive_avg_pool2d(x, (size, x.shape[-1]))
+    return x.reshape(*x.shape[:-2], size, bins // size, x.shape[-1]).mean(dim=-2)
 
 
 def correlation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -61,10 +74,9 @@ def lag_evidence(channels: torch.Tensor) -> torch.Tensor:
 def level_evidence(channels: torch.Tensor) -> torch.Tensor:
     """(batch, C, bins, frames) -> (batch, C * len(QUANTILES) * BANDS) quantiles over time."""
     ordered = channels.sort(dim=-1).values
-    last = channels.shape[-1] - 1
+    last = int(channels.shape[-1]) - 1  # a number, also where the shape is traced for export
     picks = ordered[..., [round(q * last) for q in QUANTILES]]  # (batch, C, bins, Q)
-    pooled = F.adaptive_avg_pool2d(picks, (BANDS, len(QUANTILES)))
-    return pooled.flatten(1)
+    return pool_bins(picks, BANDS).flatten(1)
 
 
 def mlp(features: int, width: int) -> nn.Sequential:
