@@ -14,6 +14,7 @@ import json
 import math
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -201,7 +202,7 @@ def test_the_example_third_party_plugin_is_found_when_on_the_path(tmp_path):
         "Metadata-Version: 2.1\nName: fxr-distortion\nVersion: 0.1.0\n"
     )
     (dist_info / "entry_points.txt").write_text("[fxregistry]\ndistortion = fxr_distortion\n")
-    (site / "fxr_distortion.py").write_text((example / "fxr_distortion.py").read_text())
+    shutil.copytree(example / "fxr_distortion", site / "fxr_distortion")
     env = {**os.environ, "PYTHONPATH": str(site)}
     env.pop("FXR_PLUGINS", None)
     out = subprocess.run(
@@ -210,6 +211,13 @@ def test_the_example_third_party_plugin_is_found_when_on_the_path(tmp_path):
     effects = {e["name"]: e for e in json.loads(out.stdout)}
     assert effects["distortion"]["plugin"] == "fxr-distortion"
     assert effects["distortion"]["parameters"][0]["name"] == "drive_db"
+    # It ships a default estimator for its effect through the hook, as fxr's own do.
+    out = subprocess.run(
+        [str(FXR), "list-estimators", "--json"], capture_output=True, text=True, env=env, check=True
+    )
+    shipped = {e["name"]: e for e in json.loads(out.stdout)}
+    assert shipped["distortion-wet"]["effect"] == "distortion"
+    assert shipped["distortion-wet"]["plugin"] == "fxr-distortion"
 
 
 # ------------------------------------------- options written once, in the configs

@@ -1,9 +1,12 @@
 """Distortion for fxr: how much a guitar was driven into pedalboard's tanh distortion.
 
-This file is the whole plugin: one Effect and one hook.  Its pyproject.toml
-names this module under the entry-point group ``fxregistry``, which is all
-fxr needs to find it.
+This file is the whole plugin: one Effect, and the default estimator it
+ships (a blind model, ``distortion-wet.pt`` beside this file, trained by
+``train.sh``), registered by two hooks. Its pyproject.toml names this package
+under the entry-point group ``fxregistry``, which is all fxr needs to find it.
 """
+
+from importlib.resources import files
 
 import numpy as np
 import pedalboard
@@ -34,3 +37,15 @@ DISTORTION = fxregistry.Effect(
 @fxregistry.hookimpl
 def register_effects(register):
     register(DISTORTION)
+
+
+@fxregistry.hookimpl
+def register_estimators(register):
+    # `fxr estimate WET --effect distortion` works right after `pip install`.
+    weights = files(__package__) / "distortion-wet.pt"
+    if weights.is_file():
+        register(
+            fxregistry.Estimator(
+                "distortion-wet", "distortion", "wet", weights, "drive from the wet audio alone"
+            )
+        )
