@@ -41,7 +41,7 @@ from pathlib import Path
 
 import torch
 from identification import pooled as pooled_identification
-from real_audio import all_groups, pooled
+from real_audio import all_groups, build_group, fit_recipe, pooled
 from report import log, workspace
 
 from fxregistry import registry
@@ -49,8 +49,7 @@ from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
 from fxregistry.evaluation.evaluate import evaluate
 from fxregistry.files import write_json
-from fxregistry.training.config import DEFAULT_MODEL, FitConfig
-from fxregistry.training.fit import fit
+from fxregistry.training.config import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "plugins" / "weights"
@@ -67,7 +66,7 @@ IDENTIFY = {
     "augment": "default",
     "seed": SEED,
 }
-INPUTS = {"wet": "wet", "pair": None}  # None: fit's default, pair+residual
+INPUTS = ("wet", "pair")  # pair: fit's default input, pair+residual
 
 
 def command(config: dict, out: str) -> str:
@@ -119,28 +118,12 @@ def main() -> None:
             build(BuildConfig(**options), data)
         real = {}
         for group, folder in groups.items():
-            real[group] = work / f"{stem}-{group.replace('/', '-')}.h5"
-            if not real[group].exists():
-                config = BuildConfig(
-                    effect=options["effect"],
-                    source=str(folder),
-                    level="as-is",
-                    max_clips=args.corpus_clips,
-                    seed=SEED,
-                )
-                build(config, real[group])
+            out = work / f"{stem}-{group.replace('/', '-')}.h5"
+            real[group] = build_group(options["effect"], folder, out, args.corpus_clips, SEED)
         for input_name in wanted:
             name = f"{stem}-{input_name}"
             run = work / name
-            config = FitConfig(
-                model=DEFAULT_MODEL,
-                data=str(data),
-                input=INPUTS[input_name],
-                epochs=EPOCHS,
-                seed=0,
-            )
-            fit(config, run, force=True, log=log)
-            trained = json.loads((run / "config.json").read_text())["fit"]["input"]
+            trained = fit_recipe(data, run, input_name, EPOCHS)
             entries[name] = entry(name, stem, effect, trained, options, run, real)
             log(json.dumps(entries[name]["measured"]))
     minutes = (time.perf_counter() - started) / 60

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from real_audio import all_groups, fit_recipe
+from real_audio import all_groups, build_group, fit_recipe
 from report import log, save, update_section, workspace
 
 from fxregistry.dataset.build import build
@@ -93,20 +93,12 @@ def main() -> None:
     groups = all_groups(args.corpus, args.groups)
     real = {}
     for name, folder in groups.items():
-        real[name] = work / f"{name.replace('/', '-')}.h5"
-        if not real[name].exists():
-            config = BuildConfig(
-                effect=args.effects,
-                source=str(folder),
-                level="as-is",
-                max_clips=args.corpus_clips,
-                seed=args.seed,
-            )
-            build(config, real[name])
+        out = work / f"{name.replace('/', '-')}.h5"
+        real[name] = build_group(args.effects, folder, out, args.corpus_clips, args.seed)
     rows = []
     for input_mode in args.inputs.split(","):
         run = work / f"run-{input_mode}"
-        trained = fit_recipe(train, run, input_mode, args, log)
+        trained = fit_recipe(train, run, input_mode, args.epochs, args.model)
         synth = evaluate(run, device="cpu", figures=False)
         row = {
             "input": trained,
@@ -117,28 +109,12 @@ def main() -> None:
         for name, data in real.items():
             result = evaluate(run, data, device="cpu", figures=False)
             row[name] = pooled(result)
-            matrices = [np.asarray(result["confusion"])]
-            for split in ("train", "valid"):  # the figures' split is test: add the others
-                matrices.append(_confusion(run, data, split))
+            matrices = [m["confusion"] for m in result["splits"].values() if m["n"]]
             row["confusion"][name] = np.sum(matrices, axis=0).tolist()
         rows.append(row)
         log(json.dumps({k: v for k, v in row.items() if k != "confusion"}))
     minutes = (time.perf_counter() - started) / 60
     write(args, list(groups), rows, minutes)
-
-
-def _confusion(run: Path, data: Path, split: str) -> np.ndarray:
-    from fxregistry.evaluation.evaluate import predict
-    from fxregistry.evaluation.metrics import class_confusion
-    from fxregistry.training.batches import load_split
-    from fxregistry.training.config import INPUTS
-    from fxregistry.training.runs import RunBundle
-
-    bundle = RunBundle.load(run)
-    split_data = load_split(data, split, bundle.features.kind, "residual" in INPUTS[bundle.input])
-    probabilities = predict(bundle.create_model(), bundle, split_data, torch.device("cpu"))
-    truth = split_data.targets.numpy().argmax(axis=1) if len(split_data) else np.zeros(0, int)
-    return class_confusion(probabilities, truth, len(bundle.classes))
 
 
 def _percent(share: float | None) -> str:

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 import torch
-from report import save, update_section
+from report import log, save, update_section
 
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
@@ -89,21 +89,40 @@ def pooled(result: dict) -> dict:
     }
 
 
-def fit_recipe(train: Path, run: Path, input_mode: str, args, log) -> str:
+def fit_recipe(
+    train: Path, run: Path, input_mode: str, epochs: int, model: str | None = None, lr=None
+) -> str:
     """``fxr fit --data TRAIN --epochs E [--input I]`` as the recipe says; the input it used.
 
     "pair" is fit's default input: the dry given, with the residual if built.
     """
     config = FitConfig(
-        model=args.model or DEFAULT_MODEL,
+        model=model or DEFAULT_MODEL,
         data=str(train),
         input=None if input_mode == "pair" else input_mode,
-        epochs=args.epochs,
+        epochs=epochs,
         seed=0,
-        **({"lr": args.lr} if getattr(args, "lr", None) else {}),
+        **({"lr": lr} if lr else {}),
     )
     fit(config, run, force=True, log=log)
     return json.loads((run / "config.json").read_text())["fit"]["input"]
+
+
+def build_group(effect: str, folder: Path, out: Path, clips: int, seed: int, residual=True):
+    """A corpus group as a dataset over ``effect``: every recording at its own level, as it
+    is (no augmentation), at most ``clips`` clips; kept when ``out`` exists."""
+    if not out.exists():
+        config = BuildConfig(
+            effect=effect,
+            source=str(folder),
+            level="as-is",
+            augment="none",
+            residual=residual,
+            max_clips=clips,
+            seed=seed,
+        )
+        build(config, out)
+    return out
 
 
 def main() -> None:
@@ -139,7 +158,6 @@ def main() -> None:
     takes, clips = args.takes or takes, args.clips or clips
     work = args.work or Path(tempfile.mkdtemp(prefix="fxr-real-"))
     work.mkdir(parents=True, exist_ok=True)
-    log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     started = time.perf_counter()
     rows, floors = [], {}
     groups = all_groups(args.corpus, args.groups)
@@ -160,24 +178,16 @@ def main() -> None:
             )
         real = {}
         for name, folder in groups.items():
-            real[name] = work / f"{effect}-{name.replace('/', '-')}.h5"
-            if not real[name].exists():
-                config = BuildConfig(
-                    effect=effect,
-                    source=str(folder),
-                    level="as-is",
-                    augment="none",  # the recordings as they are
-                    residual=args.residual,
-                    max_clips=args.corpus_clips,
-                    seed=args.seed,
-                )
-                build(config, real[name])
+            out = work / f"{effect}-{name.replace('/', '-')}.h5"
+            real[name] = build_group(
+                effect, folder, out, args.corpus_clips, args.seed, args.residual
+            )
             floor = identifiability_floor(real[name], "train", args.floor_limit)
             floors[f"{effect} {name}"] = {"mae": floor["mae"], "grid": floor["grid_accuracy"]}
             log(f"{effect} {name}: floor MAE {floor['mae']:.4f}")
         for input_mode in args.inputs.split(","):
             run = work / f"{effect}-{input_mode}"
-            trained = fit_recipe(train, run, input_mode, args, log)
+            trained = fit_recipe(train, run, input_mode, args.epochs, args.model, args.lr)
             row = {"effect": effect, "input": trained}
             test = evaluate(run, device="cpu", figures=False)["splits"]["test"]
             row["synth test"] = {k: test[k] for k in ("n", "mae", "grid_accuracy")}
@@ -190,6 +200,8 @@ def main() -> None:
 
 
 def cell(m: dict) -> str:
+    if not m["n"]:  # an empty split (a build too small to fill it)
+        return "–"
     return f"{m['grid_accuracy']:.0%} ({m['mae']:.3f})"
 
 

@@ -25,7 +25,6 @@ from fxregistry.dataset.header import SPLITS, read_header
 from fxregistry.errors import FxrError
 from fxregistry.evaluation.metrics import (
     CHANCE_MAE,
-    class_confusion,
     confusion_matrix,
     identification_metrics,
     split_metrics,
@@ -130,7 +129,7 @@ def evaluate(
     result["figures_split"] = shown
     if bundle.classes is not None:
         result["classes"] = list(bundle.classes)
-        result["confusion"] = class_confusion(prediction, truth, len(bundle.classes)).tolist()
+        result["confusion"] = result["splits"][shown]["confusion"]
     if floor and len(truth) and bundle.classes is None:
         from fxregistry.evaluation.floor import identifiability_floor
 

@@ -68,7 +68,8 @@ def identification_metrics(
     """The identification metrics of one split: ``(N, classes)`` probabilities, true classes.
 
     ``changed_accuracy`` is over examples an effect changed (class > 0, "none"
-    being class 0), ``none_accuracy`` over untouched ones.
+    being class 0), ``none_accuracy`` over untouched ones; ``confusion`` counts
+    ``[true class, predicted class]``, so splits' matrices add up.
     """
     n = int(len(truth))
     predicted = np.argmax(probabilities, axis=1) if n else np.zeros(0, dtype=np.int64)
@@ -82,6 +83,7 @@ def identification_metrics(
         "accuracy": share(np.ones(n, dtype=bool)),
         "changed_accuracy": share(truth > 0),
         "none_accuracy": share(truth == 0),
+        "confusion": class_confusion(probabilities, truth, len(classes)).tolist(),
         "per_class": {
             name: {"n": int(np.sum(truth == c)), "recall": share(truth == c)}
             for c, name in enumerate(classes)
