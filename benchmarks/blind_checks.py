@@ -31,7 +31,7 @@ from report import log, save, update_section
 from fxregistry import registry
 from fxregistry.audio.features import spectrogram
 from fxregistry.audio.io import AUDIO_SUFFIXES, SAMPLE_RATE, read_audio, rms_db
-from fxregistry.estimation.fixed_point import fixed_point_setting
+from fxregistry.estimation.fixed_point import EXACT, fixed_point_setting, moves, strength
 from fxregistry.training.batches import Batch, model_input
 from fxregistry.training.runs import RunBundle
 
@@ -64,6 +64,10 @@ def measure(effect_name: str, bundle: RunBundle, clips: np.ndarray) -> dict:
     effect = registry.get_effect(effect_name)
     model = bundle.create_model().eval()
     truth, alone, checked, answered = [], [], [], 0
+    # How far re-rendering moved each wet at its own setting, and at the settings the
+    # check must tell from it: every other one, or for an exact projection (where the
+    # weaker settings leave it in place too) the stronger ones.
+    own, other = [], []
     for clip in clips:
         settings = effect.grid()
         wet = np.stack([effect(clip, SAMPLE_RATE, **s) for s in settings])
@@ -71,7 +75,21 @@ def measure(effect_name: str, bundle: RunBundle, clips: np.ndarray) -> dict:
         for setting, w, p in zip(settings, wet, predicted, strict=True):
             truth.append(effect.normalize(setting))
             alone.append(np.clip(p, 0, 1))
-            found = fixed_point_setting(effect, w)
+            measured = moves(effect, w)
+            tested, moved = measured
+            if setting in tested:  # not the identity, which is never tested
+                own.append(moved[tested.index(setting)])
+                rivals = [
+                    m
+                    for s, m in zip(tested, moved, strict=True)
+                    if s != setting
+                    and (
+                        effect.projection > EXACT or strength(effect, s) > strength(effect, setting)
+                    )
+                ]
+                if rivals:
+                    other.append(min(rivals))
+            found = fixed_point_setting(effect, w, measured)
             answered += found is not None
             checked.append(effect.normalize(found["setting"]) if found else np.clip(p, 0, 1))
     truth, alone, checked = map(np.asarray, (truth, alone, checked))
@@ -87,6 +105,10 @@ def measure(effect_name: str, bundle: RunBundle, clips: np.ndarray) -> dict:
         "network": scores(alone),
         "checked": scores(checked),
         "answered": answered / len(truth),
+        # The measure: the largest relative sample change for an exact projection,
+        # else the spectral distance (fxregistry.estimation.fixed_point).
+        "own_moved_max": float(np.max(own)),
+        "other_moved_min": float(np.min(other)),
     }
 
 
@@ -130,16 +152,22 @@ def main() -> None:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
         f"CPU; {minutes:.0f} minutes. Each group: {args.clips} loud 2 s clips at the "
         "recordings' own levels, rendered at every grid setting; the wet clip alone is "
-        "estimated. Cells: grid accuracy (MAE on normalized parameters).",
+        "estimated. Cells: grid accuracy (MAE on normalized parameters). The last two: how "
+        "far re-rendering the wet moved it, at its own setting and at the settings the check "
+        "must tell from it (every other one; for an exact projection, the stronger ones): the "
+        "largest sample change relative to the peak for an exact projection, else the "
+        "multi-resolution spectral distance.",
         "",
-        "| effect | group | model | network alone | with the check | check answered |",
-        "| --- | --- | --- | ---: | ---: | ---: |",
+        "| effect | group | model | network alone | with the check | check answered "
+        "| moved at its own setting (max) | at a rival setting (min) |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         lines.append(
             f"| {r['effect']} | {r['group']} | {Path(r['model']).name} | "
             f"{r['network']['grid']:.1%} ({r['network']['mae']:.3f}) | "
-            f"{r['checked']['grid']:.1%} ({r['checked']['mae']:.3f}) | {r['answered']:.0%} |"
+            f"{r['checked']['grid']:.1%} ({r['checked']['mae']:.3f}) | {r['answered']:.0%} | "
+            f"{r['own_moved_max']:.3g} | {r['other_moved_min']:.3g} |"
         )
     report = save("blind_checks" + (f"-{args.tag}" if args.tag else ""), lines, {"rows": rows})
     if not args.tag:

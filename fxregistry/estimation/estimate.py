@@ -215,9 +215,9 @@ def _check_fixed_point(result: dict[str, Any], name: str, wet: np.ndarray) -> No
     found = fixed_point_setting(effect, wet)
     result["fixed_point"] = found
     if found is not None:
-        for name, value in found["setting"].items():
-            result["parameters"][name]["value"] = value
-            result["parameters"][name]["grid_value"] = value
+        for parameter, value in found["setting"].items():
+            result["parameters"][parameter]["value"] = value
+            result["parameters"][parameter]["grid_value"] = value
 
 
 def identification_result(per_window: np.ndarray, classes: tuple[str, ...]) -> dict[str, Any]:

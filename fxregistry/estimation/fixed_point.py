@@ -12,9 +12,10 @@ measure how far it moved. Measured on real recordings (docs/estimate.md):
   one; unquantized audio, or quantized audio turned down, at none.
 - Otherwise the multi-resolution spectral distance of
   :func:`~fxregistry.audio.features.spectral_distance` (log magnitudes, so
-  an emptied high band counts): a wet resampled down and back moves by
-  0.02-0.07 at its own rate and by 0.12 or more at any other; the answer is the least
-  moved setting, if it moved no more than the effect's ``projection``.
+  an emptied high band counts): a wet resampled down and back moves by at
+  most 0.066 at its own rate, and mostly more at any other (as little as 0.033
+  where the audio has nothing between the two rates); the answer is the
+  least moved setting, if it moved no more than the effect's ``projection``.
 
 Among settings tied in place (every bit depth from the true one up) the
 answer is the strongest, the one that moves a probe of white noise most,
@@ -34,7 +35,7 @@ from fxregistry.audio.features import spectral_distance
 from fxregistry.audio.io import SAMPLE_RATE
 from fxregistry.specs.effect import Effect
 
-__all__ = ["EXACT", "fixed_point_setting"]
+__all__ = ["EXACT", "fixed_point_setting", "moves", "strength"]
 
 EXACT = 0.01  # a projection declared this tight or tighter is exact, sample for sample
 SAME_SAMPLES = 1e-6  # relative to the peak: float32 rounding, nothing more
@@ -46,7 +47,7 @@ MAX_SETTINGS = 64  # grids larger than this are not searched exhaustively
 _probe_moved: dict[tuple[str, tuple], float] = {}
 
 
-def _strength(effect: Effect, setting: dict[str, float]) -> float:
+def strength(effect: Effect, setting: dict[str, float]) -> float:
     """How far ``setting`` moves a probe of white noise (more: a stronger projection)."""
     key = (effect.name, tuple(sorted(setting.items())))
     if key not in _probe_moved:
@@ -56,13 +57,12 @@ def _strength(effect: Effect, setting: dict[str, float]) -> float:
     return _probe_moved[key]
 
 
-def fixed_point_setting(effect: Effect, wet: np.ndarray) -> dict[str, Any] | None:
-    """``{"setting", "moved"}`` of the setting ``wet`` is a fixed point of, or None.
+def moves(effect: Effect, wet: np.ndarray) -> tuple[list[dict[str, float]], np.ndarray] | None:
+    """Each setting tested, and how far re-rendering ``wet`` at it moved it; None when the
+    effect declares no ``projection`` or has more than :data:`MAX_SETTINGS` settings.
 
-    ``moved`` is how far re-rendering moved the wet: the largest sample change
-    relative to the peak for an exact projection, else the spectral distance.
-    Only for an effect that declares ``projection`` and has at most
-    :data:`MAX_SETTINGS` grid settings; ``wet`` is mono audio at 44.1 kHz.
+    The measure is the largest sample change relative to the peak for an exact
+    projection, else the spectral distance. ``wet`` is mono audio at 44.1 kHz.
     """
     identity = None if effect.identity is None else dict(effect.identity)
     settings = [s for s in effect.grid() if s != identity]
@@ -72,14 +72,31 @@ def fixed_point_setting(effect: Effect, wet: np.ndarray) -> dict[str, Any] | Non
     renders = (effect(wet, SAMPLE_RATE, **s) for s in settings)
     if effect.projection <= EXACT:
         peak = max(float(np.abs(wet).max()), 1e-12)
-        moved = np.array([float(np.abs(r - wet).max()) / peak for r in renders])
+        return settings, np.array([float(np.abs(r - wet).max()) / peak for r in renders])
+    return settings, np.array([spectral_distance(r, wet) for r in renders])
+
+
+def fixed_point_setting(
+    effect: Effect,
+    wet: np.ndarray,
+    measured: tuple[list[dict[str, float]], np.ndarray] | None = None,
+) -> dict[str, Any] | None:
+    """``{"setting", "moved"}`` of the setting ``wet`` is a fixed point of, or None.
+
+    ``moved`` is how far re-rendering moved the wet; ``measured`` is what
+    :func:`moves` gave for it, when the caller has it already.
+    """
+    measured = moves(effect, wet) if measured is None else measured
+    if measured is None:
+        return None
+    settings, moved = measured
+    if effect.projection <= EXACT:
         in_place = moved <= SAME_SAMPLES
     else:
-        moved = np.array([spectral_distance(r, wet) for r in renders])
         least = float(moved.min())
         in_place = (moved <= least + min(TIE, effect.projection)) & (least <= effect.projection)
     tied = [s for s, hit in zip(settings, in_place, strict=True) if hit]
     if not tied:
         return None
-    strongest = max(tied, key=lambda s: _strength(effect, s))
+    strongest = max(tied, key=lambda s: strength(effect, s))
     return {"setting": strongest, "moved": float(moved[settings.index(strongest)])}
