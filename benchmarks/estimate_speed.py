@@ -107,6 +107,8 @@ def main() -> None:
     quiet = {"check": True, "capture_output": True}
     import_torch = timed(3, subprocess.run, [sys.executable, "-c", "import torch"], **quiet)
     fxr_help = timed(3, subprocess.run, [str(FXR), "--help"], **quiet)
+    # A command that loads every plugin and computes nothing: what each command starts with.
+    list_effects = timed(3, subprocess.run, [str(FXR), "list-effects"], **quiet)
     lines = [
         f"Command: `.venv/bin/python benchmarks/estimate_speed.py --seconds {args.seconds:g}`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, no GPU, torch "
@@ -131,12 +133,14 @@ def main() -> None:
     lines += [
         "",
         f'Start-up alone (median of 3): `python -c "import torch"` {import_torch:.2f} s; '
-        f"`fxr --help` (Python, click and fxr's CLI, no torch) {fxr_help:.2f} s. The command "
+        f"`fxr --help` (Python, click and fxr's CLI, no torch) {fxr_help:.2f} s; "
+        f"`fxr list-effects` (every plugin loaded, no torch) {list_effects:.2f} s. The command "
         "pays both; the process column is what an application or notebook that keeps fxr "
         "loaded pays per file.",
     ]
     save("estimate_speed", lines, {"rows": rows, "import_torch_s": import_torch,
-                                   "fxr_help_s": fxr_help})  # fmt: skip
+                                   "fxr_help_s": fxr_help,
+                                   "list_effects_s": list_effects})  # fmt: skip
 
 
 if __name__ == "__main__":

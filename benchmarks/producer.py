@@ -66,6 +66,7 @@ def examples(clip: np.ndarray, effects: list[str]):
 def measure(clips: np.ndarray, effects: list[str], paired: bool, folder: Path) -> dict:
     counts = defaultdict(lambda: [0, 0])  # key -> [right, total]
     errors, grid_hits, seconds = defaultdict(list), defaultdict(list), []
+    answers = []  # (truth, answer, its probability, decided by a fixed point), for thresholds
     for c, clip in enumerate(clips):
         dry_path = write_audio(folder / "dry.wav", clip, SAMPLE_RATE)
         for name, setting, wet, changed in examples(clip, effects):
@@ -77,6 +78,8 @@ def measure(clips: np.ndarray, effects: list[str], paired: bool, folder: Path) -
             blind = estimate_with_defaults(wet_path, device="cpu")
             seconds.append(time.perf_counter() - started)
             truth = name if changed else None
+            exact = blind.get("identified_by") == "fixed point"
+            answers.append((truth, blind["effect"], blind["probability"], exact))
             key = "none" if truth is None else "changed"
             counts[key][0] += blind["effect"] == truth
             counts[key][1] += 1
@@ -97,7 +100,23 @@ def measure(clips: np.ndarray, effects: list[str], paired: bool, folder: Path) -
         "mae": {k: float(np.mean(v)) for k, v in errors.items()},
         "paired_grid": {k: float(np.mean(v)) for k, v in grid_hits.items()},
         "seconds_median": float(np.median(seconds)),
+        "thresholds": thresholds(answers),
     }
+
+
+THRESHOLDS = (0.5, 0.7, 0.9)
+
+
+def thresholds(answers: list[tuple]) -> dict[str, dict[str, float]]:
+    """Accuracy on changed and on untouched examples if an answer less probable than a
+    threshold were called none instead (an exact fixed point is not a probability)."""
+    out = {}
+    for t in THRESHOLDS:
+        said = [(truth, None if p < t and not exact else a) for truth, a, p, exact in answers]
+        changed = [a == truth for truth, a in said if truth is not None]
+        untouched = [a is None for truth, a in said if truth is None]
+        out[str(t)] = {"changed": float(np.mean(changed)), "none": float(np.mean(untouched))}
+    return out
 
 
 def main() -> None:
@@ -158,6 +177,20 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
     lines.append("| --- | " + " | ".join("---:" for _ in effects) + " |")
     for group, r in rows.items():
         cells = [_share(r["identified"].get(f"changed {e}")) for e in effects]
+        lines.append(f"| {group} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "If an answer less probable than a threshold were called none (an exact fixed point "
+        "decides regardless): identified (changed) / untouched called none.",
+        "",
+        "| group | " + " | ".join(f"below {t}" for t in THRESHOLDS) + " |",
+        "| --- | " + " | ".join("---:" for _ in THRESHOLDS) + " |",
+    ]
+    for group, r in rows.items():
+        cells = [
+            f"{r['thresholds'][str(t)]['changed']:.0%} / {r['thresholds'][str(t)]['none']:.0%}"
+            for t in THRESHOLDS
+        ]
         lines.append(f"| {group} | " + " | ".join(cells) + " |")
     if args.paired:
         lines += ["", "With `--dry --refine`, grid accuracy (effect and setting right):", ""]

@@ -9,6 +9,7 @@ never promises a model that is not there.
 
 from __future__ import annotations
 
+import functools
 import json
 from importlib.resources import files
 
@@ -19,6 +20,7 @@ WEIGHTS = files(__package__) / "weights"
 MANIFEST = "manifest.json"
 
 
+@functools.cache  # package data: fixed while fxr runs, and the registry asks each lookup
 def manifest() -> dict:
     """The manifest as written by the recipe; empty when no estimator was trained yet."""
     path = WEIGHTS / MANIFEST
