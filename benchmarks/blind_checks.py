@@ -1,4 +1,4 @@
-"""What the fixed-point check adds to a blind (wet-only) estimate, on real recordings.
+"""What the blind checks add to a blind (wet-only) estimate, on real recordings.
 
     .venv/bin/python benchmarks/blind_checks.py --corpus freepats=datasets/real-freepats \
         [--corpus fluid=...] [--groups guitar-solo,band-mix] [--clips 20] [--tag T]
@@ -10,7 +10,10 @@ first ``--clips`` loud ones, evenly over the group's files, at the
 recordings' own levels) are rendered at every grid setting; each wet clip is
 estimated by the network alone, and by the network followed by the check
 (its setting, when it finds one). Reported: grid accuracy and MAE on
-normalized parameters, both ways, and how often the check answered.
+normalized parameters, both ways, and how often the check answered. Then
+every check (fxregistry.estimation.evidence: fixed point, echoes, held
+peaks) on every effect's output and on untouched audio: its verdicts, and
+the range of its measure, which is the evidence behind its thresholds.
 Writes benchmarks/results/blind_checks.{md,json} (or blind_checks-TAG.*) and,
 without ``--tag``, its section of docs/results.md.
 """
@@ -21,6 +24,7 @@ import argparse
 import os
 import platform
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +33,9 @@ from real_audio import all_groups
 from report import log, save, update_section
 
 from fxregistry import registry
-from fxregistry.audio.features import spectrogram
+from fxregistry.audio.features import FeatureConfig, gain_change_only, spectrogram
 from fxregistry.audio.io import AUDIO_SUFFIXES, SAMPLE_RATE, read_audio, rms_db
+from fxregistry.estimation.evidence import blind_evidence, check_of
 from fxregistry.estimation.fixed_point import EXACT, fixed_point_setting, moves, strength
 from fxregistry.training.batches import Batch, model_input
 from fxregistry.training.runs import RunBundle
@@ -52,6 +57,20 @@ def clips_of(folder: Path, count: int) -> np.ndarray:
         if len(found) >= count:
             break
     return np.stack(found[:count]).astype(np.float32)
+
+
+def examples(clip: np.ndarray, effects: list[str]):
+    """(effect or None, setting, wet, changed) for every grid setting and the clip untouched."""
+    yield None, {}, clip, False
+    features = FeatureConfig()
+    dry_db = spectrogram(clip[None], features)
+    for name in effects:
+        effect = registry.get_effect(name)
+        identity = None if effect.identity is None else dict(effect.identity)
+        for setting in effect.grid():
+            wet = effect(clip, SAMPLE_RATE, **setting)
+            same = setting == identity or gain_change_only(spectrogram(wet[None]), dry_db)[0]
+            yield name, setting, wet, not same
 
 
 def network(bundle: RunBundle, model, wet: np.ndarray) -> np.ndarray:
@@ -112,6 +131,39 @@ def measure(effect_name: str, bundle: RunBundle, clips: np.ndarray) -> dict:
     }
 
 
+def verdicts(clips: np.ndarray) -> dict:
+    """Each check's verdicts on its own effect's output and on everything else, and the
+    check's measure on both: the evidence behind its thresholds (fxregistry.estimation)."""
+    effects = registry.effect_names()
+    checked = {n: registry.get_effect(n) for n in effects if check_of(registry.get_effect(n))}
+    found = {
+        name: {"own": Counter(), "other": Counter(), "own_measure": [], "other_measure": []}
+        for name in checked
+    }
+    for clip in clips:
+        for processed_by, _, wet, changed in examples(clip, effects):
+            if processed_by is not None and not changed:
+                continue  # an identity or a mere gain change: no effect to find
+            for name, effect in checked.items():
+                evidence = blind_evidence(effect, wet)
+                whose = "own" if processed_by == name else "other"
+                found[name][whose][str(evidence.verdict)] += 1
+                if evidence.found is not None:
+                    measure = next(v for k, v in evidence.found.items() if k != "setting")
+                    found[name][f"{whose}_measure"].append(float(measure))
+    out = {}
+    for name, f in found.items():
+        out[name] = {
+            "check": check_of(checked[name]),
+            **{whose: dict(f[whose]) for whose in ("own", "other")},
+            **{
+                f"{whose}_measure": [float(np.min(v)), float(np.max(v))] if v else None
+                for whose, v in (("own", f["own_measure"]), ("other", f["other_measure"]))
+            },
+        }
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", action="append", default=[], metavar="NAME=FOLDER")
@@ -169,7 +221,38 @@ def main() -> None:
             f"{r['checked']['grid']:.1%} ({r['checked']['mae']:.3f}) | {r['answered']:.0%} | "
             f"{r['own_moved_max']:.3g} | {r['other_moved_min']:.3g} |"
         )
-    report = save("blind_checks" + (f"-{args.tag}" if args.tag else ""), lines, {"rows": rows})
+    found = {group: verdicts(clips) for group, clips in groups.items()}
+    lines += [
+        "",
+        "### Each check's verdicts",
+        "",
+        "Every grid setting of every effect that changed the clip, and each clip untouched: "
+        "how often each check confirmed, refuted or said nothing of its effect, on that "
+        "effect's own output (it should never refute) and on everything else (untouched "
+        "audio and the other effects' output: it should never confirm), and the range of "
+        "the check's measure on both (moved: as above; echoes: the echo score; held peaks: "
+        "samples at the ceiling).",
+        "",
+        "| check | effect | group | own: confirmed / refuted / silent | others: confirmed / "
+        "refuted / silent | measure, own (min–max) | measure, others (min–max) |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for group, by_effect in found.items():
+        for name, v in by_effect.items():
+            cells = [
+                " / ".join(str(v[whose].get(k, 0)) for k in ("confirmed", "refuted", "None"))
+                for whose in ("own", "other")
+            ]
+            ranges = [
+                "–" if v[m] is None else f"{v[m][0]:.3g}–{v[m][1]:.3g}"
+                for m in ("own_measure", "other_measure")
+            ]
+            lines.append(
+                f"| {v['check']} | {name} | {group} | {cells[0]} | {cells[1]} | "
+                f"{ranges[0]} | {ranges[1]} |"
+            )
+    json_rows = {"rows": rows, "verdicts": found}
+    report = save("blind_checks" + (f"-{args.tag}" if args.tag else ""), lines, json_rows)
     if not args.tag:
         update_section(DOCS, "blind_checks.py", report)
 

@@ -36,31 +36,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from blind_checks import clips_of
+from blind_checks import clips_of, examples
 from real_audio import all_groups
 from report import log, save, update_section
 
 from fxregistry import registry
-from fxregistry.audio.features import FeatureConfig, gain_change_only, spectrogram
 from fxregistry.audio.io import SAMPLE_RATE, write_audio
 from fxregistry.estimation.defaults import estimate_with_defaults, installed_estimators
 from fxregistry.estimation.estimate import SILENCE_DB
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "results.md"
-
-
-def examples(clip: np.ndarray, effects: list[str]):
-    """(effect or None, setting, wet, changed) for every grid setting and the clip untouched."""
-    yield None, {}, clip, False
-    features = FeatureConfig()
-    dry_db = spectrogram(clip[None], features)
-    for name in effects:
-        effect = registry.get_effect(name)
-        identity = None if effect.identity is None else dict(effect.identity)
-        for setting in effect.grid():
-            wet = effect(clip, SAMPLE_RATE, **setting)
-            same = setting == identity or gain_change_only(spectrogram(wet[None]), dry_db)[0]
-            yield name, setting, wet, not same
 
 
 def measure(clips: np.ndarray, effects: list[str], paired: bool, folder: Path) -> dict:
@@ -78,7 +63,7 @@ def measure(clips: np.ndarray, effects: list[str], paired: bool, folder: Path) -
             blind = estimate_with_defaults(wet_path, device="cpu")
             seconds.append(time.perf_counter() - started)
             truth = name if changed else None
-            exact = blind.get("identified_by") == "fixed point"
+            exact = blind.get("identified_by") in ("fixed_point", "echoes", "held_peaks")
             answers.append((truth, blind["effect"], blind["probability"], exact))
             key = "none" if truth is None else "changed"
             counts[key][0] += blind["effect"] == truth

@@ -36,6 +36,9 @@ DELAY = Effect(
     render=render,
     fixed={"feedback": FEEDBACK, "mix": MIX},
     identity={"delay_seconds": 0.0},
+    # A feedback delay is a comb filter: its echoes show in the wet's cepstrum
+    # (fxregistry.estimation.echoes); the tests check that it is linear.
+    linear=True,
 )
 
 

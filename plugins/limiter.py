@@ -34,6 +34,9 @@ LIMITER = Effect(
         ),
     ),
     render=render,
+    # JUCE's limiter makes its threshold up to full scale and clips there: whatever
+    # it limits peaks at 1.0 (fxregistry.estimation.evidence; tested).
+    ceiling=1.0,
 )
 
 

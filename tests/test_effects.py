@@ -78,6 +78,34 @@ def test_a_projection_leaves_its_own_output_in_place(name, guitar):
         assert again <= effect.projection, f"{name} {setting}: moved {again:.3f}"
 
 
+@pytest.mark.parametrize("name", [n for n in EFFECTS if registry.get_effect(n).linear])
+def test_a_linear_effect_convolves_with_its_impulse_response(name, guitar):
+    # What `linear` promises, and what the blind echo check relies on: the
+    # output is the input convolved with the render of a unit impulse.
+    effect = registry.get_effect(name)
+    audio = guitar[: SAMPLE_RATE // 2]
+    impulse = np.zeros_like(audio)
+    impulse[0] = 1.0
+    for setting in settings_of(effect):
+        response = effect(impulse, SAMPLE_RATE, **setting)
+        size = 2 * audio.size  # no circular wrap
+        spectrum = np.fft.rfft(audio, size) * np.fft.rfft(response, size)
+        convolved = np.fft.irfft(spectrum, size)[: audio.size]
+        wet = effect(audio, SAMPLE_RATE, **setting)
+        assert np.abs(wet - convolved).max() <= 1e-4 * np.abs(wet).max(), f"{name} {setting}"
+
+
+@pytest.mark.parametrize("name", [n for n in EFFECTS if registry.get_effect(n).ceiling])
+def test_an_effect_with_a_ceiling_holds_what_it_limits_there(name, guitar):
+    # What `ceiling` promises, and what the blind held-peaks check relies on.
+    effect = registry.get_effect(name)
+    hot = guitar / np.abs(guitar).max() * 2.0  # +6 dBFS: every setting limits it
+    for setting in settings_of(effect):
+        wet = np.abs(effect(hot, SAMPLE_RATE, **setting))
+        assert wet.max() <= effect.ceiling * 1.0001, f"{name} {setting}"
+        assert np.sum(wet >= effect.ceiling * 0.999) >= 3, f"{name} {setting}"
+
+
 @pytest.mark.parametrize("name", EFFECTS)
 def test_render_rejects_out_of_range_missing_and_unknown_parameters(name, guitar):
     effect = registry.get_effect(name)

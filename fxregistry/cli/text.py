@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from fxregistry.estimation.echoes import ECHO_SCORE
 from fxregistry.registry import Registration
 
 __all__ = [
@@ -232,8 +233,9 @@ def format_estimate(result: dict[str, Any], truth: Sequence[tuple[str, float]] =
             f"{said} (probability {result['probability']:.2f}), from {result['windows']} window(s)"
         )
         lines += [f"  {name:<16} {p:>6.3f}" for name, p in result["probabilities"].items()]
-        if result.get("identified_by") == "fixed point":
-            lines.append(f"  {result['effect']}: the wet audio is an exact fixed point of it")
+        if result.get("evidence"):
+            checked = ", ".join(f"{name} {v}" for name, v in result["evidence"].items())
+            lines.append(f"  blind checks: {checked}")
     for name, p in result["parameters"].items():
         line = f"  {name:<16} {p['value']:>10.4g} {p['unit']:<5} (± {p['spread']:.3g}"
         line += f", network {p['network']:.4g})"
@@ -243,6 +245,10 @@ def format_estimate(result: dict[str, Any], truth: Sequence[tuple[str, float]] =
     if result.get("fixed_point"):
         shown = ", ".join(f"{k}={v:g}" for k, v in result["fixed_point"]["setting"].items())
         lines.append(f"  the wet audio is a fixed point of {shown}: that setting, checked blind")
+    if result.get("echoes") and result["echoes"]["score"] >= ECHO_SCORE:
+        shown = ", ".join(f"{k}={v:g}" for k, v in result["echoes"]["setting"].items())
+        score = result["echoes"]["score"]
+        lines.append(f"  the wet audio echoes as {shown} does (score {score:.0f}): checked blind")
     if result["distance_before"] is not None:
         after = result["distance_after"]
         lines.append(

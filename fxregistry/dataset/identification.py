@@ -104,4 +104,6 @@ def composite_spec(effects: Sequence[Effect]) -> dict[str, Any]:
         "fixed": {},
         "identity": None,
         "projection": None,
+        "linear": False,
+        "ceiling": None,
     }

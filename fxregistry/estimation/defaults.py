@@ -3,11 +3,14 @@
 1. Which effect: unless ``--effect`` names it, the estimator that identifies
    effects (a paired one when the dry audio is given and one is installed,
    else the blind one) ranks every effect it knows, and none. Blind, the
-   network is overruled by evidence it cannot match: a wet that is an exact
-   fixed point of an installed exact projection (an effect declaring
-   ``projection`` at most ``fixed_point.EXACT``: quantization) at one of its
-   settings was processed by it (``identified_by`` says which decided).
-   When none is the most probable, that is the answer: no parameters.
+   network is overruled by evidence it cannot match: the blind checks of
+   :mod:`~fxregistry.estimation.evidence` (an exact fixed point, an impulse
+   response's echoes in the cepstrum). An effect a check confirms is the answer
+   (``identified_by`` names the check); effects a check refutes are struck
+   off, and the network's probabilities renormalized over the rest
+   (``network_probabilities`` keeps them as the network gave them,
+   ``evidence`` each check's verdict). When none is the most probable, that
+   is the answer: no parameters.
 2. Which settings: the effect's own estimator, paired when the dry audio is
    given and one is installed, else blind (``--refine`` still uses the dry).
    It runs as ``fxr estimate RUN WET`` would with its model file.
@@ -22,6 +25,7 @@ import os
 from typing import Any
 
 from fxregistry import registry
+from fxregistry.dataset.identification import NONE
 from fxregistry.errors import FxrError
 from fxregistry.estimation.estimate import estimate
 from fxregistry.specs.estimator import Estimator
@@ -54,23 +58,58 @@ def _none_installed(what: str, estimators: list[Estimator]) -> FxrError:
     )
 
 
-def _exact_fixed_point(wet_path: str | os.PathLike) -> str | None:
-    """The installed exact projection that the wet's loudest window is a fixed point of.
+def _weigh_evidence(identification: dict[str, Any], wet_path: str | os.PathLike) -> None:
+    """Overrule the network where the blind checks are decisive (module docstring, step 1).
 
-    Exact fixed points are not found by chance: audio that was never quantized
-    lies on no grid of levels."""
+    The checks run on the wet's loudest window: first every check that can
+    confirm its effect (they are cheap). An effect one confirms is the
+    answer (the one the network ranks higher, if several); else the
+    network's ranking is walked down, striking off each effect its check
+    refutes, to the first that stands (none stands always), and the
+    probabilities are renormalized over what was not struck off.
+    """
     from fxregistry.audio.io import SAMPLE_RATE, rms_db
     from fxregistry.estimation.estimate import read_usable, windows
-    from fxregistry.estimation.fixed_point import EXACT, fixed_point_setting
+    from fxregistry.estimation.evidence import (
+        CONFIRMED,
+        REFUTED,
+        Evidence,
+        blind_evidence,
+        can_confirm,
+    )
 
     clip = int(2 * SAMPLE_RATE)
     loudest = max(windows(read_usable(wet_path, clip), clip), key=rms_db)
-    for reg in registry.registrations("effect").values():
-        effect = reg.item
-        if effect.projection is not None and effect.projection <= EXACT:
-            if fixed_point_setting(effect, loudest) is not None:
-                return effect.name
-    return None
+    effects = {name: reg.item for name, reg in registry.registrations("effect").items()}
+    found: dict[str, Evidence | None] = {}
+
+    def verdict(name: str) -> str | None:
+        if name not in found:
+            found[name] = blind_evidence(effects[name], loudest)
+        return None if found[name] is None else found[name].verdict
+
+    network = identification["probabilities"]  # most probable first
+    confirmed = [
+        name for name, e in effects.items() if can_confirm(e) and verdict(name) == CONFIRMED
+    ]
+    if confirmed:
+        top = max(confirmed, key=lambda name: network.get(name, 0.0))
+        kept = {top: 1.0}
+        identification["identified_by"] = found[top].check
+    else:
+        for name in network:  # the checks a class above the answer needs
+            if name not in effects or verdict(name) != REFUTED:
+                break
+        kept = {c: p for c, p in network.items() if c not in found or verdict(c) != REFUTED}
+        total = sum(kept.values())
+        kept = {c: p / total for c, p in kept.items()} if total > 0 else {NONE: 1.0}
+    ranked = sorted(kept.items(), key=lambda item: -item[1])
+    top_class, top_probability = ranked[0]
+    identification["effect"] = None if top_class == NONE else top_class
+    identification["probability"] = top_probability
+    identification["probabilities"] = dict(ranked) | {c: 0.0 for c in network if c not in kept}
+    identification["network_probabilities"] = network
+    identification["evidence"] = {n: verdict(n) for n in found if verdict(n) is not None}
 
 
 def estimate_with_defaults(
@@ -93,9 +132,7 @@ def estimate_with_defaults(
         identification = estimate(identifier.file(), wet_path, dry_path, device=device)
         identification["identified_by"] = identifier.name
         if dry_path is None:
-            exact = _exact_fixed_point(wet_path)
-            if exact is not None and exact != identification["effect"]:
-                identification["effect"], identification["identified_by"] = exact, "fixed point"
+            _weigh_evidence(identification, wet_path)
         used.append(identifier.name)
         effect = identification["effect"]
         if effect is None:  # no registered effect shows in the audio
@@ -110,4 +147,7 @@ def estimate_with_defaults(
     if identification is not None:
         for key in ("probability", "probabilities", "identified_by"):
             result[key] = identification[key]
+        for key in ("network_probabilities", "evidence"):  # blind only
+            if key in identification:
+                result[key] = identification[key]
     return {**result, "estimators": used}

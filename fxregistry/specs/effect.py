@@ -153,6 +153,15 @@ class Effect:
     quantization, 0.1 for a resampler's band limit). A blind estimate can
     then test each setting on the wet audio alone
     (:mod:`fxregistry.estimation.fixed_point`). None: not a projection.
+    ``linear`` is set for an effect that is a linear time-invariant filter at
+    every setting (a feedback echo): its output is the input convolved with its
+    render of a unit impulse. A blind estimate can then look for that impulse
+    response's echoes in the wet audio's cepstrum
+    (:mod:`fxregistry.estimation.echoes`). ``ceiling`` is set for an effect
+    that holds its output's peaks at one level whenever it limits them (a
+    brick-wall limiting made up to full scale: 1.0): a limited wet has many
+    samples at that level, audio the effect never limited one at most
+    (:mod:`fxregistry.estimation.evidence`).
 
     Call the effect itself rather than ``render``: the call checks the
     parameters and the audio before rendering.
@@ -165,6 +174,8 @@ class Effect:
     fixed: Mapping[str, Any] = field(default_factory=dict)
     identity: Mapping[str, float] | None = None
     projection: float | None = None
+    linear: bool = False
+    ceiling: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "parameters", tuple(self.parameters))
@@ -178,6 +189,8 @@ class Effect:
             object.__setattr__(self, "identity", MappingProxyType(self.check(self.identity)))
         if self.projection is not None and not self.projection > 0:  # also refuses NaN
             raise ValueError(f"effect {self.name!r}: projection must be above 0 or None")
+        if self.ceiling is not None and not self.ceiling > 0:
+            raise ValueError(f"effect {self.name!r}: ceiling must be above 0 or None")
 
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any]) -> Effect:
@@ -212,13 +225,16 @@ class Effect:
             spec["fixed"],
             spec.get("identity"),
             spec.get("projection"),
+            bool(spec.get("linear", False)),
+            spec.get("ceiling"),
         )
 
     def __reduce__(self):
         # Build workers receive effects by pickle; mapping proxies do not pickle.
         identity = None if self.identity is None else dict(self.identity)
         fields = (self.name, self.description, self.parameters, self.render, dict(self.fixed))
-        return (type(self), (*fields, identity, self.projection))
+        checks = (self.projection, self.linear, self.ceiling)
+        return (type(self), (*fields, identity, *checks))
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -303,4 +319,6 @@ class Effect:
             "fixed": dict(self.fixed),
             "identity": None if self.identity is None else dict(self.identity),
             "projection": self.projection,
+            "linear": self.linear,
+            "ceiling": self.ceiling,
         }

@@ -1,0 +1,89 @@
+"""Blind evidence beyond the network: the echo check, and the checks' verdicts.
+
+An effect that declares `linear` is a convolution with its impulse response,
+whose echoes show in the wet's cepstrum; one that declares `projection`
+leaves its own output in place (tests/test_fixed_point.py); one that
+declares a `ceiling` holds the peaks it limits there. Each check can
+confirm or refute that the effect processed the wet, and say at which
+setting. Every registered effect that declares either is tested.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fxregistry import Effect, Parameter, registry
+from fxregistry.estimation.echoes import ECHO_SCORE, echo_scores, echo_setting
+from fxregistry.estimation.evidence import CONFIRMED, REFUTED, blind_evidence
+from fxregistry.estimation.fixed_point import EXACT
+
+SAMPLE_RATE = 44100
+EFFECTS = registry.effect_names()
+LINEAR = [n for n in EFFECTS if registry.get_effect(n).linear]
+PROJECTIONS = {n: registry.get_effect(n).projection for n in EFFECTS}
+CEILINGS = [n for n in EFFECTS if registry.get_effect(n).ceiling is not None]
+EXACT_PROJECTIONS = [n for n, p in PROJECTIONS.items() if p is not None and p <= EXACT]
+registry.reset()
+
+
+def settings_of(effect):
+    identity = None if effect.identity is None else dict(effect.identity)
+    return [s for s in effect.grid() if s != identity]
+
+
+@pytest.mark.parametrize("name", LINEAR)
+def test_each_setting_s_echoes_are_found_at_that_setting(name, guitar):
+    effect = registry.get_effect(name)
+    for setting in settings_of(effect):
+        found = echo_setting(effect, effect(guitar, SAMPLE_RATE, **setting))
+        assert found["setting"] == setting
+        assert found["score"] >= ECHO_SCORE, f"{name} {setting}: {found['score']:.1f}"
+        assert blind_evidence(effect, effect(guitar, SAMPLE_RATE, **setting)).verdict == CONFIRMED
+
+
+@pytest.mark.parametrize("name", LINEAR)
+def test_audio_the_effect_never_processed_refutes_it(name, guitar):
+    effect = registry.get_effect(name)
+    untouched = [guitar, 0.01 * np.random.default_rng(0).standard_normal(guitar.size)]
+    others = [
+        registry.get_effect(other)(
+            guitar, SAMPLE_RATE, **settings_of(registry.get_effect(other))[0]
+        )
+        for other in EFFECTS
+        if other != name
+    ]
+    for wet in untouched + others:
+        _, scores = echo_scores(effect, wet.astype(np.float32))
+        assert scores.max() < ECHO_SCORE
+        assert blind_evidence(effect, wet).verdict == REFUTED
+
+
+def test_an_effect_that_declares_no_check_gives_no_evidence(guitar):
+    def render(audio, sample_rate, *, gain_db):
+        return audio * np.float32(10 ** (gain_db / 20))
+
+    level = Parameter("gain_db", "dB", grid=(-6.0, 0.0), range=(-6.0, 0.0))
+    gain = Effect("gain", "a plain gain", (level,), render)
+    assert blind_evidence(gain, gain(guitar, SAMPLE_RATE, gain_db=-6.0)) is None
+    assert echo_scores(gain, guitar) is None
+
+
+@pytest.mark.parametrize("name", CEILINGS)
+def test_held_peaks_confirm_a_limiter_and_a_peak_below_its_ceiling_refutes_it(name, guitar):
+    effect = registry.get_effect(name)
+    for setting in settings_of(effect):
+        hot = guitar / np.abs(guitar).max() * 2.0  # +6 dBFS: every setting limits it
+        assert blind_evidence(effect, effect(hot, SAMPLE_RATE, **setting)).verdict == CONFIRMED
+    quiet = (guitar / np.abs(guitar).max() * 10 ** (-30 / 20)).astype(np.float32)
+    assert blind_evidence(effect, quiet).verdict == REFUTED
+
+
+@pytest.mark.parametrize("name", EXACT_PROJECTIONS)
+def test_an_exact_fixed_point_confirms_the_effect_and_its_absence_refutes_it(name, guitar):
+    effect = registry.get_effect(name)
+    setting = settings_of(effect)[len(settings_of(effect)) // 2]
+    evidence = blind_evidence(effect, effect(guitar, SAMPLE_RATE, **setting))
+    assert evidence.verdict == CONFIRMED and evidence.check == "fixed_point"
+    loud = (guitar / np.abs(guitar).max() * 0.9).astype(np.float32)  # never quantized
+    assert blind_evidence(effect, loud).verdict == REFUTED
