@@ -19,7 +19,8 @@ augmentations that made blind identification hold better on real recordings
     fxr fit --data all.h5 --epochs 8 --input wet      -> identify-wet
     fxr fit --data all.h5 --epochs 8                  -> identify-pair
 
-Each run's model.pt is copied to plugins/weights/NAME.pt, and
+Each run's model.pt is exported to plugins/weights/NAME.onnx (`fxr export`:
+served without torch, fxregistry.estimation.models), and
 plugins/weights/manifest.json records the recipe, each model's data and
 seed, the commit, and what it measured: on the synth test split, and on
 every group of each `--corpus` (benchmarks/real_corpus.py; the groups are
@@ -34,7 +35,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -47,6 +47,7 @@ from report import log, workspace
 from fxregistry import registry
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
+from fxregistry.estimation.models import export_onnx
 from fxregistry.evaluation.evaluate import evaluate
 from fxregistry.files import write_json
 from fxregistry.training.config import DEFAULT_MODEL
@@ -131,9 +132,9 @@ def main() -> None:
 
 
 def entry(name, stem, effect, trained, options, run: Path, real: dict) -> dict:
-    """One estimator's manifest entry; its weights copied beside the manifest."""
+    """One estimator's manifest entry; its model exported beside the manifest."""
     WEIGHTS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(run / "model.pt", WEIGHTS / f"{name}.pt")
+    export_onnx(run, WEIGHTS / f"{name}.onnx")
     synth = evaluate(run, device="cpu", figures=False)
     measured = {"synth test": synth["splits"]["test"]}
     for group, data in real.items():
@@ -149,7 +150,7 @@ def entry(name, stem, effect, trained, options, run: Path, real: dict) -> dict:
         "name": name,
         "effect": effect,
         "input": trained,
-        "file": f"{name}.pt",
+        "file": f"{name}.onnx",
         "description": (
             f"which effect ({', '.join(synth['classes'])})"
             if effect is None
@@ -161,7 +162,8 @@ def entry(name, stem, effect, trained, options, run: Path, real: dict) -> dict:
         + (f" --input {trained}" if trained == "wet" else ""),
         "model": DEFAULT_MODEL,
         "seed": 0,
-        "bytes": (WEIGHTS / f"{name}.pt").stat().st_size,
+        "export": f"fxr export {name} {name}.onnx",
+        "bytes": (WEIGHTS / f"{name}.onnx").stat().st_size,
         "measured": {"summary": summary, **measured},
     }
 

@@ -267,6 +267,8 @@ TABLE: dict[str, list[Row]] = {
         Row("{run} {dry} --dry {dry} --effect delay", 2, "RUN names its own"),
         Row("{missing} {dry} --dry {dry}", 2, "missing"),
         Row("{run_bad_model} {dry} --dry {dry}", 2, "model.pt"),
+        Row("{bad_onnx} {dry}", 2, "not a readable fxr portable model"),
+        Row("{tmp}/none.onnx {dry}", 2, "no such model file"),
         Row("{run} {dry}", 2, "--dry"),
         Row("{run} {dry} --refine", 2, "--dry"),
         *[Row(f"{{run}} {file} --dry {{dry}}", 2, fragment) for file, fragment in AUDIO],
@@ -279,6 +281,18 @@ TABLE: dict[str, list[Row]] = {
         Row(f"{ESTIMATE} --render-to {{tmp}}/o.wav", 2, "o.wav", "ENOSPC"),
         Row(f"{ESTIMATE} --render-to {{tmp}}/o.wav", 2, "o.wav", "EROFS"),
         Row(f"{ESTIMATE} --render-to {{tmp}}/o.wav", 130, "fxr: interrupted", "CTRL-C"),
+    ],
+    "export": [
+        *usage_rows("{run} {tmp}/m.onnx"),
+        Row("", 2, "missing argument 'RUN'"),
+        Row("{run}", 2, "missing argument 'OUT'"),
+        Row("{missing} {tmp}/m.onnx", 2, "missing"),
+        Row("{run_bad_model} {tmp}/m.onnx", 2, "model.pt"),
+        Row("{run} {tmp}/m.pt", 2, "must end in .onnx"),
+        Row("{run} {notdir}/m.onnx", 2, "notdir"),
+        Row("{run} {tmp}/m.onnx", 2, "No space left on device", "ENOSPC"),
+        Row("{run} {tmp}/m.onnx", 2, "Read-only file system", "EROFS"),
+        Row("{run} {tmp}/m.onnx", 130, "fxr: interrupted", "CTRL-C"),
     ],
 }
 GROUP = [  # `fxr` itself
@@ -372,6 +386,8 @@ def write_runs(root: Path, data: Path) -> dict[str, Path]:
         shutil.copytree(run, files[name])
     model = files["run_bad_model"] / "model.pt"
     model.write_bytes(model.read_bytes()[:1000])
+    files["bad_onnx"] = root / "bad.onnx"
+    files["bad_onnx"].write_bytes(b"not an ONNX graph")
     for name in ("run_bad_config", "resume_bad_config"):
         (files[name] / "config.json").write_text("{not json")
     return files
@@ -490,6 +506,11 @@ def test_evaluate(row, files, tmp_path, monkeypatch):
 @rows("estimate")
 def test_estimate(row, files, tmp_path, monkeypatch):
     check(["estimate"], row, files, tmp_path, monkeypatch)
+
+
+@rows("export")
+def test_export(row, files, tmp_path, monkeypatch):
+    check(["export"], row, files, tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("row", GROUP, ids=[row.args for row in GROUP])

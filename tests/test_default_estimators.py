@@ -30,10 +30,10 @@ from fxregistry.estimation.defaults import (
     installed_estimators,
     pick_estimator,
 )
+from fxregistry.estimation.models import load_predictor
 from fxregistry.specs.estimator import Estimator
 from fxregistry.training.config import FitConfig
 from fxregistry.training.fit import fit
-from fxregistry.training.runs import RunBundle
 
 SAMPLE_RATE = 44100
 REGISTERED = sorted(registry.registrations("estimator"))
@@ -44,14 +44,14 @@ SHIPPED = [
 
 @pytest.mark.parametrize("name", REGISTERED)
 def test_every_estimators_file_says_what_its_spec_says(name):
+    # A run's bundle (.pt) or its portable export (.onnx): loaded as estimate loads it.
     estimator = registry.resolve("estimator", name)
-    bundle = RunBundle.load(estimator.file())
-    assert bundle.input == estimator.input
+    card = load_predictor(estimator.file(), "cpu").card
+    assert card.input == estimator.input
     if estimator.identifies:
-        assert bundle.classes is not None and bundle.classes[0] == NONE
+        assert card.classes is not None and card.classes[0] == NONE
     else:
-        assert bundle.classes is None and bundle.effect_spec["name"] == estimator.effect
-    bundle.create_model()  # the architecture is installed and the weights fit it
+        assert card.classes is None and card.effect.name == estimator.effect
 
 
 def test_fxr_ships_an_identifier_and_a_blind_and_a_paired_estimator_per_builtin_effect():
@@ -93,6 +93,26 @@ def test_the_shipped_estimators_name_the_effect_and_its_setting(effect, tmp_path
     assert paired["effect"] == effect
     for name, value in setting.items():
         assert abs(paired["parameters"][name]["value"] - value) <= tolerance
+
+
+def test_blind_the_checks_overrule_the_network(guitar, tmp_path):
+    # Untouched audio: every effect with a check is refuted (never quantized, no
+    # echoes, not band-limited); a delay's echoes confirm it, whatever the network says.
+    if not SHIPPED:
+        pytest.skip("no shipped weights: `make models` writes them")
+    loud = guitar / np.abs(guitar).max() * 10 ** (-3 / 20)
+    write_audio(tmp_path / "untouched.wav", loud, SAMPLE_RATE)
+    untouched = estimate_with_defaults(tmp_path / "untouched.wav", device="cpu")
+    for name, verdict in untouched["evidence"].items():
+        assert verdict == "refuted" and untouched["probabilities"][name] == 0.0
+        assert untouched["effect"] != name
+    assert set(untouched["network_probabilities"]) == set(untouched["probabilities"])
+    delayed = registry.get_effect("delay")(loud, SAMPLE_RATE, delay_seconds=0.25)
+    write_audio(tmp_path / "delayed.wav", delayed, SAMPLE_RATE)
+    found = estimate_with_defaults(tmp_path / "delayed.wav", device="cpu")
+    assert (found["effect"], found["identified_by"]) == ("delay", "echoes")
+    assert found["parameters"]["delay_seconds"]["value"] == 0.25
+    assert found["echoes"]["score"] >= 30
 
 
 def test_without_the_dry_a_blind_estimator_is_picked_and_with_it_a_paired_one():

@@ -153,4 +153,19 @@ def estimate(
         click.echo(format_estimate(result))
 
 
-COMMANDS = (fit, evaluate, estimate)
+@click.command()
+@click.argument("run", type=click.Path())
+@click.argument("out", type=click.Path())
+def export(run: str, out: str) -> None:
+    """Write RUN's model as a portable OUT.onnx, which fxr estimate runs without torch.
+
+    The ONNX graph carries everything estimate needs (input, features,
+    effect, classes) as metadata; it is checked against the model before it
+    is kept. Needs the onnx package (pip install 'fxregistry[export]').
+    """
+    from fxregistry.estimation.models import export_onnx
+
+    click.echo(f"wrote {export_onnx(run, out)}")
+
+
+COMMANDS = (fit, evaluate, estimate, export)

@@ -18,10 +18,10 @@
    them, else a walk over grid neighbours from the network's estimate; for a
    run trained on random settings, then a local search in the continuous
    range.
-5. Without the dry audio, for an installed effect that declares
-   ``projection``: the fixed-point check of
-   :mod:`~fxregistry.estimation.fixed_point` on the loudest window; the
-   setting it finds replaces the network's (``fixed_point`` in the result).
+5. Without the dry audio, for an installed effect that supports a blind
+   check (:mod:`~fxregistry.estimation.evidence`: it declares ``projection``
+   or ``linear``): the check on the loudest window; the setting it finds
+   replaces the network's (``fixed_point`` or ``echoes`` in the result).
 
 An identification run (trained on a file over several effects) answers
 which effect processed the audio instead: the class probabilities averaged
@@ -35,7 +35,6 @@ import os
 from typing import Any
 
 import numpy as np
-import torch
 
 from fxregistry import registry
 from fxregistry.audio.features import spectral_distance, spectrogram
@@ -48,14 +47,12 @@ from fxregistry.audio.io import (
 )
 from fxregistry.dataset.identification import NONE
 from fxregistry.errors import FxrError
-from fxregistry.estimation.fixed_point import fixed_point_setting
+from fxregistry.estimation.evidence import blind_evidence
+from fxregistry.estimation.models import Predictor, load_predictor
 from fxregistry.estimation.search import search_settings
 from fxregistry.specs.effect import Effect
-from fxregistry.training.batches import Batch, model_input
 from fxregistry.training.config import INPUTS
-from fxregistry.training.device import select_device
 from fxregistry.training.identify import class_probabilities
-from fxregistry.training.runs import RunBundle
 
 __all__ = ["windows", "estimate", "identification_result", "read_usable"]
 
@@ -101,18 +98,18 @@ def _read_pair(wet_path, dry_path, clip: int) -> tuple[np.ndarray, np.ndarray | 
     return wet[:n], dry[:n]
 
 
-def _predict_windows(bundle: RunBundle, model, device, wet_windows, dry_windows) -> np.ndarray:
-    def db(audio: np.ndarray | None) -> torch.Tensor | None:
-        return None if audio is None else torch.from_numpy(spectrogram(audio, bundle.features))
+def _predict_windows(predictor: Predictor, wet_windows, dry_windows) -> np.ndarray:
+    card = predictor.card
 
-    channels = INPUTS[bundle.input]
-    dry = dry_windows if "dry" in channels else None
-    residual = wet_windows - dry_windows if "residual" in channels else None
-    batch = Batch(db(wet_windows), db(dry), db(residual), targets=None)
-    x = model_input(bundle.input, bundle.normalization, batch)
-    model.eval()
-    with torch.no_grad():
-        return model(x.to(device)).float().cpu().numpy()
+    def db(audio: np.ndarray) -> np.ndarray:
+        return card.normalization(spectrogram(audio, card.features))
+
+    audio = {"wet": wet_windows, "dry": dry_windows}
+    if "residual" in INPUTS[card.input]:
+        audio["residual"] = wet_windows - dry_windows
+    # The channels of the input, stacked as training.batches.model_input does.
+    x = np.stack([db(audio[name]) for name in INPUTS[card.input]], axis=1)
+    return predictor.predict(x)
 
 
 def estimate(
@@ -127,16 +124,17 @@ def estimate(
     """What ``fxr estimate --json`` prints; see the module docstring."""
     if render_to is not None:
         check_audio_output(render_to)  # before any work, not after it
-    bundle = RunBundle.load(run)
-    if "dry" in INPUTS[bundle.input] and dry_path is None:
+    predictor = load_predictor(run, device)
+    card = predictor.card
+    if "dry" in INPUTS[card.input] and dry_path is None:
         raise FxrError(
-            f"{run} was trained with --input {bundle.input}: pass the unprocessed audio "
+            f"{run} was trained with --input {card.input}: pass the unprocessed audio "
             "with --dry (or use a run trained with --input wet)"
         )
     if (refine or render_to) and dry_path is None:
         raise FxrError(f"{'--refine' if refine else '--render-to'} needs the dry audio (--dry)")
-    stored = bundle.effect
-    data = bundle.data
+    stored = card.effect
+    data = card.data
     clip = int(round(data.get("clip_seconds", 2.0) * SAMPLE_RATE))
     wet, dry = _read_pair(wet_path, dry_path, clip)
 
@@ -146,13 +144,11 @@ def estimate(
     if loud.any():
         wet_windows = wet_windows[loud]
         dry_windows = dry_windows[loud] if dry_windows is not None else None
-    torch_device = select_device(device)
-    model = bundle.create_model().to(torch_device)
-    per_window = _predict_windows(bundle, model, torch_device, wet_windows, dry_windows)
-    if bundle.classes is not None:
+    per_window = _predict_windows(predictor, wet_windows, dry_windows)
+    if card.classes is not None:
         if refine or render_to:
             raise FxrError(f"{run} identifies effects; --refine and --render-to need a run of one")
-        return identification_result(class_probabilities(per_window), bundle.classes)
+        return identification_result(class_probabilities(per_window), card.classes)
 
     median = np.median(per_window, axis=0)
     low, high = np.percentile(per_window, [25, 75], axis=0)
@@ -183,7 +179,7 @@ def estimate(
     }
     if dry is None:
         loudest = max(wet_windows, key=rms_db)  # most of the effect's change to see
-        _check_fixed_point(result, stored.name, loudest)
+        _check_blind_evidence(result, stored.name, loudest)
     if dry is not None and (refine or render_to):
         effect = _installed(stored.name)
         excerpt = slice(0, int(REFINE_SECONDS * SAMPLE_RATE))
@@ -204,18 +200,19 @@ def estimate(
     return result
 
 
-def _check_fixed_point(result: dict[str, Any], name: str, wet: np.ndarray) -> None:
-    """The blind check of a projection: the setting the wet is a fixed point of, if any."""
+def _check_blind_evidence(result: dict[str, Any], name: str, wet: np.ndarray) -> None:
+    """The blind check the effect supports (:mod:`~fxregistry.estimation.evidence`), if any:
+    its result under its own key, and the setting it found in place of the network's."""
     try:
         effect = registry.get_effect(name)
     except FxrError:
         return  # not installed here: nothing can be rendered
-    if effect.projection is None:
+    evidence = blind_evidence(effect, wet)
+    if evidence is None:
         return
-    found = fixed_point_setting(effect, wet)
-    result["fixed_point"] = found
-    if found is not None:
-        for parameter, value in found["setting"].items():
+    result[evidence.check] = evidence.found
+    if evidence.setting is not None:
+        for parameter, value in evidence.setting.items():
             result["parameters"][parameter]["value"] = value
             result["parameters"][parameter]["grid_value"] = value
 

@@ -3,8 +3,9 @@
 ``fxr estimate WET`` (no run directory) answers with the registered
 estimators: first the one that identifies the effect, then the effect's own
 for its parameters. A plugin registers an :class:`Estimator` per model file,
-usually package data (``importlib.resources.files(__package__) / "x.pt"``),
-written by ``fxr fit`` (a run's ``model.pt``). The spec says what the file
+usually package data (``importlib.resources.files(__package__) / "x.onnx"``):
+a run's ``model.pt`` as ``fxr fit`` writes it, or its portable export
+(``fxr export``, served without torch). The spec says what the file
 estimates and from which input, so that the right one is picked without
 loading any; the tests check that every registered file says the same.
 """

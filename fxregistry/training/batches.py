@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -29,7 +29,7 @@ import torch
 from fxregistry.dataset.header import SPLITS, DatasetHeader, open_dataset, read_header
 from fxregistry.dataset.identification import labels
 from fxregistry.errors import FxrError
-from fxregistry.training.config import INPUTS, NORMALIZATIONS
+from fxregistry.training.config import INPUTS, Normalization
 from fxregistry.training.identify import one_hot
 
 __all__ = [
@@ -43,40 +43,6 @@ __all__ = [
     "model_input",
     "open_split",
 ]
-
-
-@dataclass(frozen=True)
-class Normalization:
-    """How dB spectrograms are scaled for a network.
-
-    ``fixed`` maps ``[low_db, high_db]`` linearly to [0, 1] for every
-    spectrogram alike, so absolute level survives: gain reduction or an added
-    noise floor stays visible. ``minmax`` is the study's per-spectrogram
-    min-max (the study's appendix, eq. 7), which erases level; with it the
-    study's level-dependent effect stayed at chance (docs/training.md).
-    """
-
-    kind: str = "fixed"
-    low_db: float = -100.0  # the floor: 10 log10(1e-10), digital silence
-    high_db: float = 40.0  # above a full-scale guitar's loudest Mel band
-
-    def __post_init__(self) -> None:
-        if self.kind not in NORMALIZATIONS:
-            raise FxrError(
-                f"unknown normalization {self.kind!r} (known: {', '.join(NORMALIZATIONS)})"
-            )
-
-    def __call__(self, db: torch.Tensor) -> torch.Tensor:
-        """``(..., bins, frames)`` dB -> normalized, same shape, float32."""
-        db = db.float()
-        if self.kind == "fixed":
-            return (db - self.low_db) / (self.high_db - self.low_db)
-        low = db.amin(dim=(-2, -1), keepdim=True)
-        high = db.amax(dim=(-2, -1), keepdim=True)
-        return (db - low) / (high - low + 1e-8)
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 class Batch(NamedTuple):

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
+
 from fxregistry.dataset.config import MAX_SEED
 from fxregistry.errors import FxrError, check_range
 
@@ -24,6 +26,7 @@ __all__ = [
     "INPUTS",
     "NORMALIZATIONS",
     "FitConfig",
+    "Normalization",
     "Stage",
     "StageName",
     "Task",
@@ -236,3 +239,44 @@ class Stage:
     task: Task
     epochs: int
     freeze_encoder: bool = False
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """How dB spectrograms are scaled for a network.
+
+    ``fixed`` maps ``[low_db, high_db]`` linearly to [0, 1] for every
+    spectrogram alike, so absolute level survives: gain reduction or an added
+    noise floor stays visible. ``minmax`` is the study's per-spectrogram
+    min-max (the study's appendix, eq. 7), which erases level; with it the
+    study's level-dependent effect stayed at chance (docs/training.md).
+    """
+
+    kind: str = "fixed"
+    low_db: float = -100.0  # the floor: 10 log10(1e-10), digital silence
+    high_db: float = 40.0  # above a full-scale guitar's loudest Mel band
+
+    def __post_init__(self) -> None:
+        if self.kind not in NORMALIZATIONS:
+            raise FxrError(
+                f"unknown normalization {self.kind!r} (known: {', '.join(NORMALIZATIONS)})"
+            )
+
+    def __call__(self, db: Any) -> Any:
+        """``(..., bins, frames)`` dB -> normalized, same shape, float32.
+
+        A torch tensor (training) or a numpy array (estimate served without
+        torch) gives the same kind back.
+        """
+        numpy = isinstance(db, np.ndarray)
+        db = db.astype(np.float32, copy=False) if numpy else db.float()
+        if self.kind == "fixed":
+            return (db - self.low_db) / (self.high_db - self.low_db)
+        if numpy:
+            low, high = db.min(axis=(-2, -1), keepdims=True), db.max(axis=(-2, -1), keepdims=True)
+        else:
+            low, high = db.amin(dim=(-2, -1), keepdim=True), db.amax(dim=(-2, -1), keepdim=True)
+        return (db - low) / (high - low + 1e-8)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)

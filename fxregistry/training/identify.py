@@ -10,8 +10,12 @@ to one.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # estimate reads probabilities without torch
+    import torch
 
 __all__ = ["class_logits", "class_probabilities", "one_hot"]
 
@@ -22,13 +26,20 @@ _EDGE = 1e-6
 
 def class_logits(outputs: torch.Tensor) -> torch.Tensor:
     """``(batch, classes)`` sigmoid outputs -> the logits they came from."""
+    import torch
+
     return torch.logit(outputs.float(), eps=_EDGE)
 
 
-def class_probabilities(outputs: torch.Tensor | np.ndarray) -> np.ndarray:
-    """``(batch, classes)`` sigmoid outputs -> class probabilities (rows add up to 1)."""
-    logits = class_logits(torch.as_tensor(np.asarray(outputs, dtype=np.float32)))
-    return torch.softmax(logits, dim=-1).numpy()
+def class_probabilities(outputs: np.ndarray) -> np.ndarray:
+    """``(batch, classes)`` sigmoid outputs -> class probabilities (rows add up to 1).
+
+    The softmax of :func:`class_logits`, in numpy (estimate serves without torch).
+    """
+    outputs = np.clip(np.asarray(outputs, dtype=np.float64), _EDGE, 1 - _EDGE)
+    logits = np.log(outputs) - np.log1p(-outputs)
+    exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
 def one_hot(labels: np.ndarray, classes: int) -> np.ndarray:
