@@ -1,8 +1,10 @@
 """The study's sample-rate reduction: resample down to a target rate and back up.
 
-torchaudio's band-limited sinc resampler (as in the study) removes what lies
-above the target's Nyquist frequency; the result has the input's rate and
-length.  A target at or above the input rate leaves the audio untouched.
+torchaudio's band-limited sinc resampler (as in the study), ported to numpy
+(``fxr_plugins.resample``) so that rendering needs no torch, removes what
+lies above the target's Nyquist frequency; tests check that it gives
+torchaudio's output.  The result has the input's rate and length.  A target
+at or above the input rate leaves the audio untouched.
 
 The target is rounded to a multiple of 25 Hz (a 1764th of 44.1 kHz; every
 grid value is one). The resampler's kernel grows with the rates' ratio in
@@ -12,9 +14,8 @@ Settings drawn at random (``--grid random:N``) would otherwise exhaust memory.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
+from fxr_plugins.resample import resample
 
 import fxregistry
 from fxregistry import Effect, Parameter
@@ -22,35 +23,21 @@ from fxregistry import Effect, Parameter
 RATE_STEP_HZ = 25
 
 
-@functools.lru_cache(maxsize=16)
-def _resampler(orig_hz: int, new_hz: int):
-    # The transform precomputes its sinc kernel; building it per call would
-    # cost more than the resampling itself. Imported here: loading the plugins
-    # must not cost torch's import.
-    import torchaudio
-
-    return torchaudio.transforms.Resample(orig_hz, new_hz)
-
-
-def render(audio: np.ndarray, sample_rate: float, *, target_khz: float):
+def render(audio: np.ndarray, sample_rate: float, *, target_khz: float) -> np.ndarray:
     rate = int(round(sample_rate))
     target = RATE_STEP_HZ * int(round(target_khz * 1000 / RATE_STEP_HZ))
     if target >= rate:
         return audio.copy()
-    import torch
-
-    with torch.inference_mode():
-        x = torch.from_numpy(audio)
-        y = _resampler(target, rate)(_resampler(rate, target)(x))
+    y = resample(resample(audio, rate, target), target, rate)
     n = audio.shape[-1]
     out = np.zeros_like(audio)
-    out[..., : min(n, y.shape[-1])] = y[..., :n].numpy()
+    out[..., : min(n, y.shape[-1])] = y[..., :n]
     return out
 
 
 SAMPLE_RATE_REDUCTION = Effect(
     name="sample-rate",
-    description="Sample-rate reduction: torchaudio resampling to the target and back",
+    description="Sample-rate reduction: band-limited resampling to the target and back",
     parameters=(
         Parameter(
             "target_khz",

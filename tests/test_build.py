@@ -20,6 +20,7 @@ from fxregistry.cli.main import cli
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
 from fxregistry.dataset.header import SPLITS, DatasetHeader, describe, open_dataset, read_header
+from fxregistry.dataset.pool import worker_pool
 from fxregistry.dataset.splits import assign_splits, split_ranges_of
 from fxregistry.errors import FxrError
 
@@ -148,6 +149,19 @@ def test_same_seed_same_data_whatever_the_worker_count(tmp_path, audio_folder):
         for key in a.attrs:
             if key != "created":
                 assert a.attrs[key] == b.attrs[key], key
+
+
+def _thread_pools(_) -> dict[str, int]:
+    from threadpoolctl import threadpool_info
+
+    return {pool["internal_api"]: pool["num_threads"] for pool in threadpool_info()}
+
+
+def test_workers_compute_with_one_thread_each():
+    # Workers fill the cores; a BLAS or torch thread pool in each would fight the others.
+    with worker_pool(2) as pool:
+        threads = pool.submit(_thread_pools, None).result()
+    assert set(threads.values()) == {1}
 
 
 def test_compress_stores_the_same_values_with_gzip(tmp_path, audio_folder):

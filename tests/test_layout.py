@@ -81,3 +81,20 @@ def test_loading_every_plugin_and_reading_a_header_does_not_import_torch():
         "assert 'torch' not in sys.modules, 'loading the plugins imported torch'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_the_audio_maths_of_an_estimate_does_not_import_torch():
+    # `fxr estimate` computes features and renders effects to refine and check its
+    # answer; it must answer in well under torch's 1.9 s import.
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "from fxregistry.audio.features import FeatureConfig, spectral_distance, spectrogram\n"
+        "from fxr_plugins.sample_rate import render\n"
+        "audio = np.random.default_rng(0).standard_normal(44100).astype(np.float32)\n"
+        "for kind in ('mel', 'stft'):\n"
+        "    spectrogram(audio, FeatureConfig(kind=kind))\n"
+        "spectral_distance(render(audio, 44100.0, target_khz=8.0), audio)\n"
+        "assert 'torch' not in sys.modules, 'the audio maths imported torch'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)

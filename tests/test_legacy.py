@@ -67,4 +67,6 @@ def test_an_old_run_estimates_as_before():
     for name, p in then["parameters"].items():
         for key in ("value", "grid_value", "network"):
             assert now["parameters"][name][key] == pytest.approx(p[key], abs=1e-6)
-    assert now["distance_after"] == pytest.approx(then["distance_after"], abs=1e-6)
+    # Most of this quiet take's magnitudes lie near the distance's 1e-5 floor, where float32
+    # FFTs round differently: torch's, then, was 4.4e-5 off the float64 distance, numpy's 7e-7.
+    assert now["distance_after"] == pytest.approx(then["distance_after"], abs=1e-4)

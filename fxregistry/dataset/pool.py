@@ -37,9 +37,12 @@ def _init_worker(parent: int) -> None:
     # here SIGTERM must simply end the process.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     import torch
+    from threadpoolctl import threadpool_limits
 
-    # Parallelism comes from the processes; threads inside each would fight.
+    # Parallelism comes from the processes; threads inside each would fight: numpy's
+    # BLAS threads (features, resampling) made a two-worker render pass ten times slower.
     torch.set_num_threads(1)
+    threadpool_limits(1)
 
 
 def _die_with_parent(parent: int) -> None:
