@@ -131,6 +131,15 @@ def measure(effect_name: str, bundle: RunBundle, clips: np.ndarray) -> dict:
     }
 
 
+# The measure each check decides by, on its own effect's output and on the rest: the echo
+# check confirms by the matched score, and refutes by the highest peak in the echo range.
+MEASURES = {
+    "fixed_point": {"own": "moved", "other": "moved"},
+    "echoes": {"own": "score", "other": "peak"},
+    "held_peaks": {"own": "samples", "other": "samples"},
+}
+
+
 def verdicts(clips: np.ndarray) -> dict:
     """Each check's verdicts on its own effect's output and on everything else, and the
     check's measure on both: the evidence behind its thresholds (fxregistry.estimation)."""
@@ -149,7 +158,7 @@ def verdicts(clips: np.ndarray) -> dict:
                 whose = "own" if processed_by == name else "other"
                 found[name][whose][str(evidence.verdict)] += 1
                 if evidence.found is not None:
-                    measure = next(v for k, v in evidence.found.items() if k != "setting")
+                    measure = evidence.found[MEASURES[evidence.check][whose]]
                     found[name][f"{whose}_measure"].append(float(measure))
     out = {}
     for name, f in found.items():
@@ -230,8 +239,9 @@ def main() -> None:
         "how often each check confirmed, refuted or said nothing of its effect, on that "
         "effect's own output (it should never refute) and on everything else (untouched "
         "audio and the other effects' output: it should never confirm), and the range of "
-        "the check's measure on both (moved: as above; echoes: the echo score; held peaks: "
-        "samples at the ceiling).",
+        "the check's measure on both (fixed point: moved, as above; echoes: the matched "
+        "score on its own output, the highest cepstral peak where its echoes could be on "
+        "the rest; held peaks: samples at the ceiling).",
         "",
         "| check | effect | group | own: confirmed / refuted / silent | others: confirmed / "
         "refuted / silent | measure, own (min–max) | measure, others (min–max) |",

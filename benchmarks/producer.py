@@ -70,6 +70,9 @@ def measure(clips: np.ndarray, effects: list[str], paired: bool, folder: Path) -
             counts[key][1] += 1
             counts[f"{key} {name or 'untouched'}"][0] += blind["effect"] == truth
             counts[f"{key} {name or 'untouched'}"][1] += 1
+            if truth is None and name is not None:  # an identity or a mere gain change
+                counts["none setting"][0] += blind["effect"] is None
+                counts["none setting"][1] += 1
             if truth is None or blind["effect"] != truth:
                 continue
             effect = registry.get_effect(name)
@@ -141,18 +144,21 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
         f"{minutes:.0f} minutes. Estimators: {estimators}. Each group: {args.clips} loud 2 s "
         "clips at the recordings' own levels, every grid setting of "
         f"{', '.join(effects)}, and each clip untouched; each wet clip estimated from a file, "
-        "blind.",
+        "blind. No change: a setting at the effect's identity, or one that left the clip a "
+        "mere gain change of itself (none, as issue 14 counts it).",
         "",
-        "| group | identified (changed) | untouched called none | silent, left out | "
+        "| group | identified (changed) | untouched called none | no change called none | "
+        "silent, left out | "
         + " | ".join(f"{e} blind MAE" for e in effects)
         + " | median seconds |",
-        "| --- | ---: | ---: | ---: | " + " | ".join("---:" for _ in effects) + " | ---: |",
+        "| --- | ---: | ---: | ---: | ---: | " + " | ".join("---:" for _ in effects) + " | ---: |",
     ]
     for group, r in rows.items():
         maes = [f"{r['mae'][e]:.3f}" if e in r["mae"] else "–" for e in effects]
         lines.append(
             f"| {group} | {_share(r['identified'].get('changed'))} | "
-            f"{_share(r['identified'].get('none'))} | "
+            f"{_share(r['identified'].get('none untouched'))} | "
+            f"{_share(r['identified'].get('none setting'))} | "
             f"{r['identified'].get('silent', {'n': 0})['n']} | "
             + " | ".join(maes)
             + f" | {r['seconds_median']:.2f} |"
@@ -166,7 +172,7 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
     lines += [
         "",
         "If an answer less probable than a threshold were called none (an exact fixed point "
-        "decides regardless): identified (changed) / untouched called none.",
+        "decides regardless): identified (changed) / audio no effect changed, called none.",
         "",
         "| group | " + " | ".join(f"below {t}" for t in THRESHOLDS) + " |",
         "| --- | " + " | ".join("---:" for _ in THRESHOLDS) + " |",

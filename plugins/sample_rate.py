@@ -1,7 +1,7 @@
 """The study's sample-rate reduction: resample down to a target rate and back up.
 
 torchaudio's band-limited sinc resampler (as in the study), ported to numpy
-(``fxr_plugins.resample``) so that rendering needs no torch, removes what
+(``fxregistry.resample``) so that rendering needs no torch, removes what
 lies above the target's Nyquist frequency; tests check that it gives
 torchaudio's output.  The result has the input's rate and length.  A target
 at or above the input rate leaves the audio untouched.
@@ -15,10 +15,9 @@ Settings drawn at random (``--grid random:N``) would otherwise exhaust memory.
 from __future__ import annotations
 
 import numpy as np
-from fxr_plugins.resample import resample
 
 import fxregistry
-from fxregistry import Effect, Parameter
+from fxregistry import Effect, Parameter, resample
 
 RATE_STEP_HZ = 25
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 import torchaudio
-from fxr_plugins import resample as resampling
 from fxr_plugins.sample_rate import SAMPLE_RATE_REDUCTION, render
+
+from fxregistry.audio import resample as resampling
 
 SAMPLE_RATE = 44100
 # Every reduction on the effect's grid, and one whose rates share no factor but 25 Hz.

@@ -14,7 +14,6 @@ interrupted or failed write never leaves a file that looks whole.
 
 from __future__ import annotations
 
-import functools
 import io
 import os
 import struct
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fxregistry.audio.resample import resample as sinc_resample
 from fxregistry.errors import FxrError
 from fxregistry.files import atomic_write, write_error
 
@@ -46,22 +46,11 @@ RATE_RANGE = (1000, 768_000)
 MAX_CHANNELS = 256
 
 
-@functools.lru_cache(maxsize=16)
-def _resampler(orig_hz: int, new_hz: int):
-    import torchaudio
-
-    return torchaudio.transforms.Resample(orig_hz, new_hz)
-
-
-def resample(audio: np.ndarray, orig_hz: int, new_hz: int) -> np.ndarray:
-    """Band-limited resampling of ``(..., samples)`` float32 audio."""
+def resample(audio: np.ndarray, orig_hz: float, new_hz: float) -> np.ndarray:
+    """Band-limited resampling of ``(..., samples)`` float32 audio (torchaudio's, in numpy)."""
     if int(orig_hz) == int(new_hz):
         return audio
-    import torch
-
-    with torch.inference_mode():
-        out = _resampler(int(orig_hz), int(new_hz))(torch.from_numpy(np.ascontiguousarray(audio)))
-    return out.numpy().astype(np.float32, copy=False)
+    return sinc_resample(audio, int(orig_hz), int(new_hz))
 
 
 def _check_format(path: Path, rate: float, channels: int) -> None:

@@ -49,15 +49,15 @@ def _cepstrum(audio: np.ndarray) -> np.ndarray:
 
 
 # (effect name, setting, samples) -> matched filter: the same for every wet.
-_filters: dict[tuple[str, tuple, int], np.ndarray | None] = {}
+_cache: dict[tuple[str, tuple, int], np.ndarray | None] = {}
 
 
 def _matched_filter(effect: Effect, setting: dict[str, float], samples: int) -> np.ndarray | None:
     """The setting's impulse-response cepstrum past the floor, unit length; None if empty."""
     key = (effect.name, tuple(sorted(setting.items())), samples)
-    if key not in _filters:
-        _filters[key] = _echoes_of(effect(_impulse(samples), SAMPLE_RATE, **setting))
-    return _filters[key]
+    if key not in _cache:
+        _cache[key] = _echoes_of(effect(_impulse(samples), SAMPLE_RATE, **setting))
+    return _cache[key]
 
 
 def _impulse(samples: int) -> np.ndarray:
@@ -78,45 +78,67 @@ def _echoes_of(response: np.ndarray) -> np.ndarray | None:
 
 
 Scored = tuple[list[dict[str, float]], np.ndarray]  # settings, and a score for each
+# A setting between two of the grid's echoes between their first echoes; the peak test
+# searches from the first setting's first echo to the last's, this much (relative) beyond.
+RANGE_MARGIN = 0.25
 
 
-def echo_scores(effect: Effect, wet: np.ndarray) -> Scored | None:
-    """Each setting with echoes to look for, and how far the wet's cepstrum matches them.
+def _scored_cepstrum(wet: np.ndarray) -> np.ndarray:
+    """The wet's cepstrum less its median, in units of its noise, both taken past the floor
+    (robustly: the median absolute deviation)."""
+    cepstrum = _cepstrum(np.asarray(wet, dtype=np.float32))
+    past_floor = cepstrum[int(FLOOR_SECONDS * SAMPLE_RATE) :]
+    middle = float(np.median(past_floor))
+    noise = 1.4826 * float(np.median(np.abs(past_floor - middle)))
+    return (cepstrum - middle) / max(noise, 1e-12)
 
-    None when the effect is not ``linear``, has more than :data:`MAX_SETTINGS`
-    settings, or none of them echoes past the floor. ``wet`` is mono audio at
-    44.1 kHz, not silent.
-    """
+
+def _settings_and_filters(effect: Effect, samples: int) -> list[tuple[dict, np.ndarray]]:
     identity = None if effect.identity is None else dict(effect.identity)
     settings = [s for s in effect.grid() if s != identity]
     if not effect.linear or not settings or len(settings) > MAX_SETTINGS:
-        return None
-    wet = np.asarray(wet, dtype=np.float32)
-    filters = [_matched_filter(effect, s, wet.shape[-1]) for s in settings]
-    kept = [(s, f) for s, f in zip(settings, filters, strict=True) if f is not None]
+        return []
+    filters = [(s, _matched_filter(effect, s, samples)) for s in settings]
+    return [(s, f) for s, f in filters if f is not None]
+
+
+def echo_scores(effect: Effect, wet: np.ndarray) -> tuple[Scored, float] | None:
+    """How far the wet's cepstrum matches each setting's echoes, and its highest peak
+    where any setting's first echo could be.
+
+    Returns ``((settings, scores), peak)``; None when the effect is not
+    ``linear``, has more than :data:`MAX_SETTINGS` settings, or none of them
+    echoes past the floor. The peak, in the same noise units, is searched
+    between the settings' first echoes (:data:`RANGE_MARGIN` beyond): it
+    finds echoes at times between the grid's, which the matched filters
+    miss. ``wet`` is mono audio at 44.1 kHz, not silent.
+    """
+    kept = _settings_and_filters(effect, np.shape(wet)[-1])
     if not kept:
         return None
-    cepstrum = _cepstrum(wet)
-    past_floor = cepstrum[int(FLOOR_SECONDS * SAMPLE_RATE) :]
-    noise = 1.4826 * float(np.median(np.abs(past_floor - np.median(past_floor))))
-    scores = np.array([float(f @ cepstrum) for _, f in kept]) / max(noise, 1e-12)
-    return [s for s, _ in kept], scores
+    cepstrum = _scored_cepstrum(wet)
+    scores = np.array([float(f @ cepstrum) for _, f in kept])
+    first = [int(np.argmax(f)) for _, f in kept]
+    low = max(int(FLOOR_SECONDS * SAMPLE_RATE), int(min(first) * (1 - RANGE_MARGIN)))
+    high = min(len(cepstrum), int(max(first) * (1 + RANGE_MARGIN)) + 1)
+    peak = float(cepstrum[low:high].max())
+    return ([s for s, _ in kept], scores), peak
 
 
 def echo_setting(
     effect: Effect,
     wet: np.ndarray,
-    scored: Scored | None = None,
+    scored: tuple[Scored, float] | None = None,
 ) -> dict[str, Any] | None:
-    """``{"setting", "score"}`` of the best-scoring setting, or None when no evidence.
+    """``{"setting", "score", "peak"}``: the best-scoring setting, or None when no evidence.
 
     ``scored`` is what :func:`echo_scores` gave for it, when the caller has
     it already. The setting's echoes are in the wet when ``score`` reaches
-    :data:`ECHO_SCORE`.
+    :data:`ECHO_SCORE`; no echo the effect makes is when ``peak`` stays below it.
     """
     scored = echo_scores(effect, wet) if scored is None else scored
     if scored is None:
         return None
-    settings, scores = scored
+    (settings, scores), peak = scored
     best = int(np.argmax(scores))
-    return {"setting": settings[best], "score": float(scores[best])}
+    return {"setting": settings[best], "score": float(scores[best]), "peak": peak}

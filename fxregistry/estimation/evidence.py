@@ -10,7 +10,8 @@ never names an effect:
   a spectral one only gives the setting (band-limited recordings are fixed
   points of a band limit they never passed through).
 - ``linear``: the echo check (:mod:`.echoes`). A score of ``ECHO_SCORE`` or
-  more at some setting *confirms* the effect, none *refutes* it.
+  more at some setting *confirms* the effect; no cepstral peak that high
+  where its echoes could be, at any time between its settings', *refutes* it.
 - ``ceiling``: the held-peaks check. An effect that limits peaks holds each
   at its ceiling, so a limited wet has many samples there (3 to over 2,000
   in a 2 s clip of our real recordings); audio it only turned up has one, its
@@ -85,9 +86,11 @@ def blind_evidence(effect: Effect, wet: np.ndarray) -> Evidence | None:
         found = echo_setting(effect, wet)
         if found is None:
             return None
-        if found["score"] < ECHO_SCORE:
-            return Evidence("echoes", REFUTED, None, found)
-        return Evidence("echoes", CONFIRMED, found["setting"], found)
+        if found["score"] >= ECHO_SCORE:
+            return Evidence("echoes", CONFIRMED, found["setting"], found)
+        # Echoes between the grid's settings: the effect's, but at no setting it can name.
+        verdict = REFUTED if found["peak"] < ECHO_SCORE else None
+        return Evidence("echoes", verdict, None, found)
     if effect.ceiling is not None:
         held = int(np.sum(np.abs(wet) >= effect.ceiling * 10 ** (-AT_CEILING_DB / 20)))
         verdict = CONFIRMED if held >= HELD_PEAKS else REFUTED if held == 0 else None

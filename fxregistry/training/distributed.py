@@ -71,9 +71,18 @@ def join(device_spec: str) -> World:
         ) from None
     use_cuda = torch.cuda.is_available() and device_spec in ("auto", "cuda")
     if use_cuda:
+        if local_size > torch.cuda.device_count():  # every process stops, none waits
+            raise FxrError(
+                f"torchrun started {local_size} processes on this machine but it has "
+                f"{torch.cuda.device_count()} CUDA devices: one process per GPU "
+                "(--nproc-per-node), or --device cpu"
+            )
         torch.cuda.set_device(local_rank)
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if use_cuda else "gloo")
+        if use_cuda:  # naming the device spares NCCL a guess from the global rank
+            dist.init_process_group("nccl", device_id=torch.device("cuda", local_rank))
+        else:
+            dist.init_process_group("gloo")
     return World(rank, size, local_rank, local_size)
 
 

@@ -335,7 +335,7 @@ class Trainer:
             self.optimizer.load_state_dict(checkpoint.optimizer)
             self.scheduler.load_state_dict(checkpoint.scheduler)
             self.scaler.load_state_dict(checkpoint.scaler)
-        torch.set_rng_state(checkpoint.rng)
+        torch.set_rng_state(checkpoint.rng.cpu())  # loaded onto the device, e.g. CUDA
 
     def bundle(self, **best) -> RunBundle:
         """The model as it is now, with all that estimate needs; ``best``: see RunBundle."""

@@ -3,9 +3,10 @@
 What ``torchaudio.transforms.Resample(orig_hz, new_hz)`` computes with its
 defaults (Hann-windowed sinc, ``lowpass_filter_width=6``, ``rolloff=0.99``):
 the same kernel, built in float64 and kept in float32 as torchaudio keeps
-it, applied as torchaudio's strided convolution.  The sample-rate effect renders
-with it so that rendering needs no torch; tests/test_resample.py checks it
-against torchaudio.
+it, applied as torchaudio's strided convolution. Reading files at other
+rates, and effects that resample, use it so that neither needs torch (whose
+import alone takes longer than an estimate); tests/test_resample.py checks
+it against torchaudio.
 """
 
 from __future__ import annotations
