@@ -35,10 +35,9 @@ from report import log, save, update_section
 from fxregistry import registry
 from fxregistry.audio.features import FeatureConfig, gain_change_only, spectrogram
 from fxregistry.audio.io import AUDIO_SUFFIXES, SAMPLE_RATE, read_audio, rms_db
-from fxregistry.estimation.evidence import blind_evidence, check_of
+from fxregistry.estimation.evidence import REFUTED, blind_evidence, check_of
 from fxregistry.estimation.fixed_point import EXACT, fixed_point_setting, moves, strength
-from fxregistry.training.batches import Batch, model_input
-from fxregistry.training.runs import RunBundle
+from fxregistry.estimation.models import Predictor, load_predictor
 
 CLIP = 2 * SAMPLE_RATE
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "results.md"
@@ -73,15 +72,13 @@ def examples(clip: np.ndarray, effects: list[str]):
             yield name, setting, wet, not same
 
 
-def network(bundle: RunBundle, model, wet: np.ndarray) -> np.ndarray:
-    batch = Batch(torch.from_numpy(spectrogram(wet, bundle.features)), None, None, None)
-    with torch.no_grad():
-        return model(model_input("wet", bundle.normalization, batch)).numpy()
+def network(predictor: Predictor, wet: np.ndarray) -> np.ndarray:
+    card = predictor.card
+    return predictor.predict(card.normalization(spectrogram(wet, card.features))[:, None])
 
 
-def measure(effect_name: str, bundle: RunBundle, clips: np.ndarray) -> dict:
+def measure(effect_name: str, predictor: Predictor, clips: np.ndarray) -> dict:
     effect = registry.get_effect(effect_name)
-    model = bundle.create_model().eval()
     truth, alone, checked, answered = [], [], [], 0
     # How far re-rendering moved each wet at its own setting, and at the settings the
     # check must tell from it: every other one, or for an exact projection (where the
@@ -90,7 +87,7 @@ def measure(effect_name: str, bundle: RunBundle, clips: np.ndarray) -> dict:
     for clip in clips:
         settings = effect.grid()
         wet = np.stack([effect(clip, SAMPLE_RATE, **s) for s in settings])
-        predicted = network(bundle, model, wet)
+        predicted = network(predictor, wet)
         for setting, w, p in zip(settings, wet, predicted, strict=True):
             truth.append(effect.normalize(setting))
             alone.append(np.clip(p, 0, 1))
@@ -140,16 +137,32 @@ MEASURES = {
 }
 
 
+def between_settings(effect) -> list[dict[str, float]]:
+    """Halfway between each two neighbouring grid settings (not the identity)."""
+    identity = None if effect.identity is None else dict(effect.identity)
+    grid = [s for s in effect.grid() if s != identity]
+    return [{k: (a[k] + b[k]) / 2 for k in a} for a, b in zip(grid[:-1], grid[1:], strict=True)]
+
+
 def verdicts(clips: np.ndarray) -> dict:
     """Each check's verdicts on its own effect's output and on everything else, and the
     check's measure on both: the evidence behind its thresholds (fxregistry.estimation)."""
     effects = registry.effect_names()
     checked = {n: registry.get_effect(n) for n in effects if check_of(registry.get_effect(n))}
     found = {
-        name: {"own": Counter(), "other": Counter(), "own_measure": [], "other_measure": []}
+        name: {
+            **{whose: Counter() for whose in ("own", "other", "between")},
+            "own_measure": [],
+            "other_measure": [],
+        }
         for name in checked
     }
     for clip in clips:
+        for name, effect in checked.items():
+            if effect.linear:  # settings between the grid's, which no matched filter fits
+                for setting in between_settings(effect):
+                    evidence = blind_evidence(effect, effect(clip, SAMPLE_RATE, **setting))
+                    found[name]["between"][str(evidence.verdict)] += 1
         for processed_by, _, wet, changed in examples(clip, effects):
             if processed_by is not None and not changed:
                 continue  # an identity or a mere gain change: no effect to find
@@ -164,7 +177,7 @@ def verdicts(clips: np.ndarray) -> dict:
     for name, f in found.items():
         out[name] = {
             "check": check_of(checked[name]),
-            **{whose: dict(f[whose]) for whose in ("own", "other")},
+            **{whose: dict(f[whose]) for whose in ("own", "other", "between")},
             **{
                 f"{whose}_measure": [float(np.min(v)), float(np.max(v))] if v else None
                 for whose, v in (("own", f["own_measure"]), ("other", f["other_measure"]))
@@ -197,10 +210,10 @@ def main() -> None:
         if effect not in runs:
             log(f"{effect}: no blind estimator installed and no --run; skipped")
             continue
-        bundle = RunBundle.load(runs[effect])
+        predictor = load_predictor(runs[effect], "cpu")
         for group, clips in groups.items():
             row = {"effect": effect, "group": group, "model": str(runs[effect])}
-            row.update(measure(effect, bundle, clips))
+            row.update(measure(effect, predictor, clips))
             log(str(row))
             rows.append(row)
     minutes = (time.perf_counter() - started) / 60
@@ -240,15 +253,19 @@ def main() -> None:
         "effect's own output (it should never refute) and on everything else (untouched "
         "audio and the other effects' output: it should never confirm), and the range of "
         "the check's measure on both (fixed point: moved, as above; echoes: the matched "
-        "score on its own output, the highest cepstral peak where its echoes could be on "
+        "score on its own output, the strongest train of its echoes at any time on "
         "the rest; held peaks: samples at the ceiling).",
         "",
         "| check | effect | group | own: confirmed / refuted / silent | others: confirmed / "
         "refuted / silent | measure, own (min–max) | measure, others (min–max) |",
         "| --- | --- | --- | ---: | ---: | ---: | ---: |",
     ]
+    between = []
     for group, by_effect in found.items():
         for name, v in by_effect.items():
+            if v["between"]:
+                refuted, n = v["between"].get(REFUTED, 0), sum(v["between"].values())
+                between.append(f"{name}, {group}: {refuted} of {n} refuted")
             cells = [
                 " / ".join(str(v[whose].get(k, 0)) for k in ("confirmed", "refuted", "None"))
                 for whose in ("own", "other")
@@ -261,6 +278,12 @@ def main() -> None:
                 f"| {v['check']} | {name} | {group} | {cells[0]} | {cells[1]} | "
                 f"{ranges[0]} | {ranges[1]} |"
             )
+    if between:
+        lines += [
+            "",
+            "Settings halfway between two grid settings of a linear effect (which no matched "
+            "filter fits; refuting them is an error): " + "; ".join(between) + ".",
+        ]
     json_rows = {"rows": rows, "verdicts": found}
     report = save("blind_checks" + (f"-{args.tag}" if args.tag else ""), lines, json_rows)
     if not args.tag:

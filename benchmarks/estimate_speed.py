@@ -9,8 +9,9 @@ times, for each run: the estimate inside one Python process (the library
 call, median of 5 after a warm-up), the whole `fxr estimate` command
 (interpreter start, imports and plugin loading included, median of 3), and
 the same with `--refine`. With default estimators installed (`make models`),
-also `fxr estimate WET` without a run: identification, the effect's blind
-estimator and the fixed-point check, in a process and as a command.
+also `fxr estimate WET` without a run: identification, the blind checks and
+the effect's blind estimator, in a process and as a command. Each run is
+also timed as its portable export (`fxr export`: onnxruntime, no torch).
 
 Writes benchmarks/results/estimate_speed.{md,json}.
 """
@@ -37,6 +38,7 @@ from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
 from fxregistry.estimation.defaults import estimate_with_defaults, installed_estimators
 from fxregistry.estimation.estimate import estimate
+from fxregistry.estimation.models import export_onnx
 from fxregistry.training.config import FitConfig
 from fxregistry.training.fit import fit
 
@@ -51,6 +53,26 @@ def timed(repeats: int, fn, *args, **kwargs) -> float:
         fn(*args, **kwargs)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
+
+
+def time_model(model: Path, kind: str, mode: str, wet: Path, dry: Path) -> dict:
+    """In a process and as a command, with --refine for a pair model."""
+    pair = {"dry_path": dry} if mode == "pair" else {}
+    estimate(model, wet, device="cpu", **pair)  # warm-up: imports, caches
+    quiet = {"check": True, "capture_output": True}
+    command = [str(FXR), "estimate", str(model), str(wet), "--device", "cpu"]
+    if mode == "pair":
+        command += ["--dry", str(dry)]
+    row = {
+        "input": mode,
+        "model": kind,
+        "library_s": timed(5, estimate, model, wet, device="cpu", **pair),
+        "command_s": timed(3, subprocess.run, command, **quiet),
+    }
+    if mode == "pair":
+        row["refine_library_s"] = timed(3, estimate, model, wet, refine=True, device="cpu", **pair)
+        row["refine_command_s"] = timed(3, subprocess.run, command + ["--refine"], **quiet)
+    return row
 
 
 def main() -> None:
@@ -73,29 +95,16 @@ def main() -> None:
         for mode in ("wet", "pair"):
             run = scratch / mode
             fit(FitConfig(model="cnn", data=str(data), input=mode, epochs=1, device="cpu"), run)
-            pair = {"dry_path": dry} if mode == "pair" else {}
-            estimate(run, wet, device="cpu", **pair)  # warm-up: imports, caches
-            quiet = {"check": True, "capture_output": True}
-            command = [str(FXR), "estimate", str(run), str(wet), "--device", "cpu"]
-            if mode == "pair":
-                command += ["--dry", str(dry)]
-            row = {
-                "input": mode,
-                "library_s": timed(5, estimate, run, wet, device="cpu", **pair),
-                "command_s": timed(3, subprocess.run, command, **quiet),
-            }
-            if mode == "pair":
-                row["refine_library_s"] = timed(
-                    3, estimate, run, wet, refine=True, device="cpu", **pair
-                )
-                row["refine_command_s"] = timed(3, subprocess.run, command + ["--refine"], **quiet)
-            rows.append(row)
-            print(row, file=sys.stderr)
+            portable = export_onnx(run, scratch / f"{mode}.onnx")
+            for model, kind in ((run, "run"), (portable, "portable")):
+                rows.append(time_model(model, kind, mode, wet, dry))
+                print(rows[-1], file=sys.stderr)
         if installed_estimators():
             estimate_with_defaults(wet, device="cpu")  # warm-up
             quiet = {"check": True, "capture_output": True}
             row = {
                 "input": "default estimators",
+                "model": "portable",
                 "library_s": timed(5, estimate_with_defaults, wet, device="cpu"),
                 "command_s": timed(
                     3, subprocess.run, [str(FXR), "estimate", str(wet), "--device", "cpu"], **quiet
@@ -126,6 +135,7 @@ def main() -> None:
             else ("-", "-")
         )
         name = f"`--input {r['input']}`" if r["input"] in ("wet", "pair") else r["input"]
+        name += " (run, model.pt)" if r["model"] == "run" else " (portable, .onnx)"
         lines.append(
             f"| {name} | {r['library_s']:.2f} s | {r['command_s']:.2f} s | "
             f"{refine[0]} | {refine[1]} |"

@@ -14,10 +14,12 @@ the match stands out by.
 Measured on real recordings (benchmarks/blind_checks.py, docs/estimate.md):
 untouched recordings, and every other effect's output, score at most 18 at
 any setting; echoed recordings at least 54 at their own. So a score of
-:data:`ECHO_SCORE` or more confirms the effect, at the best-scoring setting,
-and a wet that no setting reaches it on was not processed by the effect. An
-effect whose impulse responses hold nothing past the floor (a short filter)
-gives no evidence either way.
+:data:`ECHO_SCORE` or more confirms the effect, at the best-scoring setting.
+Echoes at a time between two grid settings' match no filter: a wet is only
+refuted when it holds no train of the effect's echoes at any time in the
+range either (:func:`_train_peak`, :data:`TRAIN_SCORE`). An effect whose
+impulse responses hold nothing past the floor (a short filter) gives no
+evidence either way.
 """
 
 from __future__ import annotations
@@ -29,9 +31,12 @@ import numpy as np
 from fxregistry.audio.io import SAMPLE_RATE
 from fxregistry.specs.effect import Effect
 
-__all__ = ["ECHO_SCORE", "FLOOR_SECONDS", "echo_scores", "echo_setting"]
+__all__ = ["ECHO_SCORE", "FLOOR_SECONDS", "TRAIN_SCORE", "echo_scores", "echo_setting"]
 
 ECHO_SCORE = 30.0  # between untouched audio's highest score (18) and an echoed one's lowest (54)
+# An echo train this high is the effect's, though at no grid setting: untouched audio's
+# trains reach 46 at most, echoes between two grid settings' mostly 63 or more.
+TRAIN_SCORE = 50.0
 FLOOR_SECONDS = 0.010  # envelope and pitch periods below; an echo effect's first repeat above
 # Past the floor, an impulse response whose cepstrum holds less than this share of its
 # energy echoes too little to be seen: no evidence.
@@ -108,21 +113,55 @@ def echo_scores(effect: Effect, wet: np.ndarray) -> tuple[Scored, float] | None:
 
     Returns ``((settings, scores), peak)``; None when the effect is not
     ``linear``, has more than :data:`MAX_SETTINGS` settings, or none of them
-    echoes past the floor. The peak, in the same noise units, is searched
-    between the settings' first echoes (:data:`RANGE_MARGIN` beyond): it
-    finds echoes at times between the grid's, which the matched filters
-    miss. ``wet`` is mono audio at 44.1 kHz, not silent.
+    echoes past the floor. The peak, in the same noise units, is the first
+    echo of the strongest echo train between the settings' first echoes
+    (:data:`RANGE_MARGIN` beyond; :func:`_train_peak`): it finds echoes at
+    times between the grid's, which the matched filters miss. ``wet`` is mono
+    audio at 44.1 kHz, not silent.
     """
     kept = _settings_and_filters(effect, np.shape(wet)[-1])
     if not kept:
         return None
     cepstrum = _scored_cepstrum(wet)
     scores = np.array([float(f @ cepstrum) for _, f in kept])
-    first = [int(np.argmax(f)) for _, f in kept]
-    low = max(int(FLOOR_SECONDS * SAMPLE_RATE), int(min(first) * (1 - RANGE_MARGIN)))
-    high = min(len(cepstrum), int(max(first) * (1 + RANGE_MARGIN)) + 1)
-    peak = float(cepstrum[low:high].max())
-    return ([s for s, _ in kept], scores), peak
+    return ([s for s, _ in kept], scores), _train_peak(cepstrum, [f for _, f in kept])
+
+
+ECHOES_IN_A_TRAIN = 3  # the first echo and the next two, at twice and three times its time
+
+
+def _at(values: np.ndarray, lag: int) -> float:
+    """The cepstrum at ``lag``, give or take a sample (echoes fall between samples)."""
+    return float(values[max(0, lag - 1) : lag + 2].max()) if lag + 2 <= len(values) else 0.0
+
+
+def _train_peak(cepstrum: np.ndarray, filters: list[np.ndarray]) -> float:
+    """How high the strongest echo train stands in the wet, at any time between the settings'.
+
+    A repeat of the audio leaves a peak in the cepstrum; a musical repetition
+    (a note played again, a chorus) leaves one too, but only the effect's
+    own echo train also has its later echoes, each as high relative to the
+    first as in the effect's impulse responses. A train at time ``t`` stands
+    as high as its weakest echo, each scaled by that ratio: ``min_k c(k t) /
+    ratio_k``, for the first :data:`ECHOES_IN_A_TRAIN` echoes.
+    """
+    firsts = [int(np.argmax(f)) for f in filters]
+    ratios = np.array(
+        [
+            [_at(f, k * lag) / f[lag] for k in range(1, ECHOES_IN_A_TRAIN + 1)]
+            for f, lag in zip(filters, firsts, strict=True)
+        ]
+    ).min(axis=0)
+    if not np.all(ratios > 0):  # no train of echoes to look for
+        return float("inf")
+    low = max(int(FLOOR_SECONDS * SAMPLE_RATE), int(min(firsts) * (1 - RANGE_MARGIN)))
+    high = min(len(cepstrum) // ECHOES_IN_A_TRAIN, int(max(firsts) * (1 + RANGE_MARGIN)) + 1)
+    lags = low + np.flatnonzero(cepstrum[low:high] >= ECHO_SCORE)
+    trains = [
+        min(_at(cepstrum, k * lag) / ratios[k - 1] for k in range(1, ECHOES_IN_A_TRAIN + 1))
+        for lag in lags
+    ]
+    return float(max(trains, default=0.0))
 
 
 def echo_setting(
@@ -134,7 +173,8 @@ def echo_setting(
 
     ``scored`` is what :func:`echo_scores` gave for it, when the caller has
     it already. The setting's echoes are in the wet when ``score`` reaches
-    :data:`ECHO_SCORE`; no echo the effect makes is when ``peak`` stays below it.
+    :data:`ECHO_SCORE`; no echo the effect makes is when ``peak`` stays below
+    :data:`TRAIN_SCORE`.
     """
     scored = echo_scores(effect, wet) if scored is None else scored
     if scored is None:

@@ -10,8 +10,8 @@ never names an effect:
   a spectral one only gives the setting (band-limited recordings are fixed
   points of a band limit they never passed through).
 - ``linear``: the echo check (:mod:`.echoes`). A score of ``ECHO_SCORE`` or
-  more at some setting *confirms* the effect; no cepstral peak that high
-  where its echoes could be, at any time between its settings', *refutes* it.
+  more at some setting *confirms* the effect; no train of its echoes
+  (``TRAIN_SCORE``) at any time between its settings' *refutes* it.
 - ``ceiling``: the held-peaks check. An effect that limits peaks holds each
   at its ceiling, so a limited wet has many samples there (3 to over 2,000
   in a 2 s clip of our real recordings); audio it only turned up has one, its
@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from fxregistry.estimation.echoes import ECHO_SCORE, echo_setting
+from fxregistry.estimation.echoes import ECHO_SCORE, TRAIN_SCORE, echo_setting
 from fxregistry.estimation.fixed_point import EXACT, fixed_point_setting, moves
 from fxregistry.specs.effect import Effect
 
@@ -89,7 +89,7 @@ def blind_evidence(effect: Effect, wet: np.ndarray) -> Evidence | None:
         if found["score"] >= ECHO_SCORE:
             return Evidence("echoes", CONFIRMED, found["setting"], found)
         # Echoes between the grid's settings: the effect's, but at no setting it can name.
-        verdict = REFUTED if found["peak"] < ECHO_SCORE else None
+        verdict = REFUTED if found["peak"] < TRAIN_SCORE else None
         return Evidence("echoes", verdict, None, found)
     if effect.ceiling is not None:
         held = int(np.sum(np.abs(wet) >= effect.ceiling * 10 ** (-AT_CEILING_DB / 20)))

@@ -186,7 +186,9 @@ def _reconstruction(model, bundle: RunBundle, data, device, batch_size: int = 32
         top = w.shape[2] - w.shape[2] // 4
         for name, x in (("wet", w), ("reconstruction", r), ("dry", d)):
             x = x.clamp(min=0)
-            hf[name] += float((x[:, :, top:].sum(dim=(1, 2, 3)) / x.sum(dim=(1, 2, 3))).sum())
+            # A barely trained decoder can put out nothing above 0: its ratio is 0, not NaN.
+            total = x.sum(dim=(1, 2, 3)).clamp(min=1e-12)
+            hf[name] += float((x[:, :, top:].sum(dim=(1, 2, 3)) / total).sum())
         n += wet.shape[0]
     return {
         "l2": totals["l2"] / n,
