@@ -36,13 +36,13 @@ def _init_worker(parent: int) -> None:
     # A forked worker inherits the main process's SIGTERM handler (fxregistry.interrupts):
     # here SIGTERM must simply end the process.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    import torch
     from threadpoolctl import threadpool_limits
 
     # Parallelism comes from the processes; threads inside each would fight: numpy's
     # BLAS threads (features, resampling) made a two-worker render pass ten times slower.
-    torch.set_num_threads(1)
+    # A plugin that imports torch here reads OMP_NUM_THREADS then.
     threadpool_limits(1)
+    os.environ["OMP_NUM_THREADS"] = "1"
 
 
 def _die_with_parent(parent: int) -> None:
@@ -64,10 +64,9 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _start_method() -> multiprocessing.context.BaseContext:
-    # Forked workers share the parent's pages (torch alone is ~500 MB per
-    # process), which halves a build's memory and skips re-importing torch.
-    # Safe here: the pool forks at its first task, before this process has
-    # started threads or run a torch op. Elsewhere only spawn is dependable.
+    # Forked workers share the parent's pages and skip re-importing what it
+    # imported. Safe here: the pool forks at its first task, before this
+    # process has started threads. Elsewhere only spawn is dependable.
     # The fork happens in the thread that submits, the one that runs the
     # build: PR_SET_PDEATHSIG fires when that thread ends, not the process.
     if sys.platform == "linux":
@@ -85,11 +84,6 @@ def worker_pool(workers: int) -> Iterator[Executor | None]:
     if workers <= 1:
         yield None
         return
-    # Imported before the fork, so that the workers share torch's pages rather than
-    # each importing its own (fxr's modules import torch only where they compute, so
-    # nothing has imported it yet): 400 MB of a two-worker build, measured.
-    import torch  # noqa: F401
-
     pool = ProcessPoolExecutor(
         workers, mp_context=_start_method(), initializer=_init_worker, initargs=(os.getpid(),)
     )

@@ -13,8 +13,8 @@ never names an effect:
   more at some setting *confirms* the effect; no train of its echoes
   (``TRAIN_SCORE``) at any time between its settings' *refutes* it.
 - ``ceiling``: the held-peaks check. An effect that limits peaks holds each
-  at its ceiling, so a limited wet has many samples there (3 to over 2,000
-  in a 2 s clip of our real recordings); audio it only turned up has one, its
+  at its ceiling, so a limited wet has many samples there (up to about 5,000
+  in a 2 s clip of our recordings); audio it only turned up has one, its
   peak (benchmarks/blind_checks.py). :data:`HELD_PEAKS` or more samples at
   the ceiling *confirm* the effect; none there *refutes* it (no limiting was
   done, so at most a gain change or a gentler compression).
