@@ -218,7 +218,7 @@ def main() -> None:
             rows.append(row)
     minutes = (time.perf_counter() - started) / 60
     lines = [
-        "## The fixed-point check on blind estimates",
+        "## The blind checks on blind estimates",
         "",
         "Command: `.venv/bin/python benchmarks/blind_checks.py "
         + " ".join(f"--corpus {c}" for c in args.corpus)

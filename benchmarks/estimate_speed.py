@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import onnxruntime
 import torch
 from report import save
 
@@ -121,8 +122,9 @@ def main() -> None:
     lines = [
         f"Command: `.venv/bin/python benchmarks/estimate_speed.py --seconds {args.seconds:g}`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, no GPU, torch "
-        f"{torch.__version__}. Input: a {args.seconds:g} s stereo 44.1 kHz wav (synthesizer "
-        "takes) rendered through `delay`; `cnn` runs on 2 s windows.",
+        f"{torch.__version__}, onnxruntime {onnxruntime.__version__}. Input: a "
+        f"{args.seconds:g} s stereo 44.1 kHz wav (synthesizer takes) rendered through `delay`; "
+        "`cnn` runs on 2 s windows.",
         "",
         "| run | estimate in a Python process | `fxr estimate` command | with `--refine` (process) "
         "| with `--refine` (command) |",
@@ -144,9 +146,10 @@ def main() -> None:
         "",
         f'Start-up alone (median of 3): `python -c "import torch"` {import_torch:.2f} s; '
         f"`fxr --help` (Python, click and fxr's CLI, no torch) {fxr_help:.2f} s; "
-        f"`fxr list-effects` (every plugin loaded, no torch) {list_effects:.2f} s. The command "
-        "pays both; the process column is what an application or notebook that keeps fxr "
-        "loaded pays per file.",
+        f"`fxr list-effects` (every plugin loaded, no torch) {list_effects:.2f} s. A run's "
+        "model.pt is served through torch, so its command pays both; a portable model "
+        "(`fxr export`, onnxruntime) only the second. The process column is what an "
+        "application or notebook that keeps fxr loaded pays per file.",
     ]
     save("estimate_speed", lines, {"rows": rows, "import_torch_s": import_torch,
                                    "fxr_help_s": fxr_help,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,7 @@ from fxregistry.audio.io import SAMPLE_RATE
 if TYPE_CHECKING:  # torch tensors are accepted, never needed
     import torch
 
-__all__ = ["FeatureConfig", "gain_change_only", "spectrogram", "spectral_distance"]
+__all__ = ["FeatureConfig", "distance_to", "gain_change_only", "spectral_distance", "spectrogram"]
 
 # Mel bins below this carry too little of the dry to say how an effect moved them.
 AUDIBLE_DB = -80.0
@@ -171,14 +172,30 @@ def spectral_distance(
     short windows see transients and attacks, long ones fine pitch and
     echoes.
     """
-    x = np.asarray(a, dtype=np.float32)
-    y = np.asarray(b, dtype=np.float32)
-    total = 0.0
-    for n_fft in fft_sizes:
-        sx = np.abs(_stft(x, n_fft, n_fft // 4))
-        sy = np.abs(_stft(y, n_fft, n_fft // 4))
-        total += float(np.mean(np.abs(np.log10(sx + 1e-5) - np.log10(sy + 1e-5))))
-    return total / len(fft_sizes)
+    return distance_to(b, fft_sizes)(a)
+
+
+def distance_to(
+    target: np.ndarray, fft_sizes: tuple[int, ...] = (256, 1024, 4096)
+) -> Callable[[np.ndarray], float]:
+    """``spectral_distance(candidate, target)`` as a function of the candidate.
+
+    The target's spectra are computed once: a search that renders many
+    candidates against one wet pays for half the STFTs.
+    """
+    target_logs = [_log_magnitude(target, n_fft) for n_fft in fft_sizes]
+
+    def distance(candidate: np.ndarray) -> float:
+        total = 0.0
+        for n_fft, logs in zip(fft_sizes, target_logs, strict=True):
+            total += float(np.mean(np.abs(_log_magnitude(candidate, n_fft) - logs)))
+        return total / len(fft_sizes)
+
+    return distance
+
+
+def _log_magnitude(audio: np.ndarray, n_fft: int) -> np.ndarray:
+    return np.log10(np.abs(_stft(np.asarray(audio, dtype=np.float32), n_fft, n_fft // 4)) + 1e-5)
 
 
 def gain_change_only(

@@ -16,10 +16,10 @@ best-scoring setting. Echoes at a time between two grid settings' match no
 filter: a wet is only refuted when it holds no train of the effect's echoes
 at any time in the range either (:func:`_train_peak`, :data:`TRAIN_SCORE`).
 Measured on real recordings (benchmarks/blind_checks.py, docs/estimate.md):
-every grid delay confirmed (scores 79 to 808), and of untouched audio and
+every grid setting of the echo effect confirmed (scores 79 to 808), and of untouched audio and
 the other effects' output 0 to 2.3 % confirmed (heavily quantized or
-band-limited clips whose music repeats at a delay's time) and 93 to 99.6 %
-refuted; 0 to 4.2 % of delays between two grid settings refuted. An effect
+band-limited clips whose music repeats at an echo's time) and 93 to 99.6 %
+refuted; 0 to 4.2 % of settings between two grid settings refuted. An effect
 whose impulse responses hold nothing past the floor (a short filter) gives
 no evidence either way.
 """
@@ -35,7 +35,7 @@ from fxregistry.specs.effect import Effect
 
 __all__ = ["ECHO_SCORE", "FLOOR_SECONDS", "TRAIN_SCORE", "echo_scores", "echo_setting"]
 
-ECHO_SCORE = 30.0  # noise deviations; a grid delay on real recordings scores 79 or more
+ECHO_SCORE = 30.0  # noise deviations; an echo effect's own output scored 79 or more
 # An echo train this high is the effect's, though at no grid setting; measured by
 # benchmarks/blind_checks.py with the verdicts above.
 TRAIN_SCORE = 50.0

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from fxregistry.audio.features import spectral_distance
+from fxregistry.audio.features import distance_to, spectral_distance
 from fxregistry.audio.io import SAMPLE_RATE
 from fxregistry.specs.effect import Effect
 
@@ -73,7 +73,8 @@ def moves(effect: Effect, wet: np.ndarray) -> tuple[list[dict[str, float]], np.n
     if effect.projection <= EXACT:
         peak = max(float(np.abs(wet).max()), 1e-12)
         return settings, np.array([float(np.abs(r - wet).max()) / peak for r in renders])
-    return settings, np.array([spectral_distance(r, wet) for r in renders])
+    to_wet = distance_to(wet)
+    return settings, np.array([to_wet(r) for r in renders])
 
 
 def fixed_point_setting(

@@ -8,11 +8,10 @@ to the wet audio in a multi-resolution spectral distance.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 
 import numpy as np
 
-from fxregistry.audio.features import spectral_distance
+from fxregistry.audio.features import distance_to
 from fxregistry.audio.io import SAMPLE_RATE
 from fxregistry.specs.effect import Effect
 
@@ -27,15 +26,15 @@ def search_settings(
     wet: np.ndarray,
     start: dict[str, float],
     continuous: bool = False,
-    distance: Callable[[np.ndarray, np.ndarray], float] = spectral_distance,
 ) -> tuple[dict[str, float], float]:
     """The setting whose render of ``dry`` is closest to ``wet``, and its distance."""
     cache: dict[tuple[float, ...], float] = {}
+    to_wet = distance_to(wet)
 
     def cost(setting: dict[str, float]) -> float:
         key = tuple(setting[p.name] for p in effect.parameters)
         if key not in cache:
-            cache[key] = distance(effect(dry, SAMPLE_RATE, **setting), wet)
+            cache[key] = to_wet(effect(dry, SAMPLE_RATE, **setting))
         return cache[key]
 
     grid = effect.grid()
@@ -53,13 +52,13 @@ def closest_grid_settings(
     effect: Effect,
     dry: np.ndarray,
     wet: np.ndarray,
-    distance: Callable[[np.ndarray, np.ndarray], float] = spectral_distance,
 ) -> list[dict[str, float]]:
     """Every grid setting whose render of ``dry`` is as close to ``wet`` as the closest.
 
     More than one means those settings make the same audio here.
     """
-    costs = [(distance(effect(dry, SAMPLE_RATE, **s), wet), s) for s in effect.grid()]
+    to_wet = distance_to(wet)
+    costs = [(to_wet(effect(dry, SAMPLE_RATE, **s)), s) for s in effect.grid()]
     best = min(c for c, _ in costs)
     return [s for c, s in costs if c <= best + 1e-9]
 
