@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from fxregistry import Effect, Parameter, registry
+from fxregistry.audio.io import write_audio
 from fxregistry.estimation.echoes import ECHO_SCORE, TRAIN_SCORE, echo_scores, echo_setting
 from fxregistry.estimation.evidence import CONFIRMED, REFUTED, blind_evidence
 from fxregistry.estimation.fixed_point import EXACT
@@ -98,3 +99,25 @@ def test_an_exact_fixed_point_confirms_the_effect_and_its_absence_refutes_it(nam
     assert evidence.verdict == CONFIRMED and evidence.check == "fixed_point"
     loud = (guitar / np.abs(guitar).max() * 0.9).astype(np.float32)  # never quantized
     assert blind_evidence(effect, loud).verdict == REFUTED
+
+
+def test_a_lossy_file_keeps_only_the_checks_a_codec_leaves_standing(guitar, tmp_path):
+    # Every sample of an mp3 moves: an exact fixed point or held peaks can neither
+    # confirm nor refute there, while echoes survive the codec.
+    from fxregistry.estimation.defaults import estimate_with_defaults
+
+    if not registry.registrations("estimator"):
+        pytest.skip("no default estimators installed")
+    loud = (guitar / np.abs(guitar).max() * 0.5).astype(np.float32)
+    for name in EXACT_PROJECTIONS + CEILINGS:
+        effect = registry.get_effect(name)
+        assert blind_evidence(effect, loud, exact=False) is None
+    crushed = registry.get_effect("bitcrusher")(loud, SAMPLE_RATE, bit_depth=6)
+    write_audio(tmp_path / "crushed.mp3", crushed, SAMPLE_RATE)
+    result = estimate_with_defaults(tmp_path / "crushed.mp3", device="cpu")
+    assert "bitcrusher" not in result["evidence"]
+    delayed = registry.get_effect("delay")(loud, SAMPLE_RATE, delay_seconds=0.25)
+    write_audio(tmp_path / "delayed.mp3", delayed, SAMPLE_RATE)
+    assert estimate_with_defaults(tmp_path / "delayed.mp3", device="cpu")["evidence"] == {
+        "delay": "confirmed"
+    }

@@ -32,6 +32,7 @@ over windows, the most probable first, "none" among them (SPEC's
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,7 @@ import numpy as np
 from fxregistry import registry
 from fxregistry.audio.features import spectral_distance, spectrogram
 from fxregistry.audio.io import (
+    LOSSY_SUFFIXES,
     SAMPLE_RATE,
     check_audio_output,
     read_audio,
@@ -179,7 +181,8 @@ def estimate(
     }
     if dry is None:
         loudest = max(wet_windows, key=rms_db)  # most of the effect's change to see
-        _check_blind_evidence(result, stored.name, loudest)
+        exact = Path(wet_path).suffix.lower() not in LOSSY_SUFFIXES
+        _check_blind_evidence(result, stored.name, loudest, exact)
     if dry is not None and (refine or render_to):
         effect = _installed(stored.name)
         excerpt = slice(0, int(REFINE_SECONDS * SAMPLE_RATE))
@@ -200,14 +203,14 @@ def estimate(
     return result
 
 
-def _check_blind_evidence(result: dict[str, Any], name: str, wet: np.ndarray) -> None:
+def _check_blind_evidence(result: dict[str, Any], name: str, wet: np.ndarray, exact: bool) -> None:
     """The blind check the effect supports (:mod:`~fxregistry.estimation.evidence`), if any:
     its result under its own key, and the setting it found in place of the network's."""
     try:
         effect = registry.get_effect(name)
     except FxrError:
         return  # not installed here: nothing can be rendered
-    evidence = blind_evidence(effect, wet)
+    evidence = blind_evidence(effect, wet, exact)
     if evidence is None:
         return
     result[evidence.check] = evidence.found

@@ -67,12 +67,22 @@ def check_of(effect: Effect) -> str | None:
 
 def can_confirm(effect: Effect) -> bool:
     """Whether the check ``effect`` supports can confirm it (else refute it at most)."""
-    exact = effect.projection is not None and effect.projection <= EXACT
-    return exact or effect.linear or effect.ceiling is not None
+    return _exact_projection(effect) or effect.linear or effect.ceiling is not None
 
 
-def blind_evidence(effect: Effect, wet: np.ndarray) -> Evidence | None:
-    """The check ``effect`` supports, run on mono 44.1 kHz ``wet``; None if it supports none."""
+def _exact_projection(effect: Effect) -> bool:
+    return effect.projection is not None and effect.projection <= EXACT
+
+
+def blind_evidence(effect: Effect, wet: np.ndarray, exact: bool = True) -> Evidence | None:
+    """The check ``effect`` supports, run on mono 44.1 kHz ``wet``; None if it supports none.
+
+    ``exact`` says the wet's samples are as the effect left them; a lossily
+    encoded file's are not, and the checks that need them (an exact fixed
+    point, held peaks) can then neither confirm nor refute.
+    """
+    if not exact and (effect.ceiling is not None or _exact_projection(effect)):
+        return None
     if effect.projection is not None:
         measured = moves(effect, wet)
         if measured is None:  # too many settings to search
@@ -80,7 +90,7 @@ def blind_evidence(effect: Effect, wet: np.ndarray) -> Evidence | None:
         found = fixed_point_setting(effect, wet, measured)
         if found is None:
             return Evidence("fixed_point", REFUTED, None, None)
-        verdict = CONFIRMED if effect.projection <= EXACT else None
+        verdict = CONFIRMED if _exact_projection(effect) else None
         return Evidence("fixed_point", verdict, found["setting"], found)
     if effect.linear:
         found = echo_setting(effect, wet)
