@@ -7,9 +7,9 @@ Issue 14's acceptance, on our own corpora: 2 s clips of each corpus group
 (``--clips`` loud ones spread over the group's files, at the recordings' own
 levels, peaks -20 to -1 dBFS) processed by every grid setting of every
 effect that has a shipped blind estimator, plus each clip untouched. Each
-wet clip is written to a file and estimated as a user would:
-``fxr estimate wet.wav`` (blind; ``--paired`` also ``--dry dry.wav
---refine``). Reported per group:
+wet clip is written to a file (``--format``: wav, or a lossy mp3) and
+estimated as a user would: ``fxr estimate wet.wav`` (blind; ``--paired``
+also ``--dry dry.wav --refine``). Reported per group:
 
 - identification: accuracy on the examples the effect changed (not its
   identity setting, not a mere gain change), and untouched audio called none;
@@ -49,7 +49,9 @@ from fxregistry.estimation.estimate import SILENCE_DB
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "results.md"
 
 
-def measure(clips: np.ndarray, effects: list[str], paired: bool, folder: Path) -> dict:
+def measure(
+    clips: np.ndarray, effects: list[str], paired: bool, folder: Path, suffix: str = ".wav"
+) -> dict:
     counts = defaultdict(lambda: [0, 0])  # key -> [right, total]
     errors, grid_hits, seconds = defaultdict(list), defaultdict(list), []
     answers = []  # (truth, answer, its probability, decided by a fixed point), for thresholds
@@ -59,7 +61,7 @@ def measure(clips: np.ndarray, effects: list[str], paired: bool, folder: Path) -
             if np.abs(wet).max() < 10 ** (SILENCE_DB / 20):
                 counts["silent"][1] += 1
                 continue
-            wet_path = write_audio(folder / "wet.wav", wet, SAMPLE_RATE)
+            wet_path = write_audio(folder / f"wet{suffix}", wet, SAMPLE_RATE)
             started = time.perf_counter()
             blind = estimate_with_defaults(wet_path, device="cpu")
             seconds.append(time.perf_counter() - started)
@@ -115,6 +117,7 @@ def main() -> None:
     parser.add_argument("--groups", default="guitar-solo,band-mix")
     parser.add_argument("--clips", type=int, default=5, help="2 s clips per group")
     parser.add_argument("--paired", action="store_true", help="also --dry --refine")
+    parser.add_argument("--format", default="wav", help="the wet files' format: wav, mp3, ...")
     parser.add_argument("--tag")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -122,7 +125,9 @@ def main() -> None:
     rows = {}
     with tempfile.TemporaryDirectory() as folder:
         for group, path in all_groups(args.corpus, args.groups).items():
-            rows[group] = measure(clips_of(path, args.clips), effects, args.paired, Path(folder))
+            clips = clips_of(path, args.clips)
+            suffix = f".{args.format}"
+            rows[group] = measure(clips, effects, args.paired, Path(folder), suffix)
             log(f"{group}: {rows[group]}")
     minutes = (time.perf_counter() - started) / 60
     write(args, effects, rows, minutes)
@@ -141,6 +146,7 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
         + " ".join(f"--corpus {c}" for c in args.corpus)
         + f" --groups {args.groups} --clips {args.clips}"
         + (" --paired" if args.paired else "")
+        + (f" --format {args.format}" if args.format != "wav" else "")
         + "`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, CPU; "
         f"{minutes:.0f} minutes. Estimators: {estimators}. Each group: {args.clips} loud 2 s "

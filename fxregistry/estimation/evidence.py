@@ -78,10 +78,11 @@ def blind_evidence(effect: Effect, wet: np.ndarray, exact: bool = True) -> Evide
     """The check ``effect`` supports, run on mono 44.1 kHz ``wet``; None if it supports none.
 
     ``exact`` says the wet's samples are as the effect left them; a lossily
-    encoded file's are not, and the checks that need them (an exact fixed
-    point, held peaks) can then neither confirm nor refute.
+    encoded file's are not, and the checks that need them can then neither
+    confirm nor refute: held peaks, and fixed points (a codec's noise moves
+    a band-limited wet further than a band limit does).
     """
-    if not exact and (effect.ceiling is not None or _exact_projection(effect)):
+    if not exact and (effect.ceiling is not None or effect.projection is not None):
         return None
     if effect.projection is not None:
         measured = moves(effect, wet)
