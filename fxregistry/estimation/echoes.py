@@ -16,10 +16,11 @@ best-scoring setting. Echoes at a time between two grid settings' match no
 filter: a wet is only refuted when it holds no train of the effect's echoes
 at any time in the range either (:func:`_train_peak`, :data:`TRAIN_SCORE`).
 Measured on real recordings (benchmarks/blind_checks.py, docs/estimate.md):
-every grid setting of the echo effect confirmed (scores 79 to 808), and of untouched audio and
-the other effects' output 0 to 2.3 % confirmed (heavily quantized or
-band-limited clips whose music repeats at an echo's time) and 93 to 99.6 %
-refuted; 0 to 4.2 % of settings between two grid settings refuted. An effect
+every grid setting of the echo effect confirmed (scores 79 to 808); of
+untouched audio and the other effects' output, 0 to 2.3 % confirmed
+(heavily quantized or band-limited clips whose music repeats at an echo's
+time) and 93 to 99.6 % refuted; 0 to 4.2 % of settings between two grid
+settings refuted. An effect
 whose impulse responses hold nothing past the floor (a short filter) gives
 no evidence either way.
 """
@@ -44,6 +45,12 @@ FLOOR_SECONDS = 0.010  # envelope and pitch periods below; an echo effect's firs
 # energy echoes too little to be seen: no evidence.
 MIN_ECHO_SHARE = 0.01
 MAX_SETTINGS = 64  # as many as the fixed-point check searches
+# A setting between two of the grid's echoes between theirs: echo trains are searched
+# from the first setting's first echo to the last's, and this much (relative) beyond.
+RANGE_MARGIN = 0.25
+ECHOES_IN_A_TRAIN = 3  # the first echo and the next two, at twice and three times its time
+
+Scored = tuple[list[dict[str, float]], np.ndarray]  # settings, and a score for each
 
 
 def _cepstrum(audio: np.ndarray) -> np.ndarray:
@@ -84,12 +91,6 @@ def _echoes_of(response: np.ndarray) -> np.ndarray | None:
     return echoes / np.sqrt(energy)
 
 
-Scored = tuple[list[dict[str, float]], np.ndarray]  # settings, and a score for each
-# A setting between two of the grid's echoes between their first echoes; the peak test
-# searches from the first setting's first echo to the last's, this much (relative) beyond.
-RANGE_MARGIN = 0.25
-
-
 def _scored_cepstrum(wet: np.ndarray) -> np.ndarray:
     """The wet's cepstrum less its median, in units of its noise, both taken past the floor
     (robustly: the median absolute deviation)."""
@@ -110,16 +111,16 @@ def _settings_and_filters(effect: Effect, samples: int) -> list[tuple[dict, np.n
 
 
 def echo_scores(effect: Effect, wet: np.ndarray) -> tuple[Scored, float] | None:
-    """How far the wet's cepstrum matches each setting's echoes, and its highest peak
-    where any setting's first echo could be.
+    """How far the wet's cepstrum matches each setting's echoes, and how high the
+    strongest train of the effect's echoes stands in it.
 
     Returns ``((settings, scores), peak)``; None when the effect is not
     ``linear``, has more than :data:`MAX_SETTINGS` settings, or none of them
-    echoes past the floor. The peak, in the same noise units, is the first
-    echo of the strongest echo train between the settings' first echoes
-    (:data:`RANGE_MARGIN` beyond; :func:`_train_peak`): it finds echoes at
-    times between the grid's, which the matched filters miss. ``wet`` is mono
-    audio at 44.1 kHz, not silent.
+    echoes past the floor. ``peak``, in the same noise units, is searched at
+    every time between the settings' first echoes (:data:`RANGE_MARGIN`
+    beyond; :func:`_train_peak`): it finds echoes at times between the
+    grid's, which the matched filters miss. ``wet`` is mono audio at 44.1
+    kHz, not silent.
     """
     kept = _settings_and_filters(effect, np.shape(wet)[-1])
     if not kept:
@@ -127,9 +128,6 @@ def echo_scores(effect: Effect, wet: np.ndarray) -> tuple[Scored, float] | None:
     cepstrum = _scored_cepstrum(wet)
     scores = np.array([float(f @ cepstrum) for _, f in kept])
     return ([s for s, _ in kept], scores), _train_peak(cepstrum, [f for _, f in kept])
-
-
-ECHOES_IN_A_TRAIN = 3  # the first echo and the next two, at twice and three times its time
 
 
 def _at(values: np.ndarray, lag: int) -> float:
