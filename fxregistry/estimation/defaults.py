@@ -64,7 +64,8 @@ def _weigh_evidence(identification: dict[str, Any], wet_path: str | os.PathLike)
 
     The checks run on the wet's loudest window: first every check that can
     confirm its effect (they are cheap). An effect one confirms is the
-    answer (the one the network ranks higher, if several); else the
+    answer (of several, one an exact fixed point confirms, else the one the
+    network ranks higher); else the
     network's ranking is walked down, striking off each effect its check
     refutes, to the first that stands (none stands always), and the
     probabilities are renormalized over what was not struck off.
@@ -95,7 +96,9 @@ def _weigh_evidence(identification: dict[str, Any], wet_path: str | os.PathLike)
         name for name, e in effects.items() if can_confirm(e) and verdict(name) == CONFIRMED
     ]
     if confirmed:
-        top = max(confirmed, key=lambda name: network.get(name, 0.0))
+        # An exact fixed point cannot happen by chance; echoes and held peaks can (rarely:
+        # benchmarks/blind_checks.py), so of two confirmed effects it wins, then the network.
+        top = max(confirmed, key=lambda n: (found[n].exact, network.get(n, 0.0)))
         kept = {top: 1.0}
         identification["identified_by"] = found[top].check
     else:

@@ -54,6 +54,7 @@ class Evidence:
     verdict: str | None
     setting: dict[str, float] | None
     found: dict[str, Any] | None
+    exact: bool = False  # an exact fixed point: a confirmation no chance can give
 
 
 def check_of(effect: Effect) -> str | None:
@@ -91,8 +92,8 @@ def blind_evidence(effect: Effect, wet: np.ndarray, exact: bool = True) -> Evide
         found = fixed_point_setting(effect, wet, measured)
         if found is None:
             return Evidence("fixed_point", REFUTED, None, None)
-        verdict = CONFIRMED if _exact_projection(effect) else None
-        return Evidence("fixed_point", verdict, found["setting"], found)
+        exact = _exact_projection(effect)
+        return Evidence("fixed_point", CONFIRMED if exact else None, found["setting"], found, exact)
     if effect.linear:
         found = echo_setting(effect, wet)
         if found is None:
