@@ -139,8 +139,7 @@ MEASURES = {
 
 def between_settings(effect) -> list[dict[str, float]]:
     """Halfway between each two neighbouring grid settings (not the identity)."""
-    identity = None if effect.identity is None else dict(effect.identity)
-    grid = [s for s in effect.grid() if s != identity]
+    grid = effect.changing_grid()
     return [{k: (a[k] + b[k]) / 2 for k in a} for a, b in zip(grid[:-1], grid[1:], strict=True)]
 
 

@@ -163,8 +163,7 @@ def producers_case(out: Path, seconds: float = 8.0) -> None:
     seed = secrets.randbelow(2**31)
     rng = np.random.default_rng(seed)
     effect = registry.get_effect(blind[rng.integers(len(blind))])
-    identity = None if effect.identity is None else dict(effect.identity)
-    settings = [s for s in effect.grid() if s != identity]
+    settings = effect.changing_grid()
     truth = settings[rng.integers(len(settings))]
     dry = unseen_phrase(seconds, rng)
     wet_path = write_audio(out / "wet.wav", effect(dry, SAMPLE_RATE, **truth), SAMPLE_RATE)

@@ -22,7 +22,7 @@ MEASURABLE_CHANGE = 1e-3
 
 
 def settings_of(effect):
-    return [s for s in effect.grid() if effect.identity is None or s != dict(effect.identity)]
+    return effect.changing_grid()
 
 
 def test_the_study_effects_are_registered():

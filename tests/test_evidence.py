@@ -29,8 +29,7 @@ registry.reset()
 
 
 def settings_of(effect):
-    identity = None if effect.identity is None else dict(effect.identity)
-    return [s for s in effect.grid() if s != identity]
+    return effect.changing_grid()
 
 
 @pytest.mark.parametrize("name", LINEAR)

@@ -31,8 +31,7 @@ SAME_RENDER = 0.01
 @pytest.mark.parametrize("name", PROJECTIONS)
 def test_the_setting_found_renders_the_dry_audio_to_the_wet(name, guitar):
     effect = registry.get_effect(name)
-    identity = None if effect.identity is None else dict(effect.identity)
-    for setting in (s for s in effect.grid() if s != identity):
+    for setting in effect.changing_grid():
         wet = effect(guitar, SAMPLE_RATE, **setting)
         found = fixed_point_setting(effect, wet)
         assert found is not None, f"{name} {setting}: no fixed point found"

@@ -102,8 +102,7 @@ def _scored_cepstrum(wet: np.ndarray) -> np.ndarray:
 
 
 def _settings_and_filters(effect: Effect, samples: int) -> list[tuple[dict, np.ndarray]]:
-    identity = None if effect.identity is None else dict(effect.identity)
-    settings = [s for s in effect.grid() if s != identity]
+    settings = effect.changing_grid()
     if not effect.linear or not settings or len(settings) > MAX_SETTINGS:
         return []
     filters = [(s, _matched_filter(effect, s, samples)) for s in settings]

@@ -64,8 +64,7 @@ def moves(effect: Effect, wet: np.ndarray) -> tuple[list[dict[str, float]], np.n
     The measure is the largest sample change relative to the peak for an exact
     projection, else the spectral distance. ``wet`` is mono audio at 44.1 kHz.
     """
-    identity = None if effect.identity is None else dict(effect.identity)
-    settings = [s for s in effect.grid() if s != identity]
+    settings = effect.changing_grid()
     if effect.projection is None or not settings or len(settings) > MAX_SETTINGS:
         return None
     wet = np.asarray(wet, dtype=np.float32)

@@ -281,6 +281,11 @@ class Effect:
             settings = [{**s, p.name: v} for s in settings for v in p.grid]
         return settings
 
+    def changing_grid(self) -> list[dict[str, float]]:
+        """The grid settings other than the identity: those that can change audio."""
+        identity = None if self.identity is None else dict(self.identity)
+        return [s for s in self.grid() if s != identity]
+
     def __call__(self, audio: np.ndarray, sample_rate: float, **params: float) -> np.ndarray:
         """Render ``audio`` with the given setting, after checking both."""
         audio = np.asarray(audio)
