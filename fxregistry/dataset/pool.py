@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 __all__ = ["ordered_map", "worker_pool"]
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
@@ -36,8 +38,6 @@ def _init_worker(parent: int) -> None:
     # A forked worker inherits the main process's SIGTERM handler (fxregistry.interrupts):
     # here SIGTERM must simply end the process.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    from threadpoolctl import threadpool_limits
-
     # Parallelism comes from the processes; threads inside each would fight: numpy's
     # BLAS threads (features, resampling) made a two-worker render pass ten times slower.
     # A plugin that imports torch here reads OMP_NUM_THREADS then.
@@ -82,7 +82,10 @@ def worker_pool(workers: int) -> Iterator[Executor | None]:
     results would be thrown away, and a render can take minutes.
     """
     if workers <= 1:
-        yield None
+        # One BLAS thread here too: a threaded matrix product sums in another order
+        # (the Mel bands moved by 2e-6 dB), and the file must not depend on --workers.
+        with threadpool_limits(1):
+            yield None
         return
     pool = ProcessPoolExecutor(
         workers, mp_context=_start_method(), initializer=_init_worker, initargs=(os.getpid(),)
