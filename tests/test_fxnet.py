@@ -14,6 +14,7 @@ from fxr_plugins.nets.fxnet import (
     GROUPS,
     LAGS,
     QUANTILES,
+    FirstBatchNorm,
     channels_of,
     lag_evidence,
     level_evidence,
@@ -69,3 +70,28 @@ def test_pooling_bins_is_adaptive_average_pooling(bins, shape):
     x = torch.rand(*shape, bins, 17)
     expected = F.adaptive_avg_pool2d(x.reshape(-1, 1, bins, 17), (8, 17)).reshape(*shape, 8, 17)
     torch.testing.assert_close(pool_bins(x, 8), expected)
+
+
+def test_first_batch_norm_standardizes_the_first_batch_then_keeps_its_statistics():
+    norm = FirstBatchNorm(3).train()
+    first = torch.randn(16, 3) * torch.tensor([0.01, 1.0, 30.0]) + torch.tensor([5.0, -2.0, 0.0])
+    out = norm(first)
+    assert torch.allclose(out.mean(dim=0), torch.zeros(3), atol=1e-4)
+    # eps keeps a feature that barely varies from being blown up: 0.01 / (0.01 + eps)
+    assert out.std(dim=0, unbiased=False)[1:].sub(1).abs().max() < 0.02
+    assert 0.4 < float(out.std(dim=0, unbiased=False)[0]) < 0.6
+    # Later batches are scaled as the first was, not by their own statistics.
+    later = torch.randn(4, 3) + 100.0
+    one_by_one = torch.cat([norm(row[None]) for row in later])
+    assert torch.allclose(norm(later), one_by_one)
+    assert torch.allclose(norm.eval()(later), one_by_one)
+
+
+def test_first_batch_norm_is_restored_with_the_weights_not_set_again():
+    trained = FirstBatchNorm(2).train()
+    trained(torch.randn(8, 2) * 3 + 1)
+    restored = FirstBatchNorm(2)
+    restored.load_state_dict(trained.state_dict())
+    restored.train()
+    x = torch.randn(8, 2) - 50.0  # would move the statistics if it set them again
+    assert torch.equal(restored(x), trained(x))

@@ -44,8 +44,10 @@ NORMALIZATIONS = ("fixed", "minmax")
 DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps"
 # What `fxr fit` trains when no --model is named: the best model measured so far. Of the
 # study's three cnn is best (docs/results.md); fxnet beats cnn on real recordings on every
-# effect (benchmarks/real_audio.py, docs/real-audio.md). Change it only with a measurement.
-DEFAULT_MODEL = "fxnet"
+# effect, and fxnet2 (its evidence standardized once, not per batch) beats fxnet on the
+# paired bitcrusher and sample rate and the blind delay, equal elsewhere
+# (benchmarks/real_audio.py, docs/real-audio.md). Change it only with a measurement.
+DEFAULT_MODEL = "fxnet2"
 
 
 # A hyperparameter value that is not JSON is taken as a string only when it is one plain

@@ -7,6 +7,7 @@ import torch; ``fxr_plugins.fxnet`` describes the architecture.
 from __future__ import annotations
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
@@ -79,17 +80,63 @@ def level_evidence(channels: torch.Tensor) -> torch.Tensor:
     return pool_bins(picks, BANDS).flatten(1)
 
 
-def mlp(features: int, width: int) -> nn.Sequential:
-    # BatchNorm first: the evidence's scales differ (correlations, dB) and the
-    # network must still see one example's absolute level against another's.
-    return nn.Sequential(
-        nn.BatchNorm1d(features), nn.Linear(features, width), nn.ReLU(inplace=True)
-    )
+class FirstBatchNorm(nn.Module):
+    """A per-feature shift and scale, set from the first training batch, then learned.
+
+    ActNorm (Kingma & Dhariwal, 2018): the evidence is standardized as
+    BatchNorm would, but by statistics fixed once rather than drawn from every
+    batch. At fxr's batch of 16, BatchNorm's per-batch statistics of the lag
+    evidence let fxnet fit each training clip and fail on others
+    (docs/real-audio.md).
+    """
+
+    def __init__(self, features: int, eps: float = 1e-2):
+        super().__init__()
+        self.eps = eps
+        self.shift = nn.Parameter(torch.zeros(features))
+        self.scale = nn.Parameter(torch.ones(features))
+        self.register_buffer("initialized", torch.tensor(False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and not bool(self.initialized):
+            self._initialize(x)
+        return (x + self.shift) * self.scale
+
+    @torch.no_grad()
+    def _initialize(self, x: torch.Tensor) -> None:
+        x = x.float()  # under autocast the batch may be half precision
+        moments = torch.stack([x.mean(dim=0), (x * x).mean(dim=0)])
+        if dist.is_available() and dist.is_initialized():  # every process the same start
+            dist.all_reduce(moments)
+            moments /= dist.get_world_size()
+        mean, square = moments
+        self.shift.copy_(-mean)
+        self.scale.copy_(1.0 / ((square - mean * mean).clamp_min(0).sqrt() + self.eps))
+        self.initialized.fill_(True)
+
+
+NORMS = {"batch": nn.BatchNorm1d, "first-batch": FirstBatchNorm}
+
+
+def mlp(features: int, width: int, norm: str = "batch") -> nn.Sequential:
+    # Standardized first: the evidence's scales differ (correlations, dB), and a
+    # per-feature affine map still lets the network compare absolute levels.
+    return nn.Sequential(NORMS[norm](features), nn.Linear(features, width), nn.ReLU(inplace=True))
 
 
 class FxNet(nn.Module):
-    def __init__(self, in_channels: int, outputs: int, channels=(16, 32, 64, 128), hidden=128):
+    def __init__(
+        self,
+        in_channels: int,
+        outputs: int,
+        channels=(16, 32, 64, 128),
+        hidden=128,
+        evidence_norm: str = "batch",
+    ):
         super().__init__()
+        if evidence_norm not in NORMS:
+            known = ", ".join(NORMS)
+            raise ValueError(f"evidence_norm must be one of {known}, not {evidence_norm!r}")
         derived = in_channels + (1 if in_channels >= 2 else 0)
         layers, previous = [], derived
         for width in channels:
@@ -97,8 +144,8 @@ class FxNet(nn.Module):
             previous = width
         self.features = nn.Sequential(*layers)
         lag_features = (1 if in_channels < 2 else 3) * GROUPS * (LAGS + 1)
-        self.lags = mlp(lag_features, hidden)
-        self.levels = mlp(derived * len(QUANTILES) * BANDS, hidden)
+        self.lags = mlp(lag_features, hidden, evidence_norm)
+        self.levels = mlp(derived * len(QUANTILES) * BANDS, hidden, evidence_norm)
         self.head = nn.Sequential(
             nn.Linear(2 * previous + 2 * hidden, hidden),
             nn.ReLU(inplace=True),
