@@ -47,6 +47,7 @@ from report import log, workspace
 from fxregistry import registry
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
+from fxregistry.dataset.recipes import load_recipe
 from fxregistry.estimation.models import export_onnx
 from fxregistry.evaluation.evaluate import evaluate
 from fxregistry.files import write_json
@@ -54,19 +55,21 @@ from fxregistry.training.config import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "plugins" / "weights"
-SEED = 5
 EPOCHS = 8
-PARAMETERS = {"source": "synth:60", "max_clips": 500, "seed": SEED}
+# The builds' options live in their recipes, datasets/estimators/*.toml (fxr build --recipe).
+RECIPES = ROOT / "datasets" / "estimators"
+
+
+def recipe(name: str) -> dict:
+    """A recipe's ``[build]`` options as BuildConfig fields (``max-clips`` -> ``max_clips``)."""
+    return {k.replace("-", "_"): v for k, v in load_recipe(RECIPES / f"{name}.toml").items()}
+
+
+PARAMETERS = recipe("effect")  # each effect's settings, --effect given per effect
 # Four times the data (synth:120, 1000 clips, random:4) did better on the synth test
 # split but worse on real recordings (benchmarks/results/identification-large.md).
-IDENTIFY = {
-    "effect": "all",
-    "source": "synth:60",
-    "max_clips": 500,
-    "grid": "random:2",
-    "augment": "default",
-    "seed": SEED,
-}
+IDENTIFY = recipe("identify")
+SEED = PARAMETERS["seed"]
 INPUTS = ("wet", "pair")  # pair: fit's default input, pair+residual
 
 

@@ -30,6 +30,7 @@ from fxregistry.audio.io import read_audio, write_audio
 from fxregistry.cli.main import cli
 from fxregistry.cli.options import config_values, option_fields
 from fxregistry.dataset.config import BuildConfig
+from fxregistry.dataset.recipes import load_recipe
 from fxregistry.errors import FxrError, Interrupted
 from fxregistry.training.config import (
     DEVICE_HELP,
@@ -317,6 +318,15 @@ def _build_config(*args: str) -> tuple[BuildConfig, dict]:
 
 @pytest.mark.parametrize("recipe", sorted((ROOT / "datasets").rglob("*.toml")), ids=str)
 def test_every_recipe_in_datasets_is_a_valid_build(recipe):
+    # A recipe for any one effect leaves --effect to the command line.
+    given = [] if "effect" in load_recipe(recipe) else ["--effect", "delay"]
+    config, _ = _build_config("--recipe", str(recipe), *given)
+    named = registry.effect_names() if config.effect == "all" else config.effect.split(",")
+    assert set(named) <= set(registry.effect_names())
+
+
+@pytest.mark.parametrize("recipe", sorted((ROOT / "datasets" / "study").glob("*.toml")), ids=str)
+def test_the_study_recipes_build_the_data_behind_the_results_page(recipe):
     config, params = _build_config("--recipe", str(recipe))
     assert config.effect in registry.effect_names()
     assert config.residual and config.max_clips == 160
