@@ -44,8 +44,8 @@ NORMALIZATIONS = ("fixed", "minmax")
 DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps"
 # What `fxr fit` trains when no --model is named: the best model measured so far. Of the
 # study's three cnn is best (docs/results.md); fxnet beats cnn on real recordings on every
-# effect, and fxnet2 (its evidence standardized once, not per batch) beats fxnet on the
-# paired bitcrusher and sample rate and the blind delay, equal elsewhere
+# effect, and fxnet2 (its evidence standardized once, not per batch) beats fxnet on three
+# of the eight effect-and-input rows on real recordings and equals it on the rest
 # (benchmarks/real_audio.py, docs/real-audio.md). Change it only with a measurement.
 DEFAULT_MODEL = "fxnet2"
 
