@@ -85,9 +85,9 @@ class FirstBatchNorm(nn.Module):
 
     ActNorm (Kingma & Dhariwal, 2018): the evidence is standardized as
     BatchNorm would, but by statistics fixed once rather than drawn from every
-    batch. At fxr's batch of 16, BatchNorm's per-batch statistics of the lag
-    evidence let fxnet fit each training clip and fail on others
-    (docs/real-audio.md).
+    batch. With BatchNorm's per-batch statistics, at fxr's batch of 16, fxnet
+    did not fit even its own training split of the paired bitcrusher
+    (benchmarks/split_accuracy.py, docs/real-audio.md).
     """
 
     def __init__(self, features: int, eps: float = 1e-2):
