@@ -9,16 +9,19 @@ unwinds through every cleanup) or the trainer's (stop after this step, keep
 the checkpoint).
 
 Python raises Ctrl-C's KeyboardInterrupt wherever the main thread happens to
-be, and one raised inside a weakref callback or a ``__del__`` is printed
-("Exception ignored in ...") and dropped: the build went on and exited 0 after
-the user had pressed Ctrl-C. :func:`remember_ctrl_c` keeps the fact, and the
-build asks for it again before it marks its file complete.
+be, and one raised inside a weakref callback or a ``__del__`` (an import's
+module-lock callback, say) is dropped and printed ("Exception ignored in ...",
+a traceback): the build went on and exited 0 after the user had pressed Ctrl-C.
+:func:`remember_ctrl_c` keeps the fact, silences that print (the interrupt is
+not lost, so there is nothing to report), and the build asks for it again
+after every block it writes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -76,8 +79,16 @@ def remember_ctrl_c() -> Iterator[CtrlC]:
         ctrl_c.pressed = True
         previous(signum, frame)
 
+    report = sys.unraisablehook
+
+    def drop_remembered(unraisable: sys.UnraisableHookArgs) -> None:
+        if not (ctrl_c.pressed and issubclass(unraisable.exc_type, KeyboardInterrupt)):
+            report(unraisable)
+
     signal.signal(signal.SIGINT, remember)
+    sys.unraisablehook = drop_remembered
     try:
         yield ctrl_c
     finally:
+        sys.unraisablehook = report
         signal.signal(signal.SIGINT, previous)

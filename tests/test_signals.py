@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,27 @@ def test_a_ctrl_c_that_something_swallowed_is_raised_again_by_check():
         with pytest.raises(KeyboardInterrupt):
             ctrl_c.check()
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_ctrl_c_dropped_in_a_weakref_callback_is_not_reported_and_is_raised_again():
+    # A build's Ctrl-C once landed in an import's module-lock callback: Python printed
+    # "Exception ignored in ..." and a traceback above "fxr: interrupted".
+    class Thing:
+        pass
+
+    reported = []
+    previous = sys.unraisablehook
+    sys.unraisablehook = reported.append  # stands for Python's printer
+    try:
+        with remember_ctrl_c() as ctrl_c:
+            thing = Thing()
+            _ref = weakref.ref(thing, lambda _: signal.raise_signal(signal.SIGINT))
+            del thing  # the callback runs here; its KeyboardInterrupt cannot propagate
+            with pytest.raises(KeyboardInterrupt):
+                ctrl_c.check()
+            _ref = weakref.ref(thing := Thing(), lambda _: 1 / 0)
+            del thing  # any other dropped exception is still reported
+        assert sys.unraisablehook == reported.append
+    finally:
+        sys.unraisablehook = previous
+    assert [r.exc_type for r in reported] == [ZeroDivisionError]

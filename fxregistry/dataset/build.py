@@ -90,6 +90,11 @@ def build(
     window = 2 * workers  # tasks in flight: enough to keep every worker busy
     out.parent.mkdir(parents=True, exist_ok=True)
     with remember_ctrl_c() as ctrl_c, atomic_write(out) as partial:
+
+        def checked_log(line: str) -> None:
+            ctrl_c.check()  # one raised in a callback was dropped: stop all the same
+            log(line)
+
         scratch = partial.with_name(partial.name + ".clips")
         try:
             # The pool inside the files: the workers (which read the scratch file)
@@ -97,7 +102,7 @@ def build(
             with worker_pool(workers) as pool:
                 # Pass 1, then the header: its counts and split ranges are now known.
                 clips = cut_recordings(
-                    recordings, order, split_of, config, scratch, pool, window, log
+                    recordings, order, split_of, config, scratch, pool, window, checked_log
                 )
                 header = _header(config, effects, clips)
                 job = _render_job(config, header, effects, scratch)
@@ -108,8 +113,8 @@ def build(
                     # Pass 2: rendered blocks come back in file order.
                     blocks = job.blocks(clips.keys(job.clip_samples))
                     results = ordered_map(render_block, blocks, pool, window)
-                    _write_renders(rows, results, header, started, log)
-                    ctrl_c.check()  # one raised in a callback was dropped: stop all the same
+                    _write_renders(rows, results, header, started, checked_log)
+                    ctrl_c.check()  # after the last block too
                     mark_complete(f)
         finally:
             scratch.unlink(missing_ok=True)
