@@ -31,6 +31,7 @@ from fxregistry.estimation.defaults import (
     pick_estimator,
 )
 from fxregistry.estimation.models import load_predictor
+from fxregistry.estimation.synthesis import MATCH_DB
 from fxregistry.specs.estimator import Estimator
 from fxregistry.training.config import FitConfig
 from fxregistry.training.fit import fit
@@ -113,6 +114,36 @@ def test_blind_the_checks_overrule_the_network(guitar, tmp_path):
     assert (found["effect"], found["identified_by"]) == ("delay", "echoes")
     assert found["parameters"]["delay_seconds"]["value"] == 0.25
     assert found["echoes"]["score"] >= 30
+
+
+def test_with_the_dry_and_refine_the_effect_that_renders_the_dry_into_the_wet_decides(
+    guitar, tmp_path
+):
+    if not SHIPPED:
+        pytest.skip("no shipped weights: `make models` writes them")
+    loud = guitar / np.abs(guitar).max() * 10 ** (-2 / 20)
+    write_audio(tmp_path / "dry.wav", loud, SAMPLE_RATE)
+    limited = registry.get_effect("limiter")(loud, SAMPLE_RATE, threshold_db=-9.0, release_ms=0.0)
+    write_audio(tmp_path / "wet.wav", limited, SAMPLE_RATE)
+    result = CliRunner().invoke(
+        cli,
+        ["estimate", str(tmp_path / "wet.wav"), "--dry", str(tmp_path / "dry.wav")]
+        + ["--refine", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.output)
+    assert (found["effect"], found["identified_by"]) == ("limiter", "synthesis")
+    assert (
+        found["synthesis"]["limiter"]
+        >= MATCH_DB
+        > max(fit for name, fit in found["synthesis"].items() if name != "limiter")
+    )
+    assert found["parameters"]["threshold_db"]["value"] == -9.0
+    assert set(found["network_probabilities"]) == set(found["probabilities"])
+    untouched = estimate_with_defaults(
+        tmp_path / "dry.wav", tmp_path / "dry.wav", refine=True, device="cpu"
+    )
+    assert (untouched["effect"], untouched["identified_by"]) == (None, "synthesis")
 
 
 def test_without_the_dry_a_blind_estimator_is_picked_and_with_it_a_paired_one():

@@ -110,7 +110,11 @@ def evaluate(
     "--effect",
     help="The effect to estimate the settings of, skipping identification (without RUN).",
 )
-@click.option("--refine", is_flag=True, help="Search by rendering the dry audio (needs --dry).")
+@click.option(
+    "--refine",
+    is_flag=True,
+    help="Search by rendering the dry audio, for the effect too without RUN (needs --dry).",
+)
 @click.option(
     "--render-to", type=click.Path(), help="Write the dry audio rendered at the estimate."
 )

@@ -236,6 +236,17 @@ def format_estimate(result: dict[str, Any], truth: Sequence[tuple[str, float]] =
         if result.get("evidence"):
             checked = ", ".join(f"{name} {v}" for name, v in result["evidence"].items())
             lines.append(f"  blind checks: {checked}")
+        if result.get("synthesis"):
+            fits = ", ".join(
+                f"{name} {fit:.0f} dB"
+                for name, fit in result["synthesis"].items()
+                if fit is not None
+            )
+            decided = result.get("identified_by") == "synthesis"
+            lines.append(
+                f"  the dry rendered again, fit to the wet: {fits}"
+                + (" (decides)" if decided else " (undecided: the network's answer)")
+            )
     for name, p in result["parameters"].items():
         line = f"  {name:<16} {p['value']:>10.4g} {p['unit']:<5} (± {p['spread']:.3g}"
         line += f", network {p['network']:.4g})"

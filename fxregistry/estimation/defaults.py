@@ -25,6 +25,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from fxregistry import registry
 from fxregistry.dataset.identification import NONE
 from fxregistry.errors import FxrError
@@ -57,6 +59,39 @@ def _none_installed(what: str, estimators: list[Estimator]) -> FxrError:
         f"no default estimator {what} is installed (installed: {listed}; fxr "
         "list-estimators); train one with `make models`, or pass a run: fxr estimate RUN WET"
     )
+
+
+def _weigh_synthesis(
+    identification: dict[str, Any],
+    wet_path: str | os.PathLike,
+    dry_path: str | os.PathLike,
+    estimators: list[Estimator],
+) -> None:
+    """With the dry and ``--refine``: the effect whose render of the dry is the wet, if one is.
+
+    The candidates are the effects whose settings an installed estimator can
+    give. The renders start with the files and span ``REFINE_SECONDS``, as
+    the refinement's do.
+    """
+    from fxregistry.audio.io import SAMPLE_RATE
+    from fxregistry.estimation.estimate import REFINE_SECONDS, read_pair
+    from fxregistry.estimation.synthesis import identify_by_synthesis
+
+    wet, dry = read_pair(wet_path, dry_path, int(2 * SAMPLE_RATE))
+    excerpt = slice(0, int(REFINE_SECONDS * SAMPLE_RATE))
+    named = {e.effect for e in estimators if e.effect is not None}
+    effects = {n: reg.item for n, reg in registry.registrations("effect").items() if n in named}
+    found, fits = identify_by_synthesis(dry[excerpt], wet[excerpt], effects)
+    shown = {n: round(f, 1) if np.isfinite(f) else None for n, f in fits.items()}
+    identification["synthesis"] = shown  # dB; None: an effect with no setting to render
+    if found is None:
+        return  # nothing renders the wet: the network's answer stands
+    network = identification["probabilities"]
+    identification["network_probabilities"] = network
+    identification["effect"] = None if found == NONE else found
+    identification["probability"] = 1.0
+    identification["probabilities"] = {found: 1.0} | {c: 0.0 for c in network if c != found}
+    identification["identified_by"] = "synthesis"
 
 
 def _weigh_evidence(identification: dict[str, Any], wet_path: str | os.PathLike) -> None:
@@ -138,6 +173,8 @@ def estimate_with_defaults(
         identification["identified_by"] = identifier.name
         if dry_path is None:
             _weigh_evidence(identification, wet_path)
+        elif refine:
+            _weigh_synthesis(identification, wet_path, dry_path, estimators)
         used.append(identifier.name)
         effect = identification["effect"]
         if effect is None:  # no registered effect shows in the audio
@@ -152,7 +189,7 @@ def estimate_with_defaults(
     if identification is not None:
         for key in ("probability", "probabilities", "identified_by"):
             result[key] = identification[key]
-        for key in ("network_probabilities", "evidence"):  # blind only
+        for key in ("network_probabilities", "evidence", "synthesis"):  # where they ran
             if key in identification:
                 result[key] = identification[key]
     return {**result, "estimators": used}

@@ -56,7 +56,7 @@ from fxregistry.specs.effect import Effect
 from fxregistry.training.config import INPUTS
 from fxregistry.training.identify import class_probabilities
 
-__all__ = ["windows", "estimate", "identification_result", "read_usable"]
+__all__ = ["windows", "estimate", "identification_result", "read_pair", "read_usable"]
 
 REFINE_SECONDS = 20.0  # refinement compares at most this much audio
 # A file whose peak stays below this is silence: far under any recording's
@@ -90,7 +90,8 @@ def read_usable(path: str | os.PathLike, clip: int) -> np.ndarray:
     return audio
 
 
-def _read_pair(wet_path, dry_path, clip: int) -> tuple[np.ndarray, np.ndarray | None]:
+def read_pair(wet_path, dry_path, clip: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`read_usable` of the wet, and of the dry if given, cut to the same length."""
     wet = read_usable(wet_path, clip)
     if dry_path is None:
         return wet, None
@@ -138,7 +139,7 @@ def estimate(
     stored = card.effect
     data = card.data
     clip = int(round(data.get("clip_seconds", 2.0) * SAMPLE_RATE))
-    wet, dry = _read_pair(wet_path, dry_path, clip)
+    wet, dry = read_pair(wet_path, dry_path, clip)
 
     wet_windows = windows(wet, clip)
     dry_windows = windows(dry, clip) if dry is not None else None

@@ -1,0 +1,79 @@
+"""With the dry audio, analysis by synthesis says which effect made the wet.
+
+Every registered effect is checked because it is registered: at each of its
+settings that change a loud guitar, rendering the dry again names it (or none,
+when the setting left a mere gain change), and never another effect.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fxregistry import registry
+from fxregistry.audio.io import SAMPLE_RATE
+from fxregistry.dataset.identification import NONE
+from fxregistry.estimation.synthesis import (
+    MARGIN_DB,
+    MATCH_DB,
+    decide,
+    identify_by_synthesis,
+    synthesis_fits,
+)
+
+EFFECTS = {name: reg.item for name, reg in registry.registrations("effect").items()}
+
+
+@pytest.fixture(scope="module")
+def loud(guitar):
+    return (guitar / np.abs(guitar).max() * 10 ** (-2 / 20)).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", sorted(EFFECTS))
+def test_every_grid_setting_is_named_by_rendering_the_dry_again(name, loud):
+    effect = EFFECTS[name]
+    named = 0
+    for setting in effect.changing_grid():
+        wet = effect(loud, SAMPLE_RATE, **setting)
+        found, fits = identify_by_synthesis(loud, wet, EFFECTS)
+        assert found in (name, NONE), (setting, fits)
+        named += found == name
+    assert named >= len(effect.changing_grid()) / 2  # none only where it left a gain change
+
+
+def test_a_16_bit_file_still_matches(loud):
+    # The files a user hands over are rounded to 16 bits, the dry and the wet alike.
+    def pcm16(audio):
+        return (np.round(audio * 32767) / 32767).astype(np.float32)
+
+    wet = EFFECTS["delay"](loud, SAMPLE_RATE, delay_seconds=0.25)
+    found, fits = identify_by_synthesis(pcm16(loud), pcm16(wet), EFFECTS)
+    assert found == "delay" and MATCH_DB <= fits["delay"] < 200
+
+
+def test_a_mere_gain_change_is_none_though_an_effect_renders_it(loud):
+    # The limiter at 0 dB on audio peaking at -20 dBFS only makes it up: exact, yet no change.
+    quiet = loud * 10 ** (-18 / 20)
+    wet = EFFECTS["limiter"](quiet, SAMPLE_RATE, threshold_db=0.0, release_ms=500.0)
+    found, fits = identify_by_synthesis(quiet, wet, EFFECTS)
+    assert found == NONE and fits["limiter"] >= MATCH_DB
+    assert identify_by_synthesis(loud, 0.5 * loud, EFFECTS)[0] == NONE
+
+
+def test_a_setting_off_the_grid_decides_nothing(loud):
+    wet = EFFECTS["delay"](loud, SAMPLE_RATE, delay_seconds=0.05)  # grid steps are 0.0357 s
+    found, fits = identify_by_synthesis(loud, wet, EFFECTS)
+    assert found is None and max(fits.values()) < MATCH_DB
+
+
+def test_the_winner_must_match_and_beat_every_other_candidate_by_the_margin():
+    assert decide({NONE: 5.0, "a": MATCH_DB, "b": MATCH_DB - MARGIN_DB}) == "a"
+    assert decide({NONE: 5.0, "a": MATCH_DB - 1, "b": 0.0}) is None  # not close enough
+    assert decide({NONE: 5.0, "a": 90.0, "b": 85.0}) is None  # two effects render it
+    assert decide({NONE: 80.0, "a": 85.0}) == NONE  # the dry explains it as well
+    assert decide({NONE: 80.0, "a": 200.0}) == "a"  # 15 bits: the dry is close, not exact
+
+
+def test_an_effect_without_a_setting_that_changes_audio_never_wins(loud):
+    fits = synthesis_fits(loud, loud, {})
+    assert set(fits) == {NONE} and fits[NONE] == 200.0
