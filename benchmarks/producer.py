@@ -16,6 +16,10 @@ also ``--dry dry.wav --refine``). Reported per group:
 - blind MAE on normalized parameters per effect, over the examples whose
   effect was identified right; paired, grid accuracy over every example the
   effect changed;
+- paired, beside it, the identifiability floor of the same examples: the
+  expected grid accuracy of an estimator that knows the effect and the dry
+  and picks among the settings that make the same audio (1 / their number
+  when the truth is among them; fxregistry.estimation.search);
 - how many wet clips were digital silence (0 bits on a quiet clip): fxr
   refuses those, one line, and they are left out of the scores;
 - the median wall time of one estimate in this process (the command adds
@@ -45,6 +49,7 @@ from fxregistry import registry
 from fxregistry.audio.io import SAMPLE_RATE, write_audio
 from fxregistry.estimation.defaults import estimate_with_defaults, installed_estimators
 from fxregistry.estimation.estimate import SILENCE_DB
+from fxregistry.estimation.search import closest_grid_settings
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "results.md"
 
@@ -54,6 +59,7 @@ def measure(
 ) -> dict:
     counts = defaultdict(lambda: [0, 0])  # key -> [right, total]
     errors, grid_hits, seconds = defaultdict(list), defaultdict(list), []
+    floor = defaultdict(list)
     answers = []  # (truth, answer, its probability, decided by a fixed point), for thresholds
     for c, clip in enumerate(clips):
         dry_path = write_audio(folder / "dry.wav", clip, SAMPLE_RATE)
@@ -82,6 +88,8 @@ def measure(
                 both = estimate_with_defaults(wet_path, dry_path, refine=True, device="cpu")
                 found = {k: p["grid_value"] for k, p in both["parameters"].items()}
                 grid_hits[name].append(found == setting and both["effect"] == name)
+                tied = closest_grid_settings(registry.get_effect(name), clip, wet)
+                floor[name].append((setting in tied) / len(tied))
             if blind["effect"] == truth:
                 effect = registry.get_effect(name)
                 estimated = {k: p["value"] for k, p in blind["parameters"].items()}
@@ -91,6 +99,7 @@ def measure(
         "identified": {k: {"right": r, "n": n, "share": r / n} for k, (r, n) in counts.items()},
         "mae": {k: float(np.mean(v)) for k, v in errors.items()},
         "paired_grid": {k: float(np.mean(v)) for k, v in grid_hits.items()},
+        "paired_floor": {k: float(np.mean(v)) for k, v in floor.items()},
         "seconds_median": float(np.median(seconds)),
         "thresholds": thresholds(answers),
     }
@@ -196,14 +205,18 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
         lines += [
             "",
             "With `--dry --refine`, grid accuracy (effect and setting right), on every "
-            "example the effect changed:",
+            "example the effect changed, and the identifiability floor of those examples "
+            "(the best expected grid accuracy with the effect and the dry known):",
             "",
         ]
         lines.append("| group | " + " | ".join(effects) + " |")
         lines.append("| --- | " + " | ".join("---:" for _ in effects) + " |")
         for group, r in rows.items():
             cells = [
-                f"{r['paired_grid'][e]:.0%}" if e in r["paired_grid"] else "–" for e in effects
+                f"{r['paired_grid'][e]:.0%} (floor {r['paired_floor'][e]:.0%})"
+                if e in r["paired_grid"]
+                else "–"
+                for e in effects
             ]
             lines.append(f"| {group} | " + " | ".join(cells) + " |")
     report = save("producer" + (f"-{args.tag}" if args.tag else ""), lines, {"rows": rows})
