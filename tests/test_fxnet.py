@@ -6,6 +6,9 @@ these are the claims its docstring makes about the evidence it computes.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -75,7 +78,7 @@ def test_pooling_bins_is_adaptive_average_pooling(bins, shape):
 def test_first_batch_norm_standardizes_the_first_batch_then_keeps_its_statistics():
     norm = FirstBatchNorm(3).train()
     first = torch.randn(16, 3) * torch.tensor([0.01, 1.0, 30.0]) + torch.tensor([5.0, -2.0, 0.0])
-    out = norm(first)
+    out = norm(first).detach()
     assert torch.allclose(out.mean(dim=0), torch.zeros(3), atol=1e-4)
     # eps keeps a feature that barely varies from being blown up: 0.01 / (0.01 + eps)
     assert out.std(dim=0, unbiased=False)[1:].sub(1).abs().max() < 0.02
@@ -95,3 +98,38 @@ def test_first_batch_norm_is_restored_with_the_weights_not_set_again():
     restored.train()
     x = torch.randn(8, 2) - 50.0  # would move the statistics if it set them again
     assert torch.equal(restored(x), trained(x))
+
+
+RANK = """
+import sys, torch, torch.distributed as dist
+from fxr_plugins.nets.fxnet import FirstBatchNorm
+rank, store, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2)
+norm = FirstBatchNorm(2).train()
+torch.manual_seed(rank)
+norm(torch.randn(8, 2) * (1 + 4 * rank) + 10 * rank)  # each process its own first batch
+torch.save({"shift": norm.shift.detach(), "scale": norm.scale.detach()}, out)
+dist.destroy_process_group()
+"""
+
+
+def test_under_torchrun_every_process_starts_from_the_statistics_of_all_first_batches(tmp_path):
+    # DDP keeps the processes' weights equal only if they start equal: the shift and
+    # scale are set from every process's first batch, not each from its own.
+    outs = [tmp_path / f"rank{r}.pt" for r in (0, 1)]
+    ranks = [
+        subprocess.Popen([sys.executable, "-c", RANK, str(r), str(tmp_path / "store"), str(out)])
+        for r, out in enumerate(outs)
+    ]
+    assert [p.wait(timeout=120) for p in ranks] == [0, 0]
+    first, second = (torch.load(out) for out in outs)
+    assert torch.equal(first["shift"], second["shift"])
+    assert torch.equal(first["scale"], second["scale"])
+    batches = []
+    for rank in (0, 1):
+        torch.manual_seed(rank)
+        batches.append(torch.randn(8, 2) * (1 + 4 * rank) + 10 * rank)
+    both = torch.cat(batches)
+    torch.testing.assert_close(first["shift"], -both.mean(dim=0))
+    expected = 1 / (both.std(dim=0, unbiased=False) + FirstBatchNorm(2).eps)
+    torch.testing.assert_close(first["scale"], expected)
