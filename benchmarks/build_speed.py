@@ -4,7 +4,8 @@
 
 1. Writes `--takes` takes of the built-in synthesizer (10-30 s each,
    real recording lengths) as wav files into a scratch folder.
-2. For each effect, runs benchmarks/naive_build.py and `fxr build` (defaults)
+2. For each effect, runs benchmarks/naive_build.py and `fxr build` (defaults,
+   but `--augment none`: the naive script does not augment)
    on that folder as separate processes; measures examples/s, the peak memory
    of the whole process tree (PSS, sampled from /proc every 20 ms), and bytes
    on disk per example.
@@ -36,6 +37,9 @@ from report import save
 
 HERE = Path(__file__).resolve().parent
 FXR = Path(sys.executable).parent / "fxr"
+
+# The naive script does not augment: neither does fxr here, so both do the same work.
+NO_AUGMENT = ("--augment", "none")
 
 
 def process_tree_memory(root: int) -> int:
@@ -119,7 +123,7 @@ def profile_build(folder: Path, effect: str, scratch: Path) -> list[tuple[str, f
     profiler = cProfile.Profile()
     profiler.enable()
     build(
-        BuildConfig(effect=effect, source=str(folder), max_clips=200),
+        BuildConfig(effect=effect, source=str(folder), max_clips=200, augment=NO_AUGMENT[1]),
         scratch / "p.h5",
         workers=1,
         force=True,
@@ -188,6 +192,7 @@ def main() -> None:
                     str(folder),
                     "--out",
                     str(ours_out),
+                    *NO_AUGMENT,
                 ]
             )
             from fxregistry.dataset.header import describe
@@ -223,6 +228,7 @@ def main() -> None:
                 str(big_folder),
                 "--out",
                 str(big_out),
+                *NO_AUGMENT,
             ]
         )
         from fxregistry.dataset.header import describe
@@ -249,7 +255,8 @@ def main() -> None:
         f"Command: `.venv/bin/python benchmarks/build_speed.py --takes {args.takes} "
         f"--big-takes {args.big_takes}`  ",
         f"Machine: {machine}. Input: {args.takes} synthesizer takes, {audio_seconds:.0f} s of "
-        "audio as 44.1 kHz wav files; `fxr build` with default settings (workers = cores).",
+        "audio as 44.1 kHz wav files; `fxr build` with default settings but `--augment none`, "
+        "as the naive script does not augment (workers = cores).",
         "",
         "| effect | naive examples/s | fxr examples/s | speed-up | naive peak memory | "
         "fxr peak memory | naive bytes/example | fxr bytes/example |",

@@ -47,6 +47,7 @@ def main() -> None:
                     source=f"synth:{args.takes}",
                     max_clips=args.clips,
                     level="peak:-1",
+                    augment="none",
                     residual=False,
                 ),
                 data,

@@ -99,6 +99,7 @@ def main() -> None:
                 source=f"synth:{args.takes}",
                 max_clips=args.clips,
                 level="peak:-1",  # the study's, not fxr build's default
+                augment="none",  # the study's clips, as they were
                 residual=True,
             )
             build(config, data)
