@@ -128,14 +128,18 @@ def main() -> None:
             name = f"{stem}-{input_name}"
             run = work / name
             trained = fit_recipe(data, run, input_name, EPOCHS)
-            entries[name] = entry(name, stem, effect, trained, options, run, real)
+            entries[name] = entry(name, stem, effect, trained, options, run, real, trained_at)
             log(json.dumps(entries[name]["measured"]))
     minutes = (time.perf_counter() - started) / 60
     write_manifest(list(entries.values()), args, minutes, trained_at)
 
 
-def entry(name, stem, effect, trained, options, run: Path, real: dict) -> dict:
-    """One estimator's manifest entry; its model exported beside the manifest."""
+def entry(name, stem, effect, trained, options, run: Path, real: dict, trained_at: str) -> dict:
+    """One estimator's manifest entry; its model exported beside the manifest.
+
+    The entry keeps its own commit: `--only` retrains some estimators and
+    keeps the others, which the top-level commit (the last run's) does not describe.
+    """
     WEIGHTS.mkdir(parents=True, exist_ok=True)
     export_onnx(run, WEIGHTS / f"{name}.onnx")
     synth = evaluate(run, device="cpu", figures=False)
@@ -165,6 +169,7 @@ def entry(name, stem, effect, trained, options, run: Path, real: dict) -> dict:
         + (f" --input {trained}" if trained == "wet" else ""),
         "model": DEFAULT_MODEL,
         "seed": 0,
+        "commit": trained_at,
         "export": f"fxr export {name} {name}.onnx",
         "bytes": (WEIGHTS / f"{name}.onnx").stat().st_size,
         "measured": {"summary": summary, **measured},
