@@ -10,7 +10,8 @@ call, median of 5 after a warm-up), the whole `fxr estimate` command
 (interpreter start, imports and plugin loading included, median of 3), and
 the same with `--refine`. With default estimators installed (`make models`),
 also `fxr estimate WET` without a run: identification, the blind checks and
-the effect's blind estimator, in a process and as a command. Each run is
+the effect's blind estimator, in a process and as a command, and `--dry DRY
+--refine` (the effect decided by rendering the dry again, then the setting). Each run is
 also timed as its portable export (`fxr export`: onnxruntime, no torch).
 
 Writes benchmarks/results/estimate_speed.{md,json}.
@@ -103,13 +104,17 @@ def main() -> None:
         if installed_estimators():
             estimate_with_defaults(wet, device="cpu")  # warm-up
             quiet = {"check": True, "capture_output": True}
+            command = [str(FXR), "estimate", str(wet), "--device", "cpu"]
+            paired = command + ["--dry", str(dry), "--refine"]  # analysis by synthesis
             row = {
                 "input": "default estimators",
                 "model": "portable",
                 "library_s": timed(5, estimate_with_defaults, wet, device="cpu"),
-                "command_s": timed(
-                    3, subprocess.run, [str(FXR), "estimate", str(wet), "--device", "cpu"], **quiet
+                "command_s": timed(3, subprocess.run, command, **quiet),
+                "refine_library_s": timed(
+                    3, estimate_with_defaults, wet, dry, refine=True, device="cpu"
                 ),
+                "refine_command_s": timed(3, subprocess.run, paired, **quiet),
             }
             rows.append(row)
             print(row, file=sys.stderr)

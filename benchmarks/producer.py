@@ -156,6 +156,7 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
         + f" --groups {args.groups} --clips {args.clips}"
         + (" --paired" if args.paired else "")
         + (f" --format {args.format}" if args.format != "wav" else "")
+        + (f" --tag {args.tag}" if args.tag else "")
         + "`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, CPU; "
         f"{minutes:.0f} minutes. Estimators: {estimators}. Each group: {args.clips} loud 2 s "
