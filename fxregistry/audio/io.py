@@ -29,6 +29,7 @@ __all__ = [
     "SAMPLE_RATE",
     "AUDIO_SUFFIXES",
     "LOSSY_SUFFIXES",
+    "sample_exact",
     "WRITE_SUFFIXES",
     "read_audio",
     "write_audio",
@@ -43,10 +44,16 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".m4a")
 WRITE_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
 # Lossy codecs: every sample moves, so no sample-exact property of the audio survives.
 LOSSY_SUFFIXES = (".ogg", ".mp3", ".m4a")
+
 # What real recordings use (telephone speech to the fastest converters sold);
 # a rate or channel count outside is a damaged header, not audio.
 RATE_RANGE = (1000, 768_000)
 MAX_CHANNELS = 256
+
+
+def sample_exact(path: str | os.PathLike) -> bool:
+    """Whether the file at ``path`` keeps its samples as written (not a lossy codec)."""
+    return Path(path).suffix.lower() not in LOSSY_SUFFIXES
 
 
 def resample(audio: np.ndarray, orig_hz: float, new_hz: float) -> np.ndarray:

@@ -22,7 +22,6 @@ The result is that of step 2 (or 1, for none), plus the identification's
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -105,8 +104,8 @@ def _weigh_evidence(identification: dict[str, Any], wet_path: str | os.PathLike)
     refutes, to the first that stands (none stands always), and the
     probabilities are renormalized over what was not struck off.
     """
-    from fxregistry.audio.io import LOSSY_SUFFIXES, SAMPLE_RATE, rms_db
-    from fxregistry.estimation.estimate import read_usable, windows
+    from fxregistry.audio.io import SAMPLE_RATE, sample_exact
+    from fxregistry.estimation.estimate import loudest, read_usable, windows
     from fxregistry.estimation.evidence import (
         CONFIRMED,
         REFUTED,
@@ -116,14 +115,14 @@ def _weigh_evidence(identification: dict[str, Any], wet_path: str | os.PathLike)
     )
 
     clip = int(2 * SAMPLE_RATE)
-    loudest = max(windows(read_usable(wet_path, clip), clip), key=rms_db)
-    exact = Path(wet_path).suffix.lower() not in LOSSY_SUFFIXES
+    window = loudest(windows(read_usable(wet_path, clip), clip))
+    exact = sample_exact(wet_path)
     effects = {name: reg.item for name, reg in registry.registrations("effect").items()}
     found: dict[str, Evidence | None] = {}
 
     def verdict(name: str) -> str | None:
         if name not in found:
-            found[name] = blind_evidence(effects[name], loudest, exact)
+            found[name] = blind_evidence(effects[name], window, exact)
         return None if found[name] is None else found[name].verdict
 
     network = identification["probabilities"]  # most probable first

@@ -32,7 +32,6 @@ over windows, the most probable first, "none" among them (SPEC's
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,11 +39,11 @@ import numpy as np
 from fxregistry import registry
 from fxregistry.audio.features import spectral_distance, spectrogram
 from fxregistry.audio.io import (
-    LOSSY_SUFFIXES,
     SAMPLE_RATE,
     check_audio_output,
     read_audio,
     rms_db,
+    sample_exact,
     write_audio,
 )
 from fxregistry.dataset.identification import NONE
@@ -71,6 +70,11 @@ def windows(audio: np.ndarray, samples: int) -> np.ndarray:
     if rest and (full == 0 or rest >= samples // 4):
         parts.append(np.pad(audio[full * samples :], (0, samples - rest)))
     return np.stack(parts).astype(np.float32)
+
+
+def loudest(parts: np.ndarray) -> np.ndarray:
+    """The loudest of the windows ``(W, samples)``: the most of an effect's change to see."""
+    return max(parts, key=rms_db)
 
 
 def read_usable(path: str | os.PathLike, clip: int) -> np.ndarray:
@@ -181,9 +185,7 @@ def estimate(
         "distance_after": None,
     }
     if dry is None:
-        loudest = max(wet_windows, key=rms_db)  # most of the effect's change to see
-        exact = Path(wet_path).suffix.lower() not in LOSSY_SUFFIXES
-        _check_blind_evidence(result, stored.name, loudest, exact)
+        _check_blind_evidence(result, stored.name, loudest(wet_windows), sample_exact(wet_path))
     if dry is not None and (refine or render_to):
         effect = _installed(stored.name)
         excerpt = slice(0, int(REFINE_SECONDS * SAMPLE_RATE))
