@@ -24,7 +24,7 @@ demo: $(INSTALLED)
 test: $(INSTALLED) lint
 	$(BIN)/python -m pytest -q
 
-# Retrain the default estimators fxr ships (plugins/weights), about an hour on 2 cores;
+# Retrain the default estimators fxr ships (plugins/weights), about half an hour on 2 cores;
 # MODELS_ARGS="--corpus freepats=datasets/real-freepats" also measures them on real audio.
 models: $(INSTALLED)
 	$(BIN)/python benchmarks/default_estimators.py $(MODELS_ARGS)

@@ -25,7 +25,7 @@ plugins/weights/manifest.json records the recipe, each model's data and
 seed, the commit, and what it measured: on the synth test split, and on
 every group of each `--corpus` (benchmarks/real_corpus.py; the groups are
 built as the benchmarks build them). Fixed seeds: the same commit and
-machine give the same weights. About an hour on 2 CPU cores; a GPU is used
+machine give the same weights. About half an hour on 2 CPU cores; a GPU is used
 when there is one.
 """
 
