@@ -61,6 +61,7 @@ def measure(
     errors, grid_hits, seconds = defaultdict(list), defaultdict(list), []
     floor = defaultdict(list)
     answers = []  # (truth, answer, its probability, decided by a fixed point), for thresholds
+    wrong = defaultdict(lambda: defaultdict(int))  # "truth" -> {what fxr said: how often}
     for c, clip in enumerate(clips):
         dry_path = write_audio(folder / "dry.wav", clip, SAMPLE_RATE)
         for name, setting, wet, changed in examples(clip, effects):
@@ -78,6 +79,9 @@ def measure(
             counts[key][0] += blind["effect"] == truth
             counts[key][1] += 1
             counts[f"{key} {name or 'untouched'}"][0] += blind["effect"] == truth
+            if blind["effect"] != truth:
+                said = f"{blind['effect'] or 'none'} ({blind.get('identified_by', '?')})"
+                wrong[f"{key} {name or 'untouched'}"][said] += 1
             counts[f"{key} {name or 'untouched'}"][1] += 1
             if truth is None and name is not None:  # an identity or a mere gain change
                 counts["none setting"][0] += blind["effect"] is None
@@ -102,6 +106,7 @@ def measure(
         "paired_floor": {k: float(np.mean(v)) for k, v in floor.items()},
         "seconds_median": float(np.median(seconds)),
         "thresholds": thresholds(answers),
+        "wrong": {k: dict(v) for k, v in wrong.items()},
     }
 
 
@@ -140,6 +145,14 @@ def main() -> None:
             log(f"{group}: {rows[group]}")
     minutes = (time.perf_counter() - started) / 60
     write(args, effects, rows, minutes)
+
+
+def _truth(key: str) -> str:
+    """A count's key (``changed delay``, ``none limiter``, ``none untouched``) as prose."""
+    kind, name = key.split(" ", 1)
+    if name == "untouched":
+        return "untouched"
+    return name if kind == "changed" else f"{name}, no change"
 
 
 def _share(cell: dict | None) -> str:
@@ -202,6 +215,18 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
             for t in THRESHOLDS
         ]
         lines.append(f"| {group} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "What the wrong answers were (the truth: what fxr said, and which evidence decided "
+        "it: the network, or a blind check that confirmed):",
+        "",
+    ]
+    for group, r in rows.items():
+        said = [
+            f"{_truth(truth)} → " + ", ".join(f"{a} {n}" for a, n in sorted(answers.items()))
+            for truth, answers in sorted(r.get("wrong", {}).items())
+        ]
+        lines.append(f"- {group}: " + ("; ".join(said) if said else "none wrong"))
     if args.paired:
         lines += [
             "",
