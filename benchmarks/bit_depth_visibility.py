@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from blind_checks import synth_clips
 from report import save
 
 from fxregistry import registry
@@ -29,13 +30,8 @@ def main() -> None:
     args = parser.parse_args()
     effect = registry.get_effect("bitcrusher")
     features = FeatureConfig()
-    clips = []
-    for take in registry.get_source("synth").recordings(str(args.takes), 0):
-        audio = take.load()
-        for start in range(0, audio.size - 2 * SAMPLE_RATE + 1, 2 * SAMPLE_RATE):
-            clip = audio[start : start + 2 * SAMPLE_RATE]
-            clips.append(clip / np.abs(clip).max() * 10 ** (-1 / 20))
-    dry = np.stack(clips).astype(np.float32)
+    clips = synth_clips(args.takes)
+    dry = (clips / np.abs(clips).max(axis=1, keepdims=True) * 10 ** (-1 / 20)).astype(np.float32)
     dry_db = spectrogram(dry, features)
     rows = []
     for bits in range(17):

@@ -58,6 +58,15 @@ def clips_of(folder: Path, count: int) -> np.ndarray:
     return np.stack(found[:count]).astype(np.float32)
 
 
+def synth_clips(takes: int) -> np.ndarray:
+    """Every whole 2 s clip of the built-in source's first ``takes`` takes (seed 0)."""
+    clips = []
+    for take in registry.get_source("synth").recordings(str(takes), 0):
+        audio = take.load()
+        clips += [audio[s : s + CLIP] for s in range(0, audio.size - CLIP + 1, CLIP)]
+    return np.stack(clips).astype(np.float32)
+
+
 def examples(clip: np.ndarray, effects: list[str]):
     """(effect or None, setting, wet, changed) for every grid setting and the clip untouched."""
     yield None, {}, clip, False

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from blind_checks import clips_of
+from blind_checks import clips_of, synth_clips
 from real_audio import all_groups
 from report import save
 
@@ -30,15 +30,6 @@ from fxregistry.audio.io import SAMPLE_RATE
 
 PEAKS_DBFS = (-1.0, -5.0, -9.0, -15.0, -20.0)
 VISIBLE_DB = 1.0
-CLIP = 2 * SAMPLE_RATE
-
-
-def synth_clips(takes: int) -> np.ndarray:
-    clips = []
-    for take in registry.get_source("synth").recordings(str(takes), 0):
-        audio = take.load()
-        clips += [audio[s : s + CLIP] for s in range(0, audio.size - CLIP + 1, CLIP)]
-    return np.stack(clips).astype(np.float32)
 
 
 def measure(clips: np.ndarray, peak_db: float, threshold: float) -> dict:
@@ -77,7 +68,7 @@ def main() -> None:
     for group, folder in all_groups(args.corpus, args.groups).items():
         sets[group] = clips_of(folder, args.clips)
     thresholds = registry.get_effect("limiter").parameter("threshold_db").grid
-    rows = []
+    rows, table = [], {}  # table: (clips, threshold, releases) -> one cell per peak level
     for name, clips in sets.items():
         for threshold in thresholds:
             for peak in PEAKS_DBFS:
@@ -86,6 +77,10 @@ def main() -> None:
                         {"clips": name, "n": len(clips), "threshold_db": threshold,
                          "peak_dbfs": peak, "releases_ms": pair, **cell}
                     )  # fmt: skip
+                    table.setdefault((name, threshold, pair), []).append(
+                        f"{cell['mean_db']:.2f} / {cell['largest_median_db']:.1f} / "
+                        f"{cell['visible_share']:.0%}"
+                    )
     command = "`.venv/bin/python benchmarks/limiter_release.py --takes " + str(args.takes)
     command += "".join(f" --corpus {c}" for c in args.corpus)
     command += f" --groups {args.groups} --clips {args.clips}`" if args.corpus else "`"
@@ -104,19 +99,7 @@ def main() -> None:
         + " |",
         "| --- | ---: | --- | " + " | ".join("---:" for _ in PEAKS_DBFS) + " |",
     ]
-    keys = sorted({(r["clips"], r["threshold_db"], r["releases_ms"]) for r in rows},
-                  key=lambda k: (list(sets).index(k[0]), k[1], k[2]))  # fmt: skip
-    for name, threshold, pair in keys:
-        cells = []
-        for peak in PEAKS_DBFS:
-            (r,) = [
-                r for r in rows
-                if (r["clips"], r["threshold_db"], r["releases_ms"], r["peak_dbfs"])
-                == (name, threshold, pair, peak)
-            ]  # fmt: skip
-            cells.append(
-                f"{r['mean_db']:.2f} / {r['largest_median_db']:.1f} / {r['visible_share']:.0%}"
-            )
+    for (name, threshold, pair), cells in table.items():
         lines.append(f"| {name} | {threshold:g} dB | {pair} | " + " | ".join(cells) + " |")
     save("limiter_release", lines, rows)
 

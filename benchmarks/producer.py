@@ -78,11 +78,12 @@ def measure(
             key = "none" if truth is None else "changed"
             counts[key][0] += blind["effect"] == truth
             counts[key][1] += 1
-            counts[f"{key} {name or 'untouched'}"][0] += blind["effect"] == truth
+            label = f"{key} {name or 'untouched'}"
+            counts[label][0] += blind["effect"] == truth
+            counts[label][1] += 1
             if blind["effect"] != truth:
                 said = f"{blind['effect'] or 'none'} ({blind.get('identified_by', '?')})"
-                wrong[f"{key} {name or 'untouched'}"][said] += 1
-            counts[f"{key} {name or 'untouched'}"][1] += 1
+                wrong[label][said] += 1
             if truth is None and name is not None:  # an identity or a mere gain change
                 counts["none setting"][0] += blind["effect"] is None
                 counts["none setting"][1] += 1

@@ -44,7 +44,6 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".m4a")
 WRITE_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
 # Lossy codecs: every sample moves, so no sample-exact property of the audio survives.
 LOSSY_SUFFIXES = (".ogg", ".mp3", ".m4a")
-
 # What real recordings use (telephone speech to the fastest converters sold);
 # a rate or channel count outside is a damaged header, not audio.
 RATE_RANGE = (1000, 768_000)
