@@ -1,4 +1,4 @@
-"""``fxr build --augment``: room, colour and noise on the dry clips, with dry
+"""``fxr build --augment``: room, colour, noise and dynamics on the dry clips, with dry
 and wet still exactly paired, deterministic, recorded per clip and in the
 file's provenance, and made again bit for bit from the source."""
 
@@ -16,9 +16,11 @@ from fxregistry.cli.main import cli
 from fxregistry.dataset.augment import (
     AugmentPolicy,
     ColourSpec,
+    DynamicsSpec,
     NoiseSpec,
     RoomSpec,
     augment_clip,
+    draw_augmentations,
     parse_augment,
     show_augment,
 )
@@ -38,6 +40,7 @@ ALWAYS = AugmentPolicy(
     room=RoomSpec(probability=1.0),
     colour=ColourSpec(probability=1.0),
     noise=NoiseSpec(probability=1.0),
+    dynamics=DynamicsSpec(probability=1.0),
 )
 TINY = {"source": "synth:3", "clip_seconds": 0.25, "max_clips": 3}
 
@@ -74,7 +77,7 @@ def test_rendering_the_stored_augmented_dry_gives_the_stored_wet(tmp_path, name)
     effect = registry.get_effect(name)
     with open_dataset(tmp_path / "a.h5") as f:
         records = [json.loads(r) for r in f["clips/augment"][:]]
-        assert all(set(r) == {"room", "colour", "noise"} for r in records)
+        assert all(set(r) == {"room", "colour", "noise", "dynamics"} for r in records)
         examples = int(f.attrs["examples"])
         for example in sorted({0, examples // 2, examples - 1}):
             stored = f["examples/params"][example]
@@ -183,7 +186,7 @@ def test_a_policy_reads_back_from_its_text_and_its_json(text):
     assert AugmentPolicy.from_json(policy.to_json()) == policy
 
 
-def test_default_is_every_augmentation_and_none_is_nothing():
+def test_default_is_room_colour_and_noise_and_none_is_nothing():
     every = AugmentPolicy(name="default", room=RoomSpec(), colour=ColourSpec(), noise=NoiseSpec())
     assert parse_augment("default") == every
     assert parse_augment("none") == AugmentPolicy() and not AugmentPolicy().active
@@ -202,7 +205,7 @@ def test_a_bad_augment_option_is_one_line_with_exit_status_2(tmp_path):
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
         "fxr: error: --augment must be 'none', 'default' or a comma list of room, colour, "
-        "noise, got 'roomy'"
+        "noise, dynamics, got 'roomy'"
     ]
     assert not (tmp_path / "x.h5").exists()
 
@@ -225,3 +228,23 @@ def test_a_clip_that_draws_nothing_is_returned_as_it_was():
     policy = AugmentPolicy(name="never", room=RoomSpec(probability=0.0))
     clip, drawn = augment_clip(audio, 1000, 500, policy, np.random.default_rng(0), SAMPLE_RATE)
     assert drawn == {} and np.array_equal(clip, audio[1000:1500])
+
+
+def test_dynamics_swell_and_dip_the_clip_down_to_the_drawn_depth_and_back_to_0_db():
+    audio = np.full(SAMPLE_RATE, 0.5, np.float32)
+    spec = DynamicsSpec(probability=1.0, depth_db=(30.0, 30.0))
+    policy = AugmentPolicy(name="dynamics", dynamics=spec)
+    for seed in range(5):
+        clip, drawn = augment_clip(audio, 0, audio.size, policy, np.random.default_rng(seed), 44100)
+        gain_db = 20 * np.log10(clip / audio)
+        assert set(drawn) == {"dynamics"} and len(drawn["dynamics"]["at"]) >= 2
+        assert gain_db.max() == pytest.approx(0.0, abs=0.01)
+        assert -30.0 - 1e-3 <= gain_db.min() < -0.1
+
+
+def test_dynamics_are_drawn_last_and_leave_what_the_others_draw():
+    plain = AugmentPolicy(name="plain", room=ALWAYS.room, colour=ALWAYS.colour, noise=ALWAYS.noise)
+    drawn = [draw_augmentations(p, np.random.default_rng(3)) for p in (plain, ALWAYS)]
+    assert "dynamics" in drawn[1]
+    del drawn[1]["dynamics"]
+    assert drawn[0] == drawn[1]

@@ -80,9 +80,28 @@ class NoiseSpec:
     pink_share: float = 0.5
 
 
-SPECS = {"room": RoomSpec, "colour": ColourSpec, "noise": NoiseSpec}
-# In the order they are applied: the room, then the microphone that hears it, then the floor.
+@dataclass(frozen=True)
+class DynamicsSpec:
+    """A performance's dynamics: the clip's gain swells and dips, down to ``depth_db``.
+
+    A gain curve in dB through 2-5 points at random times, one of them at 0 dB,
+    the others drawn down to a depth drawn from ``depth_db``; applied after
+    the room and the microphone, under the noise floor. Real takes have
+    quiet passages and decays that the synthesizer's takes, dense from end to
+    end, lack (docs/real-audio.md).
+    """
+
+    probability: float = 0.4
+    depth_db: Range = (10.0, 40.0)
+
+
+SPECS = {"room": RoomSpec, "colour": ColourSpec, "noise": NoiseSpec, "dynamics": DynamicsSpec}
+# In the order they are drawn (one added last leaves what the others draw). Applied:
+# the room, the microphone that hears it, the dynamics of the playing, then the floor.
 AUGMENTATIONS = tuple(SPECS)
+# What `--augment default` applies. dynamics is not in it yet: measured on the paired
+# bitcrusher only (docs/real-audio.md), not on every effect.
+DEFAULT = ("room", "colour", "noise")
 
 
 @dataclass(frozen=True)
@@ -97,6 +116,7 @@ class AugmentPolicy:
     room: RoomSpec | None = None
     colour: ColourSpec | None = None
     noise: NoiseSpec | None = None
+    dynamics: DynamicsSpec | None = None
 
     @property
     def active(self) -> bool:
@@ -126,11 +146,11 @@ class AugmentPolicy:
 
 
 def parse_augment(text: str) -> AugmentPolicy:
-    """``none``, ``default`` (all of them) or a comma list of ``room``, ``colour``, ``noise``."""
+    """``none``, ``default`` (:data:`DEFAULT`) or a comma list of :data:`AUGMENTATIONS`."""
     text = text.strip()
     if text == "none":
         return AugmentPolicy()
-    names = list(AUGMENTATIONS) if text == "default" else [n.strip() for n in text.split(",")]
+    names = list(DEFAULT) if text == "default" else [n.strip() for n in text.split(",")]
     unknown = [n for n in names if n not in SPECS]
     if unknown or not names or len(set(names)) != len(names):
         raise FxrError(
@@ -182,14 +202,23 @@ def _noise(spec: NoiseSpec, rng: np.random.Generator) -> dict[str, Any]:
     }
 
 
+def _dynamics(spec: DynamicsSpec, rng: np.random.Generator) -> dict[str, Any]:
+    points = int(rng.integers(2, 6))
+    gains = rng.uniform(-_draw(rng, spec.depth_db), 0.0, points)
+    gains[rng.integers(points)] = 0.0
+    return {"at": sorted(rng.uniform(0, 1, points).tolist()), "gain_db": gains.tolist()}
+
+
 def draw_augmentations(policy: AugmentPolicy, rng: np.random.Generator) -> dict[str, Any]:
-    """What one clip gets: ``{augmentation: its drawn settings}``, in the order applied.
+    """What one clip gets: ``{augmentation: its drawn settings}``, in the order drawn.
 
     Every augmentation draws its settings even when it is not applied, so that
     turning one off does not change what the others draw.
     """
     drawn = {}
-    for kind, draw in (("room", _room), ("colour", _colour), ("noise", _noise)):
+    draws = {"room": _room, "colour": _colour, "noise": _noise, "dynamics": _dynamics}
+    for kind in AUGMENTATIONS:
+        draw = draws[kind]
         spec = getattr(policy, kind)
         if spec is None:
             continue
@@ -276,6 +305,10 @@ def augment_clip(
         context = np.asarray(audio[first : start + samples], np.float32)
         board = _board(drawn, sample_rate)
         clip = board(context[None, :], sample_rate)[0, start - first :].astype(np.float32)
+    if "dynamics" in drawn:
+        d = drawn["dynamics"]
+        where = np.linspace(0, 1, clip.size)
+        clip = clip * (10 ** (np.interp(where, d["at"], d["gain_db"]) / 20)).astype(np.float32)
     if "noise" in drawn:
         noise = drawn["noise"]
         clip = clip + _noise_floor(noise["kind"], noise["level_db"], clip, rng)

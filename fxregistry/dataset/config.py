@@ -131,7 +131,8 @@ class BuildConfig:
             "help": "Augment each dry clip before the effect renders it (the pair stays "
             "exact): none, default (room,colour,noise) or a comma list of room (a small "
             "or medium reverb), colour (microphone and instrument EQ), noise (a noise floor "
-            "40-70 dB below the clip).",
+            "40-70 dB below the clip), dynamics (swells and dips of up to 10-40 dB; not in "
+            "default).",
             "parse": parse_augment,
             "show": show_augment,
         },
