@@ -6,7 +6,7 @@
 installed effect E, on the built-in source alone, as the real-audio work
 chose (docs/real-audio.md: levels drawn, residuals, the default model):
 
-    fxr build --effect E --source synth:60 --max-clips 500 --seed 5
+    fxr build --effect E --source synth:60 --max-clips 500 --augment room,colour,noise --seed 5
     fxr fit --data E.h5 --epochs 8 --input wet        -> E-wet   (blind)
     fxr fit --data E.h5 --epochs 8                    -> E-pair  (pair+residual)
 
@@ -15,7 +15,7 @@ augmentations that made blind identification hold better on real recordings
 (benchmarks/identification.py):
 
     fxr build --effect all --source synth:60 --max-clips 500 --grid random:2 \
-        --augment default --seed 5
+        --augment room,colour,noise --seed 5
     fxr fit --data all.h5 --epochs 8 --input wet --model fxnet   -> identify-wet
     fxr fit --data all.h5 --epochs 8                  -> identify-pair
 

@@ -186,8 +186,14 @@ def test_a_policy_reads_back_from_its_text_and_its_json(text):
     assert AugmentPolicy.from_json(policy.to_json()) == policy
 
 
-def test_default_is_room_colour_and_noise_and_none_is_nothing():
-    every = AugmentPolicy(name="default", room=RoomSpec(), colour=ColourSpec(), noise=NoiseSpec())
+def test_default_is_every_augmentation_and_none_is_nothing():
+    every = AugmentPolicy(
+        name="default",
+        room=RoomSpec(),
+        colour=ColourSpec(),
+        noise=NoiseSpec(),
+        dynamics=DynamicsSpec(),
+    )
     assert parse_augment("default") == every
     assert parse_augment("none") == AugmentPolicy() and not AugmentPolicy().active
     # On by default: measured better on real recordings (docs/real-audio.md).

@@ -99,9 +99,6 @@ SPECS = {"room": RoomSpec, "colour": ColourSpec, "noise": NoiseSpec, "dynamics":
 # In the order they are drawn (one added last leaves what the others draw). Applied:
 # the room, the microphone that hears it, the dynamics of the playing, then the floor.
 AUGMENTATIONS = tuple(SPECS)
-# What `--augment default` applies. dynamics is not in it yet: measured on the paired
-# bitcrusher only (docs/real-audio.md), not on every effect.
-DEFAULT = ("room", "colour", "noise")
 
 
 @dataclass(frozen=True)
@@ -146,11 +143,11 @@ class AugmentPolicy:
 
 
 def parse_augment(text: str) -> AugmentPolicy:
-    """``none``, ``default`` (:data:`DEFAULT`) or a comma list of :data:`AUGMENTATIONS`."""
+    """``none``, ``default`` (all of them) or a comma list of :data:`AUGMENTATIONS`."""
     text = text.strip()
     if text == "none":
         return AugmentPolicy()
-    names = list(DEFAULT) if text == "default" else [n.strip() for n in text.split(",")]
+    names = list(AUGMENTATIONS) if text == "default" else [n.strip() for n in text.split(",")]
     unknown = [n for n in names if n not in SPECS]
     if unknown or not names or len(set(names)) != len(names):
         raise FxrError(

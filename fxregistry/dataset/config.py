@@ -124,15 +124,15 @@ class BuildConfig:
     )
     # What the dry clips go through before the level policy (fxregistry.dataset.augment).
     # On by default: trained on augmented data, fxnet2 held better on real recordings,
-    # wherever it was not already at its floor (docs/real-audio.md).
+    # wherever it was not already at its floor; with dynamics too, the paired bitcrusher
+    # and sample rate read them better still (docs/real-audio.md).
     augment: AugmentPolicy = field(
         default=parse_augment("default"),
         metadata={
             "help": "Augment each dry clip before the effect renders it (the pair stays "
-            "exact): none, default (room,colour,noise) or a comma list of room (a small "
+            "exact): none, default (room,colour,noise,dynamics) or a comma list of room (a small "
             "or medium reverb), colour (microphone and instrument EQ), noise (a noise floor "
-            "40-70 dB below the clip), dynamics (swells and dips of up to 10-40 dB; not in "
-            "default).",
+            "40-70 dB below the clip), dynamics (swells and dips of 10-40 dB).",
             "parse": parse_augment,
             "show": show_augment,
         },
