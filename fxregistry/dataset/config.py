@@ -124,8 +124,8 @@ class BuildConfig:
     )
     # What the dry clips go through before the level policy (fxregistry.dataset.augment).
     # On by default: trained on augmented data, fxnet2 held better on real recordings,
-    # wherever it was not already at its floor; with dynamics too, the paired bitcrusher
-    # and sample rate read them better still (docs/real-audio.md).
+    # wherever it was not already at its floor; with dynamics too, two paired models read
+    # them better still (docs/real-audio.md).
     augment: AugmentPolicy = field(
         default=parse_augment("default"),
         metadata={
