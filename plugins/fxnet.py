@@ -38,10 +38,11 @@ def fxnet(
     channels=(16, 32, 64, 128),
     hidden=128,
     evidence_norm="batch",
+    lags=32,
 ):
     from fxr_plugins.nets.fxnet import FxNet
 
-    return FxNet(in_channels, outputs, tuple(channels), hidden, evidence_norm)
+    return FxNet(in_channels, outputs, tuple(channels), hidden, evidence_norm, lags)
 
 
 def _model(name: str, description: str, evidence_norm: str) -> Model:
@@ -53,6 +54,10 @@ def _model(name: str, description: str, evidence_norm: str) -> Model:
             "channels": [16, 32, 64, 128],
             "hidden": 128,
             "evidence_norm": evidence_norm,
+            # Onset correlations up to this many frames (0.37 s). 48 (0.56 s) reaches the
+            # second echo of the grid's longer delays: measured +0-4 points on the blind
+            # delay on real audio over two seeds (docs/real-audio.md), not yet on the rest.
+            "lags": 32,
         },
         # Measured: at 1e-4 eight epochs leave fxnet far from trained (delay pair 89-95 %
         # on real audio against 98-100 % at 1e-3; docs/real-audio.md).

@@ -54,6 +54,20 @@ def test_a_delay_shows_at_its_lag_with_and_without_the_dry(guitar, seconds):
     assert wet_wet[frames] > dry_dry[frames] + 0.1
 
 
+def test_more_lags_reach_the_second_echo_of_the_longest_delay(guitar):
+    # Feedback repeats the delay: with lags to 0.56 s (48 frames) the wet resembles
+    # itself again at twice the grid's longest delay, which the default 32 cannot see.
+    wet = delay(guitar, FEATURES.sample_rate, delay_seconds=0.25)
+    second = round(2 * 0.25 * FEATURES.sample_rate / FEATURES.hop_length)
+    assert LAGS < second <= 48
+
+    def self_similarity(audio):
+        evidence = lag_evidence(channels_of(model_input(audio)), lags=48)
+        return evidence[0].reshape(GROUPS, 49).mean(dim=0)
+
+    assert self_similarity(wet)[second] > self_similarity(guitar)[second] + 0.05
+
+
 def test_level_quantiles_keep_absolute_level(guitar):
     loud, quiet = level_evidence(model_input(guitar)), level_evidence(model_input(guitar / 10))
     assert loud.shape == quiet.shape == (1, len(QUANTILES) * 32)

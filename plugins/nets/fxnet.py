@@ -11,7 +11,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-LAGS = 32  # frames: 0.37 s at hop 512, beyond the delay grid's 0.25 s
+LAGS = 32  # frames: 0.37 s at hop 512, beyond the delay grid's 0.25 s (the ``lags`` default)
 GROUPS = 8  # band groups whose onsets are correlated
 BANDS = 32  # bands the level quantiles are pooled to
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -52,24 +52,24 @@ def pool_bins(x: torch.Tensor, size: int) -> torch.Tensor:
     return x.reshape(*x.shape[:-2], size, bins // size, x.shape[-1]).mean(dim=-2)
 
 
-def correlation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """(batch, G, T) twice -> (batch, G, LAGS + 1): corr(a[t], b[t + lag]), in [-1, 1]."""
-    if a.shape[-1] <= LAGS:  # a clip shorter than the lags: no evidence past its end
-        a, b = F.pad(a, (0, LAGS + 1 - a.shape[-1])), F.pad(b, (0, LAGS + 1 - b.shape[-1]))
+def correlation(a: torch.Tensor, b: torch.Tensor, lags: int = LAGS) -> torch.Tensor:
+    """(batch, G, T) twice -> (batch, G, lags + 1): corr(a[t], b[t + lag]), in [-1, 1]."""
+    if a.shape[-1] <= lags:  # a clip shorter than the lags: no evidence past its end
+        a, b = F.pad(a, (0, lags + 1 - a.shape[-1])), F.pad(b, (0, lags + 1 - b.shape[-1]))
     frames = a.shape[-1]
     scale = a.norm(dim=-1) * b.norm(dim=-1) + 1e-6
-    lags = [(a[..., : frames - lag] * b[..., lag:]).sum(dim=-1) for lag in range(LAGS + 1)]
-    return torch.stack(lags, dim=-1) / scale.unsqueeze(-1)
+    at = [(a[..., : frames - lag] * b[..., lag:]).sum(dim=-1) for lag in range(lags + 1)]
+    return torch.stack(at, dim=-1) / scale.unsqueeze(-1)
 
 
-def lag_evidence(channels: torch.Tensor) -> torch.Tensor:
+def lag_evidence(channels: torch.Tensor, lags: int = LAGS) -> torch.Tensor:
     """:func:`channels_of` the model input -> (batch, features) onset correlations."""
     wet = onsets(channels[:, 0])
     pairs = [(wet, wet)]
     if channels.shape[1] >= 3:  # the dry given: wet, dry[, residual], wet minus dry
         dry = onsets(channels[:, 1])
         pairs += [(dry, wet), (dry, onsets(channels[:, -1]))]
-    return torch.cat([correlation(a, b).flatten(1) for a, b in pairs], dim=1)
+    return torch.cat([correlation(a, b, lags).flatten(1) for a, b in pairs], dim=1)
 
 
 def level_evidence(channels: torch.Tensor) -> torch.Tensor:
@@ -132,8 +132,10 @@ class FxNet(nn.Module):
         channels=(16, 32, 64, 128),
         hidden=128,
         evidence_norm: str = "batch",
+        lags: int = LAGS,
     ):
         super().__init__()
+        self.lag_count = lags
         if evidence_norm not in NORMS:
             known = ", ".join(NORMS)
             raise ValueError(f"evidence_norm must be one of {known}, not {evidence_norm!r}")
@@ -143,7 +145,7 @@ class FxNet(nn.Module):
             layers.append(conv_block(previous, width))
             previous = width
         self.features = nn.Sequential(*layers)
-        lag_features = (1 if in_channels < 2 else 3) * GROUPS * (LAGS + 1)
+        lag_features = (1 if in_channels < 2 else 3) * GROUPS * (lags + 1)
         self.lags = mlp(lag_features, hidden, evidence_norm)
         self.levels = mlp(derived * len(QUANTILES) * BANDS, hidden, evidence_norm)
         self.head = nn.Sequential(
@@ -157,5 +159,8 @@ class FxNet(nn.Module):
         channels = channels_of(x)
         maps = self.features(channels)
         pooled = torch.cat([maps.mean(dim=(2, 3)), maps.amax(dim=(2, 3))], dim=1)
-        evidence = [self.lags(lag_evidence(channels)), self.levels(level_evidence(channels))]
+        evidence = [
+            self.lags(lag_evidence(channels, self.lag_count)),
+            self.levels(level_evidence(channels)),
+        ]
         return self.head(torch.cat([pooled, *evidence], dim=1))
