@@ -85,10 +85,20 @@ def remember_ctrl_c() -> Iterator[CtrlC]:
         if not (ctrl_c.pressed and issubclass(unraisable.exc_type, KeyboardInterrupt)):
             report(unraisable)
 
+    report_thread = threading.excepthook
+
+    def quiet_after_ctrl_c(failed: threading.ExceptHookArgs) -> None:
+        # A worker pool's threads fail as its workers are killed: the command's one line
+        # (fxr: interrupted) says what happened.
+        if not ctrl_c.pressed:
+            report_thread(failed)
+
     signal.signal(signal.SIGINT, remember)
     sys.unraisablehook = drop_remembered
+    threading.excepthook = quiet_after_ctrl_c
     try:
         yield ctrl_c
     finally:
+        threading.excepthook = report_thread
         sys.unraisablehook = report
         signal.signal(signal.SIGINT, previous)

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import weakref
 from pathlib import Path
@@ -174,6 +175,28 @@ def test_an_error_in_a_pool_kills_its_workers_instead_of_waiting_for_their_tasks
     assert time.monotonic() - started < WAIT
 
 
+# A worker killed while it sent a result: its message cut short in the result pipe.
+CUT_SHORT = """
+import os, struct
+from fxregistry.dataset.pool import worker_pool
+try:
+    with worker_pool(2) as pool:
+        pool.submit(abs, -1).result()  # the pool's manager thread is up
+        # A result's header promising a megabyte, and a few bytes of it.
+        os.write(pool._result_queue._writer.fileno(), struct.pack("!i", 1 << 20) + b"cut")
+        raise RuntimeError("stop")
+except RuntimeError:
+    pass
+"""
+
+
+def test_a_result_cut_short_by_a_killed_worker_does_not_hang_the_pool():
+    # Its manager thread would wait for the rest of the message for ever, and the
+    # pool's shutdown for that thread: a Ctrl-C'd build hung so.
+    done = subprocess.run([sys.executable, "-c", CUT_SHORT], timeout=WAIT, capture_output=True)
+    assert done.returncode == 0 and done.stderr == b""
+
+
 def test_sigterm_acts_as_ctrl_c_only_inside_and_never_over_a_handler_of_the_program():
     with pytest.raises(KeyboardInterrupt), sigterm_as_ctrl_c():
         signal.raise_signal(signal.SIGTERM)
@@ -224,3 +247,30 @@ def test_a_ctrl_c_dropped_in_a_weakref_callback_is_not_reported_and_is_raised_ag
     finally:
         sys.unraisablehook = previous
     assert [r.exc_type for r in reported] == [ZeroDivisionError]
+
+
+def test_after_a_ctrl_c_a_failing_thread_is_not_reported_and_before_it_is():
+    # A pool's threads fail as its killed workers vanish: "Exception in thread" and a
+    # traceback once came above "fxr: interrupted".
+    def fail() -> None:
+        raise EOFError("the pipe ended")
+
+    def run_failing_thread() -> None:
+        thread = threading.Thread(target=fail)
+        thread.start()
+        thread.join()
+
+    reported = []
+    previous = threading.excepthook
+    threading.excepthook = reported.append  # stands for Python's printer
+    try:
+        with remember_ctrl_c() as ctrl_c:
+            run_failing_thread()
+            with contextlib.suppress(KeyboardInterrupt):
+                signal.raise_signal(signal.SIGINT)
+            run_failing_thread()
+            assert ctrl_c.pressed
+        assert threading.excepthook == reported.append
+    finally:
+        threading.excepthook = previous
+    assert [r.exc_type for r in reported] == [EOFError]

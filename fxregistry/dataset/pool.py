@@ -110,9 +110,21 @@ def _kill_workers(pool: ProcessPoolExecutor) -> None:
     # Process (there through 3.13) is the only handle on them. SIGKILL, not
     # SIGTERM: a worker holds nothing that needs a clean exit, and one forked
     # a moment ago may still carry the main process's SIGTERM handler.
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
         with contextlib.suppress(OSError, ValueError):  # already gone, or closed
             process.kill()
+    # A worker killed while it sent a result leaves the pool's manager thread reading the
+    # rest of that message, and shutdown waits for that thread: forever, as this process
+    # holds the pipe's write end too. Once the workers are dead, closing it ends the read
+    # (end of file), and the pool stops as it does for any worker that died.
+    for process in processes:
+        with contextlib.suppress(OSError, ValueError):
+            process.join()
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+    if writer is not None:
+        with contextlib.suppress(OSError):
+            writer.close()
 
 
 def ordered_map(
