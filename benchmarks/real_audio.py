@@ -40,7 +40,7 @@ from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
 from fxregistry.evaluation.evaluate import evaluate
 from fxregistry.evaluation.floor import identifiability_floor
-from fxregistry.training.config import DEFAULT_MODEL, FitConfig
+from fxregistry.training.config import DEFAULT_MODEL, FitConfig, parse_hyperparameters
 from fxregistry.training.fit import fit
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "results.md"
@@ -90,7 +90,13 @@ def pooled(result: dict) -> dict:
 
 
 def fit_recipe(
-    train: Path, run: Path, input_mode: str, epochs: int, model: str | None = None, lr=None
+    train: Path,
+    run: Path,
+    input_mode: str,
+    epochs: int,
+    model: str | None = None,
+    lr=None,
+    hyperparameters: tuple[str, ...] = (),
 ) -> str:
     """``fxr fit --data TRAIN --epochs E [--input I]`` as the recipe says; the input it used.
 
@@ -103,6 +109,7 @@ def fit_recipe(
         epochs=epochs,
         seed=0,
         **({"lr": lr} if lr else {}),
+        hyperparameters=parse_hyperparameters(hyperparameters),
     )
     fit(config, run, force=True, log=log)
     return json.loads((run / "config.json").read_text())["fit"]["input"]
@@ -143,6 +150,9 @@ def main() -> None:
     parser.add_argument("--augment", help="depart from the recipe's build augmentation")
     parser.add_argument("--level", help="depart from the recipe's build level policy")
     parser.add_argument("--model", help="depart from fxr fit's default model")
+    parser.add_argument(
+        "--hparam", action="append", default=[], metavar="KEY=VALUE", help="as fxr fit's"
+    )
     parser.add_argument(
         "--residual",
         action=argparse.BooleanOptionalAction,
@@ -187,7 +197,9 @@ def main() -> None:
             log(f"{effect} {name}: floor MAE {floor['mae']:.4f}")
         for input_mode in args.inputs.split(","):
             run = work / f"{effect}-{input_mode}"
-            trained = fit_recipe(train, run, input_mode, args.epochs, args.model, args.lr)
+            trained = fit_recipe(
+                train, run, input_mode, args.epochs, args.model, args.lr, tuple(args.hparam)
+            )
             row = {"effect": effect, "input": trained}
             test = evaluate(run, device="cpu", figures=False)["splits"]["test"]
             row["synth test"] = {k: test[k] for k in ("n", "mae", "grid_accuracy")}
@@ -230,7 +242,8 @@ def write(args, takes, clips, groups, rows, floors, minutes) -> None:
         f"--seed {args.seed}{f' --augment {args.augment}' if args.augment else ''}"
         f"{f' --level {args.level}' if args.level else ''}"
         f"{'' if args.residual else ' --no-residual'}`; runs: "
-        f"`fxr fit --data E.h5 --epochs {args.epochs}{f' --lr {args.lr:g}' if args.lr else ''} "
+        f"`fxr fit --data E.h5 --epochs {args.epochs}{f' --lr {args.lr:g}' if args.lr else ''}"
+        f"{''.join(f' --hparam {h}' for h in args.hparam)} "
         f"[--input wet]` (model {args.model or DEFAULT_MODEL}), every other option at its "
         "default. Real recordings: every clip of every file of each corpus group "
         "(docs/real-audio.md), built with "
