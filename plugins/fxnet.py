@@ -55,8 +55,9 @@ def _model(name: str, description: str, evidence_norm: str) -> Model:
             "hidden": 128,
             "evidence_norm": evidence_norm,
             # Onset correlations up to this many frames (0.37 s). 48 (0.56 s) reaches the
-            # second echo of the grid's longer delays: measured +0-4 points on the blind
-            # delay on real audio over two seeds (docs/real-audio.md), not yet on the rest.
+            # second echo of the grid's longer delays and lifts the blind delay on real
+            # audio by up to 4 points, but costs the sample rate on guitar solos as much
+            # (docs/real-audio.md): a delay model's setting, not every model's.
             "lags": 32,
         },
         # Measured: at 1e-4 eight epochs leave fxnet far from trained (delay pair 89-95 %
