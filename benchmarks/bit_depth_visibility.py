@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from blind_checks import CLIP, synth_clips
 from pedalboard.io import AudioFile
-from real_audio import all_groups
+from real_audio import add_corpus_options, all_groups, corpus_command
 from report import save
 
 from fxregistry import registry
@@ -69,9 +69,7 @@ def moved(effect, clips: np.ndarray, features: FeatureConfig) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--takes", type=int, default=4)
-    parser.add_argument("--corpus", action="append", default=[], metavar="NAME=FOLDER")
-    parser.add_argument("--groups", default="guitar-solo,band-mix")
-    parser.add_argument("--clips", type=int, default=40, help="2 s clips per group and word length")
+    add_corpus_options(parser, 40, "2 s clips per group and word length")
     args = parser.parse_args()
     effect = registry.get_effect("bitcrusher")
     features = FeatureConfig()
@@ -100,8 +98,7 @@ def main() -> None:
             for row in moved(effect, clips, features):
                 files.append({"clips": name, "word_length": length, "n": len(clips), **row})
     command = f".venv/bin/python benchmarks/bit_depth_visibility.py --takes {args.takes}"
-    command += "".join(f" --corpus {c}" for c in args.corpus)
-    command += f" --groups {args.groups} --clips {args.clips}" if args.corpus else ""
+    command += corpus_command(args)
     lines = [
         "# What each bit depth does to the Mel spectrogram",
         "",

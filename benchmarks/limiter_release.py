@@ -21,7 +21,7 @@ import argparse
 
 import numpy as np
 from blind_checks import clips_of, synth_clips
-from real_audio import all_groups
+from real_audio import add_corpus_options, all_groups, corpus_command
 from report import save
 
 from fxregistry import registry
@@ -60,9 +60,7 @@ def measure(clips: np.ndarray, peak_db: float, threshold: float) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--takes", type=int, default=4)
-    parser.add_argument("--corpus", action="append", default=[], metavar="NAME=FOLDER")
-    parser.add_argument("--groups", default="guitar-solo,band-mix")
-    parser.add_argument("--clips", type=int, default=20, help="2 s clips per corpus group")
+    add_corpus_options(parser, 20, "2 s clips per corpus group")
     args = parser.parse_args()
     sets = {"synth": synth_clips(args.takes)}
     for group, folder in all_groups(args.corpus, args.groups).items():
@@ -81,9 +79,8 @@ def main() -> None:
                         f"{cell['mean_db']:.2f} / {cell['largest_median_db']:.1f} / "
                         f"{cell['visible_share']:.0%}"
                     )
-    command = "`.venv/bin/python benchmarks/limiter_release.py --takes " + str(args.takes)
-    command += "".join(f" --corpus {c}" for c in args.corpus)
-    command += f" --groups {args.groups} --clips {args.clips}`" if args.corpus else "`"
+    command = f"`.venv/bin/python benchmarks/limiter_release.py --takes {args.takes}"
+    command += corpus_command(args) + "`"
     lines = [
         "# What the limiter's release does to the wet Mel spectrogram",
         "",

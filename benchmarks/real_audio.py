@@ -78,6 +78,21 @@ def all_groups(corpora: list[str], wanted: str) -> dict[str, Path]:
     }
 
 
+def add_corpus_options(parser: argparse.ArgumentParser, clips: int, clips_help: str) -> None:
+    """``--corpus NAME=FOLDER`` (repeated), ``--groups`` and ``--clips``: the corpus to read."""
+    parser.add_argument("--corpus", action="append", default=[], metavar="NAME=FOLDER")
+    parser.add_argument("--groups", default="guitar-solo,band-mix")
+    parser.add_argument("--clips", type=int, default=clips, help=clips_help)
+
+
+def corpus_command(args: argparse.Namespace) -> str:
+    """The options of :func:`add_corpus_options` as typed, for a report's command line."""
+    if not args.corpus:
+        return ""
+    given = "".join(f" --corpus {c}" for c in args.corpus)
+    return f"{given} --groups {args.groups} --clips {args.clips}"
+
+
 def pooled(result: dict) -> dict:
     """Grid accuracy and MAE over every split of an evaluation (all clips of the corpus)."""
     splits = [m for m in result["splits"].values() if m["n"]]
