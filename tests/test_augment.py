@@ -254,3 +254,9 @@ def test_dynamics_are_drawn_last_and_leave_what_the_others_draw():
     assert "dynamics" in drawn[1]
     del drawn[1]["dynamics"]
     assert drawn[0] == drawn[1]
+
+
+def test_every_augmentation_has_a_spec_and_a_draw():
+    from fxregistry.dataset.augment import AUGMENTATIONS, DRAWS
+
+    assert tuple(DRAWS) == AUGMENTATIONS

@@ -206,6 +206,10 @@ def _dynamics(spec: DynamicsSpec, rng: np.random.Generator) -> dict[str, Any]:
     return {"at": sorted(rng.uniform(0, 1, points).tolist()), "gain_db": gains.tolist()}
 
 
+# How each augmentation draws its settings; keyed as SPECS.
+DRAWS = {"room": _room, "colour": _colour, "noise": _noise, "dynamics": _dynamics}
+
+
 def draw_augmentations(policy: AugmentPolicy, rng: np.random.Generator) -> dict[str, Any]:
     """What one clip gets: ``{augmentation: its drawn settings}``, in the order drawn.
 
@@ -213,9 +217,8 @@ def draw_augmentations(policy: AugmentPolicy, rng: np.random.Generator) -> dict[
     turning one off does not change what the others draw.
     """
     drawn = {}
-    draws = {"room": _room, "colour": _colour, "noise": _noise, "dynamics": _dynamics}
     for kind in AUGMENTATIONS:
-        draw = draws[kind]
+        draw = DRAWS[kind]
         spec = getattr(policy, kind)
         if spec is None:
             continue
