@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from blind_checks import clips_of, examples
-from real_audio import all_groups
+from real_audio import add_corpus_options, all_groups, corpus_command
 from report import log, save, update_section
 
 from fxregistry import registry
@@ -128,9 +128,7 @@ def thresholds(answers: list[tuple]) -> dict[str, dict[str, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", action="append", default=[], metavar="NAME=FOLDER")
-    parser.add_argument("--groups", default="guitar-solo,band-mix")
-    parser.add_argument("--clips", type=int, default=5, help="2 s clips per group")
+    add_corpus_options(parser, 5, "2 s clips per group")
     parser.add_argument("--paired", action="store_true", help="also --dry --refine")
     parser.add_argument("--format", default="wav", help="the wet files' format: wav, mp3, ...")
     parser.add_argument("--tag")
@@ -165,9 +163,8 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
     lines = [
         "## The producer's case: `fxr estimate WET` with the shipped estimators",
         "",
-        "Command: `.venv/bin/python benchmarks/producer.py "
-        + " ".join(f"--corpus {c}" for c in args.corpus)
-        + f" --groups {args.groups} --clips {args.clips}"
+        "Command: `.venv/bin/python benchmarks/producer.py"
+        + corpus_command(args)
         + (" --paired" if args.paired else "")
         + (f" --format {args.format}" if args.format != "wav" else "")
         + (f" --tag {args.tag}" if args.tag else "")
