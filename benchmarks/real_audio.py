@@ -16,7 +16,8 @@ plus ``all``): the group's files are
 built into a dataset for the effect with ``--level as-is`` (the corpus has
 realistic levels already) and every clip of every split is scored. Beside
 each, the identifiability floor (exhaustive analysis by synthesis with the
-dry known) of up to ``--floor-limit`` of the group's examples.
+dry known) of up to ``--floor-limit`` of the group's examples, spread over its
+splits as the cells pool them.
 
 Writes benchmarks/results/real_audio.{md,json} and its section of
 docs/results.md.
@@ -38,6 +39,7 @@ from report import log, save, update_section
 
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
+from fxregistry.dataset.header import DatasetHeader, open_dataset
 from fxregistry.evaluation.evaluate import evaluate
 from fxregistry.evaluation.floor import identifiability_floor
 from fxregistry.training.config import DEFAULT_MODEL, FitConfig, parse_hyperparameters
@@ -102,6 +104,20 @@ def pooled(result: dict) -> dict:
         "mae": sum(m["mae"] * m["n"] for m in splits) / n,
         "grid_accuracy": sum(m["grid_accuracy"] * m["n"] for m in splits) / n,
     }
+
+
+def group_floor(path: Path, limit: int) -> dict:
+    """The identifiability floor of at most ``limit`` of a corpus group's examples, spread
+    over its splits in proportion to their sizes, as :func:`pooled` scores a run on them."""
+    with open_dataset(path) as f:
+        ranges = DatasetHeader.read(f, path).split_ranges()
+    total = sum(stop - start for start, stop in ranges.values())
+    floors = {
+        split: identifiability_floor(path, split, max(1, round(limit * (stop - start) / total)))
+        for split, (start, stop) in ranges.items()
+        if stop > start
+    }
+    return pooled({"splits": floors})
 
 
 def fit_recipe(
@@ -207,7 +223,7 @@ def main() -> None:
             real[name] = build_group(
                 effect, folder, out, args.corpus_clips, args.seed, args.residual
             )
-            floor = identifiability_floor(real[name], "train", args.floor_limit)
+            floor = group_floor(real[name], args.floor_limit)
             floors[f"{effect} {name}"] = {"mae": floor["mae"], "grid": floor["grid_accuracy"]}
             log(f"{effect} {name}: floor MAE {floor['mae']:.4f}")
         for input_mode in args.inputs.split(","):
@@ -278,8 +294,8 @@ def write(args, takes, clips, groups, rows, floors, minutes) -> None:
         "",
         "The identifiability floor of each group (dry audio known, exhaustive search over "
         "the grid, at most "
-        f"{args.floor_limit} examples of the group's train split): "
-        + "; ".join(f"{k}: {v['grid']:.0%} ({v['mae']:.3f})" for k, v in floors.items())
+        f"{args.floor_limit} of the group's examples, spread over its splits): "
+        + "; ".join(f"{k}: {v['grid']:.1%} ({v['mae']:.3f})" for k, v in floors.items())
         + ".",
     ]
     name = f"real_audio-{args.tag}" if args.tag else "real_audio"
