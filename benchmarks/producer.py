@@ -174,7 +174,7 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
         "clips at the recordings' own levels, every grid setting of "
         f"{', '.join(effects)}, and each clip untouched; each wet clip estimated from a file, "
         "blind. No change: a setting at the effect's identity, or one that left the clip a "
-        "mere gain change of itself (none, as issue 14 counts it).",
+        "mere gain change of itself, sample for sample (none, as issue 14 counts it).",
         "",
         "| group | identified (changed) | untouched called none | no change called none | "
         "silent, left out | "
