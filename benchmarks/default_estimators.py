@@ -18,7 +18,7 @@ augmentations that made blind identification hold better on real recordings
 (benchmarks/identification.py):
 
     fxr build --effect all --source synth:60 --max-clips 500 --grid random:2 \
-        --augment room,colour,noise,dynamics --seed 5
+        --augment room,colour,noise --seed 5
     fxr fit --data all.h5 --epochs 8 --input wet --model fxnet   -> identify-wet
     fxr fit --data all.h5 --epochs 8                  -> identify-pair
 

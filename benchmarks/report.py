@@ -37,7 +37,7 @@ def update_section(page: Path, name: str, text: str) -> None:
         new = pattern.sub(lambda _: block, old)
     else:
         new = old.rstrip() + "\n\n" + block
-    page.write_text(new.lstrip() + "\n")
+    page.write_text(new.strip() + "\n")  # one final newline, not one more per run
 
 
 def log(line: str) -> None:
