@@ -16,7 +16,7 @@ the dry, sample for sample (:func:`mere_gain_change`: a dynamics effect that
 never reached its threshold renders the wet exactly, yet changed nothing but
 the level). The test is on the samples, not on the spectrograms a build labels
 its examples by (:func:`~fxregistry.audio.features.gain_change_only`, what a
-network can see): a 15-bit quantization, or a limiter that caught a few peaks,
+network can see): a 15-bit quantization, or a dynamics effect that caught a few peaks,
 moves no Mel band by 0.1 dB, yet the effect changed the audio, and its render
 says so. Otherwise it
 names an effect only when its fit is at least :data:`MATCH_DB` and beats
@@ -67,10 +67,10 @@ def fit_db(render: np.ndarray, wet: np.ndarray) -> float:
 def mere_gain_change(dry: np.ndarray, wet: np.ndarray) -> bool:
     """Is ``wet`` the dry at another level, sample for sample (float32 rounding aside)?
 
-    Measured on the real-audio corpus (docs/estimate.md): a limiter that never
-    reached its threshold moves no sample by more than 6e-8 of the peak beyond
-    its gain; a 15-bit quantization moves samples by 1e-5 of it or more, and a
-    limiter that caught a few peaks by 8 %.
+    Measured on the real-audio corpus (docs/estimate.md): a dynamics effect that
+    never reached its threshold moves no sample by more than 6e-8 of the peak
+    beyond its gain; a 15-bit quantization moves samples by 1e-5 of it or more,
+    and a dynamics effect that caught a few peaks by 8 %.
     """
     dry64, wet64 = np.asarray(dry, np.float64), np.asarray(wet, np.float64)
     gain = float(np.dot(wet64, dry64) / max(float(np.dot(dry64, dry64)), 1e-30))
