@@ -39,6 +39,12 @@ def test_every_grid_setting_is_named_by_rendering_the_dry_again(name, loud):
         assert found == (NONE if mere_gain_change(loud, wet) else name), (setting, fits)
 
 
+def test_silencing_audio_is_a_change_not_a_gain_of_zero(loud):
+    silence = np.zeros_like(loud)
+    assert not mere_gain_change(loud, silence)
+    assert mere_gain_change(silence, silence) and mere_gain_change(loud, 0.5 * loud)
+
+
 def test_a_change_too_small_for_the_spectrogram_is_still_named(loud):
     # 15 bits moves no Mel band of a loud guitar by 0.1 dB, but every sample off its grid.
     wet = EFFECTS["bitcrusher"](loud, SAMPLE_RATE, bit_depth=15.0)

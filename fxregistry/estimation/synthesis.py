@@ -73,8 +73,10 @@ def mere_gain_change(dry: np.ndarray, wet: np.ndarray) -> bool:
     and a dynamics effect that caught a few peaks by 8 %.
     """
     dry64, wet64 = np.asarray(dry, np.float64), np.asarray(wet, np.float64)
+    if not wet64.any():  # silenced (a coarse quantizer's output of quiet audio): a change
+        return not dry64.any()
     gain = float(np.dot(wet64, dry64) / max(float(np.dot(dry64, dry64)), 1e-30))
-    peak = max(float(np.abs(wet64).max()), 1e-12)
+    peak = float(np.abs(wet64).max())
     return float(np.abs(wet64 - gain * dry64).max()) <= SAME_SAMPLES * peak
 
 
