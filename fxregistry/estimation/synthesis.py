@@ -64,6 +64,12 @@ def fit_db(render: np.ndarray, wet: np.ndarray) -> float:
     return 10.0 * np.log10(energy / residual)
 
 
+def _at_best_gain(dry: np.ndarray, wet: np.ndarray) -> np.ndarray:
+    """The dry (float64) scaled by the gain that brings it closest to ``wet``."""
+    dry64 = np.asarray(dry, np.float64)
+    return dry64 * (float(np.dot(dry64, wet) / max(float(np.dot(dry64, dry64)), 1e-30)))
+
+
 def mere_gain_change(dry: np.ndarray, wet: np.ndarray) -> bool:
     """Is ``wet`` the dry at another level, sample for sample (float32 rounding aside)?
 
@@ -72,21 +78,18 @@ def mere_gain_change(dry: np.ndarray, wet: np.ndarray) -> bool:
     beyond its gain; a 15-bit quantization moves samples by 1e-5 of it or more,
     and a dynamics effect that caught a few peaks by 8 %.
     """
-    dry64, wet64 = np.asarray(dry, np.float64), np.asarray(wet, np.float64)
+    wet64 = np.asarray(wet, np.float64)
     if not wet64.any():  # silenced (a coarse quantizer's output of quiet audio): a change
-        return not dry64.any()
-    gain = float(np.dot(wet64, dry64) / max(float(np.dot(dry64, dry64)), 1e-30))
-    peak = float(np.abs(wet64).max())
-    return float(np.abs(wet64 - gain * dry64).max()) <= SAME_SAMPLES * peak
+        return not np.any(dry)
+    moved = float(np.abs(wet64 - _at_best_gain(dry, wet64)).max())
+    return moved <= SAME_SAMPLES * float(np.abs(wet64).max())
 
 
 def synthesis_fits(
     dry: np.ndarray, wet: np.ndarray, effects: Mapping[str, Effect]
 ) -> dict[str, float]:
     """Each effect's best fit over its settings that change audio; ``none``: the dry's."""
-    dry64 = np.asarray(dry, np.float64)
-    gain = float(np.dot(dry64, wet) / max(float(np.dot(dry64, dry64)), 1e-30))
-    fits = {NONE: fit_db(gain * dry64, wet)}
+    fits = {NONE: fit_db(_at_best_gain(dry, wet), wet)}
     for name, effect in effects.items():
         renders = (effect(dry, SAMPLE_RATE, **s) for s in effect.changing_grid())
         fits[name] = max((fit_db(r, wet) for r in renders), default=-np.inf)
