@@ -32,14 +32,8 @@ import fxregistry
 from fxregistry import Model
 
 
-def fxnet(
-    in_channels: int,
-    outputs: int,
-    channels=(16, 32, 64, 128),
-    hidden=128,
-    evidence_norm="batch",
-    lags=32,
-):
+def fxnet(in_channels: int, outputs: int, channels, hidden, evidence_norm, lags):
+    # Model.build passes every hyperparameter: their defaults live in _model's table alone.
     from fxr_plugins.nets.fxnet import FxNet
 
     return FxNet(in_channels, outputs, tuple(channels), hidden, evidence_norm, lags)
