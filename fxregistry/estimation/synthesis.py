@@ -73,7 +73,7 @@ def _at_best_gain(dry: np.ndarray, wet: np.ndarray) -> np.ndarray:
 def mere_gain_change(dry: np.ndarray, wet: np.ndarray) -> bool:
     """Is ``wet`` the dry at another level, sample for sample (float32 rounding aside)?
 
-    Measured on the real-audio corpus (docs/estimate.md): a dynamics effect that
+    Measured once on benchmarks/producer.py's corpus clips: a dynamics effect that
     never reached its threshold moves no sample by more than 6e-8 of the peak
     beyond its gain; a 15-bit quantization moves samples by 1e-5 of it or more,
     and a dynamics effect that caught a few peaks by 8 %.
