@@ -17,7 +17,10 @@ built into a dataset for the effect with ``--level as-is`` (the corpus has
 realistic levels already) and every clip of every split is scored. Beside
 each, the identifiability floor (exhaustive analysis by synthesis with the
 dry known) of up to ``--floor-limit`` of the group's examples, spread over its
-splits as the cells pool them.
+splits as the cells pool them. A wet-only run of an effect with a blind check
+gets a second row: what ``fxr estimate RUN WET`` answers, the check's setting
+in place of the network's where it finds one (``fxr evaluate``'s
+``blind_check``).
 
 Writes benchmarks/results/real_audio.{md,json} and its section of
 docs/results.md.
@@ -104,6 +107,15 @@ def pooled(result: dict) -> dict:
         "mae": sum(m["mae"] * m["n"] for m in splits) / n,
         "grid_accuracy": sum(m["grid_accuracy"] * m["n"] for m in splits) / n,
     }
+
+
+def answers(result: dict) -> dict[str | None, dict]:
+    """An evaluation's scores by the check that set them: None for the network alone."""
+    scored = {None: result}
+    checked = result.get("blind_check", {})
+    if "splits" in checked:
+        scored[checked["check"]] = checked
+    return scored
 
 
 def group_floor(path: Path, limit: int) -> dict:
@@ -231,13 +243,21 @@ def main() -> None:
             trained = fit_recipe(
                 train, run, input_mode, args.epochs, args.model, args.lr, tuple(args.hparam)
             )
-            row = {"effect": effect, "input": trained}
-            test = evaluate(run, device="cpu", figures=False)["splits"]["test"]
-            row["synth test"] = {k: test[k] for k in ("n", "mae", "grid_accuracy")}
-            for name, data in real.items():
-                row[name] = pooled(evaluate(run, data, device="cpu", figures=False))
-            rows.append(row)
-            log(json.dumps(row))
+            # The network's row, and for a wet-only run of an effect with a blind check,
+            # a row for what fxr estimate answers with it (evaluate's blind_check).
+            synth = answers(evaluate(run, device="cpu", figures=False))
+            real_answers = {
+                name: answers(evaluate(run, data, device="cpu", figures=False))
+                for name, data in real.items()
+            }
+            for check, result in synth.items():
+                test = result["splits"]["test"]
+                row = {"effect": effect, "input": trained, "check": check}
+                row["synth test"] = {k: test[k] for k in ("n", "mae", "grid_accuracy")}
+                for name, scored in real_answers.items():
+                    row[name] = pooled(scored[check])
+                rows.append(row)
+                log(json.dumps(row))
     minutes = (time.perf_counter() - started) / 60
     write(args, takes, clips, list(groups), rows, floors, minutes)
 
@@ -279,7 +299,10 @@ def write(args, takes, clips, groups, rows, floors, minutes) -> None:
         "default. Real recordings: every clip of every file of each corpus group "
         "(docs/real-audio.md), built with "
         f"`--level as-is`, at most {args.corpus_clips} clips per group. Cells: grid "
-        "accuracy (MAE on parameters normalized to [0, 1]; chance MAE 0.333).",
+        "accuracy (MAE on parameters normalized to [0, 1]; chance MAE 0.333). "
+        "Rows '+ CHECK check': what `fxr estimate RUN WET` answers, the effect's blind "
+        "check's setting in place of the network's where it finds one (`fxr evaluate`'s "
+        "`blind_check`); the other rows are the network alone.",
         "",
         "| effect | input | synth test | " + " | ".join(groups) + " | target on real audio |",
         "| --- | --- | ---: | " + " | ".join("---:" for _ in groups) + " | --- |",
@@ -287,8 +310,9 @@ def write(args, takes, clips, groups, rows, floors, minutes) -> None:
     for row in rows:
         target = verdict(row["effect"], row["input"], [row[g] for g in groups])
         cells = " | ".join(cell(row[g]) for g in groups)
+        given = row["input"] + (f" + {row['check']} check" if row.get("check") else "")
         lines.append(
-            f"| {row['effect']} | {row['input']} | {cell(row['synth test'])} | {cells} | {target} |"
+            f"| {row['effect']} | {given} | {cell(row['synth test'])} | {cells} | {target} |"
         )
     lines += [
         "",

@@ -28,7 +28,7 @@ from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
 from fxregistry.dataset.header import describe, open_dataset, read_header
 from fxregistry.errors import FxrError
-from fxregistry.evaluation.floor import dry_clips
+from fxregistry.evaluation.examples import dry_clips
 
 from .conftest import assert_example_is_its_dry_rendered
 

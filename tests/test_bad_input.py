@@ -252,6 +252,7 @@ TABLE: dict[str, list[Row]] = {
         Row(f"{EVALUATE} --device nope", 2, "nope"),
         Row(f"{EVALUATE} --floor=yes", 2, "'--floor' does not take a value"),
         Row(f"{EVALUATE} --floor --floor-limit 0", 2, "'--floor-limit'"),
+        Row(f"{EVALUATE} --checks=no", 2, "'--checks' does not take a value"),
         Row(EVALUATE, 2, "No space left on device", "ENOSPC"),
         Row(EVALUATE, 2, "Read-only file system", "EROFS"),
         Row(EVALUATE, 130, "fxr: interrupted", "CTRL-C"),

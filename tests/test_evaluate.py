@@ -13,9 +13,12 @@ from fxregistry.audio.io import SAMPLE_RATE, read_audio, write_audio
 from fxregistry.cli.main import cli
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
+from fxregistry.estimation.echoes import ECHO_SCORE
 from fxregistry.estimation.estimate import estimate, windows
 from fxregistry.estimation.search import search_settings
-from fxregistry.evaluation.floor import dry_clips, identifiability_floor
+from fxregistry.evaluation.checked import checked_predictions
+from fxregistry.evaluation.examples import dry_clips, split_examples
+from fxregistry.evaluation.floor import identifiability_floor
 from fxregistry.evaluation.metrics import confusion_matrix, split_metrics
 from fxregistry.training.config import FitConfig
 from fxregistry.training.fit import fit
@@ -114,6 +117,36 @@ def test_evaluate_shows_the_reconstruction_of_a_model_with_a_decoder(runs):
     r = report["reconstruction"]
     assert r["l2"] > 0 and set(r["high_frequency_ratio"]) == {"wet", "reconstruction", "dry"}
     assert (runs["unet"] / "reconstruction.png").is_file()
+
+
+def test_a_wet_runs_evaluation_also_scores_what_a_blind_estimate_answers(runs, tmp_path):
+    report = json.loads(run("evaluate", runs["wet"], "--json").stdout)
+    checked = report["blind_check"]
+    assert checked["check"] == "echoes"  # the delay is linear: its echoes name the setting
+    for split, m in checked["splits"].items():
+        assert m["n"] == report["splits"][split]["n"] and 0 <= m["answered"] <= 1
+    assert "with the echoes check" in run("evaluate", runs["wet"]).stdout
+    assert "blind_check" not in json.loads(
+        run("evaluate", runs["wet"], "--no-checks", "--json").stdout
+    )
+    assert "blind_check" not in json.loads(run("evaluate", runs["pair"], "--json").stdout)
+
+    # Each example's answer is fxr estimate's on its wet audio: the check's setting where
+    # it found one (NaN marks where it did not), else the network's.
+    delay = registry.get_effect("delay")
+    examples = list(split_examples(runs["data"], "test"))
+    unset = np.full((len(examples), 1), np.nan)
+    answer, answered = checked_predictions(runs["data"], "test", unset, delay)
+    assert answered == pytest.approx(np.mean(~np.isnan(answer[:, 0])))
+    assert answered == checked["splits"]["test"]["answered"] > 0
+    for i, _, _, wet in examples:
+        said = estimate(runs["wet"], write_audio(tmp_path / f"{i}.wav", wet, SAMPLE_RATE))
+        value = said["parameters"]["delay_seconds"]["value"]
+        if np.isnan(answer[i, 0]):
+            assert said.get("echoes") is None or said["echoes"]["score"] < ECHO_SCORE
+        else:
+            assert value == pytest.approx(delay.parameters[0].denormalize(answer[i, 0]))
+    assert examples and {i for i, *_ in examples} == set(range(len(examples)))
 
 
 # ---------------------------------------------------------------- estimate

@@ -84,9 +84,22 @@ def fit(out: str | None, resume: bool, force: bool, **options: Any) -> None:
     metavar="N",
     help="Measure the floor on at most N examples.",
 )
+@click.option(
+    "--checks/--no-checks",
+    default=True,
+    show_default=True,
+    help="For a wet-only run, also score what fxr estimate answers with the effect's blind "
+    "check (renders every example's audio again).",
+)
 @json_option
 def evaluate(
-    run: str, data: str | None, device: str, floor: bool, floor_limit: int | None, as_json: bool
+    run: str,
+    data: str | None,
+    device: str,
+    floor: bool,
+    floor_limit: int | None,
+    checks: bool,
+    as_json: bool,
 ) -> None:
     """The study's tables for RUN: per split N, MSE, MAE, grid accuracy; figures.
 
@@ -95,7 +108,7 @@ def evaluate(
     """
     from fxregistry.evaluation.evaluate import evaluate as run_evaluate
 
-    result = run_evaluate(run, data, device, floor=floor, floor_limit=floor_limit)
+    result = run_evaluate(run, data, device, floor=floor, floor_limit=floor_limit, checks=checks)
     if as_json:
         print_json(result)
         return

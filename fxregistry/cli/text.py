@@ -180,6 +180,16 @@ def format_evaluation(result: dict[str, Any]) -> str:
             f"  {split:<6} {m['n']:>6} {m['mse']:>8.4f} {m['mae']:>8.4f} "
             f"{m['grid_accuracy']:>9.1%}   {per}"
         )
+    checked = result.get("blind_check")
+    if checked and "skipped" in checked:
+        lines.append(f"  with the {checked['check']} check: not scored ({checked['skipped']})")
+    for split, m in (checked or {}).get("splits", {}).items():
+        if m["n"]:
+            lines.append(
+                f"  {split:<6} {m['n']:>6} {m['mse']:>8.4f} {m['mae']:>8.4f} "
+                f"{m['grid_accuracy']:>9.1%}   with the {checked['check']} check, as fxr "
+                f"estimate answers (it found a setting for {m['answered']:.0%})"
+            )
     for split, m in result.get("floor", {}).items():
         lines.append(
             f"  floor  {m['n']:>6} {m['mse']:>8.4f} {m['mae']:>8.4f} {m['grid_accuracy']:>9.1%}"

@@ -34,7 +34,15 @@ from fxregistry.estimation.echoes import ECHO_SCORE, TRAIN_SCORE, echo_setting
 from fxregistry.estimation.fixed_point import EXACT, fixed_point_setting, moves
 from fxregistry.specs.effect import Effect
 
-__all__ = ["CONFIRMED", "REFUTED", "Evidence", "blind_evidence", "can_confirm", "check_of"]
+__all__ = [
+    "CONFIRMED",
+    "REFUTED",
+    "Evidence",
+    "blind_evidence",
+    "can_confirm",
+    "check_of",
+    "finds_settings",
+]
 
 CONFIRMED, REFUTED = "confirmed", "refuted"
 HELD_PEAKS = 3  # samples at the ceiling that only limiting holds there
@@ -65,6 +73,11 @@ def check_of(effect: Effect) -> str | None:
     if effect.linear:
         return "echoes"
     return None if effect.ceiling is None else "held_peaks"
+
+
+def finds_settings(effect: Effect) -> bool:
+    """Whether the check ``effect`` supports can say which setting (fixed points, echoes)."""
+    return effect.projection is not None or effect.linear
 
 
 def can_confirm(effect: Effect) -> bool:

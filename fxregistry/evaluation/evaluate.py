@@ -10,6 +10,10 @@ with the reconstruction error and high-frequency energy ratios (Figs. 9, 11).
 An identification run (trained on a file over several effects) gets its
 accuracy per split and a confusion matrix over the classes instead
 (``confusion_effect.png``).
+
+A wet-only run of an effect whose blind check can name a setting is also
+scored as ``fxr estimate RUN WET`` answers, the check's setting in place of
+the network's where it finds one (``blind_check``; :mod:`.checked`).
 """
 
 from __future__ import annotations
@@ -21,8 +25,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from fxregistry import registry
 from fxregistry.dataset.header import SPLITS, read_header
 from fxregistry.errors import FxrError
+from fxregistry.estimation.evidence import check_of, finds_settings
 from fxregistry.evaluation.metrics import (
     CHANCE_MAE,
     confusion_matrix,
@@ -80,11 +86,14 @@ def evaluate(
     figures: bool = True,
     floor: bool = False,
     floor_limit: int | None = None,
+    checks: bool = True,
 ) -> dict[str, Any]:
     """Evaluate the run's ``model.pt`` on every split; write ``eval.json`` and figures.
 
     ``floor`` adds the identifiability floor of the figures' split (see
     :mod:`fxregistry.evaluation.floor`), over at most ``floor_limit`` examples.
+    ``checks`` adds, for a wet-only run, every split scored with the blind
+    check (:mod:`fxregistry.evaluation.checked`), where the effect has one.
     """
     run = RunDirectory(Path(run))
     if not run.path.is_dir():
@@ -123,6 +132,11 @@ def evaluate(
         predictions[split] = (prediction, truth, split_data)
         result["splits"][split] = metrics
 
+    if checks:
+        checked = _blind_check(bundle, data, predictions)
+        if checked is not None:
+            result["blind_check"] = checked
+
     # Figures describe the test split, or the largest one there is.
     shown = next(s for s in ("test", "valid", "train") if len(predictions[s][1]) or s == "train")
     prediction, truth, split_data = predictions[shown]
@@ -151,6 +165,33 @@ def evaluate(
             images = _first_reconstruction(model, bundle, split_data, torch_device)
             reconstruction_figure(images, run.reconstruction_figure)
     write_json(result, run.evaluation)
+    return result
+
+
+def _blind_check(bundle: RunBundle, data: Path, predictions: dict) -> dict[str, Any] | None:
+    """Every split scored as a blind ``fxr estimate`` answers; None where it has no check.
+
+    The check renders audio, so the effect must be installed and each
+    example's dry clip made again from the dataset's source; where it cannot
+    be, the reason is reported in place of the scores.
+    """
+    if bundle.classes is not None or "dry" in INPUTS[bundle.input]:
+        return None
+    try:
+        effect = registry.get_effect(bundle.effect.name)
+    except FxrError:
+        return None  # not installed here: fxr estimate could not check either
+    if not finds_settings(effect):
+        return None
+    from fxregistry.evaluation.checked import checked_predictions
+
+    result: dict[str, Any] = {"check": check_of(effect), "splits": {}}
+    try:
+        for split, (prediction, truth, _) in predictions.items():
+            answer, answered = checked_predictions(data, split, prediction, effect)
+            result["splits"][split] = split_metrics(answer, truth, effect) | {"answered": answered}
+    except FxrError as error:  # the source is gone: nothing to render
+        return {"check": result["check"], "skipped": str(error)}
     return result
 
 
