@@ -1,4 +1,4 @@
-"""``fxr build --augment``: room, colour, noise and dynamics on the dry clips, with dry
+"""``fxr build --augment``: room, colour, noise, dynamics and silence on the dry clips, with dry
 and wet still exactly paired, deterministic, recorded per clip and in the
 file's provenance, and made again bit for bit from the source."""
 
@@ -19,6 +19,7 @@ from fxregistry.dataset.augment import (
     DynamicsSpec,
     NoiseSpec,
     RoomSpec,
+    SilenceSpec,
     augment_clip,
     draw_augmentations,
     parse_augment,
@@ -41,6 +42,7 @@ ALWAYS = AugmentPolicy(
     colour=ColourSpec(probability=1.0),
     noise=NoiseSpec(probability=1.0),
     dynamics=DynamicsSpec(probability=1.0),
+    silence=SilenceSpec(probability=1.0),
 )
 TINY = {"source": "synth:3", "clip_seconds": 0.25, "max_clips": 3}
 
@@ -77,7 +79,7 @@ def test_rendering_the_stored_augmented_dry_gives_the_stored_wet(tmp_path, name)
     effect = registry.get_effect(name)
     with open_dataset(tmp_path / "a.h5") as f:
         records = [json.loads(r) for r in f["clips/augment"][:]]
-        assert all(set(r) == {"room", "colour", "noise", "dynamics"} for r in records)
+        assert all(set(r) == {"room", "colour", "noise", "dynamics", "silence"} for r in records)
         examples = int(f.attrs["examples"])
         for example in sorted({0, examples // 2, examples - 1}):
             stored = f["examples/params"][example]
@@ -186,7 +188,7 @@ def test_a_policy_reads_back_from_its_text_and_its_json(text):
     assert AugmentPolicy.from_json(policy.to_json()) == policy
 
 
-def test_default_is_every_augmentation_and_none_is_nothing():
+def test_default_is_every_augmentation_but_silence_and_none_is_nothing():
     every = AugmentPolicy(
         name="default",
         room=RoomSpec(),
@@ -211,7 +213,7 @@ def test_a_bad_augment_option_is_one_line_with_exit_status_2(tmp_path):
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
         "fxr: error: --augment must be 'none', 'default' or a comma list of room, colour, "
-        "noise, dynamics, got 'roomy'"
+        "noise, dynamics, silence, got 'roomy'"
     ]
     assert not (tmp_path / "x.h5").exists()
 
@@ -248,11 +250,38 @@ def test_dynamics_swell_and_dip_the_clip_down_to_the_drawn_depth_and_back_to_0_d
         assert -30.0 - 1e-3 <= gain_db.min() < -0.1
 
 
-def test_dynamics_are_drawn_last_and_leave_what_the_others_draw():
-    plain = AugmentPolicy(name="plain", room=ALWAYS.room, colour=ALWAYS.colour, noise=ALWAYS.noise)
-    drawn = [draw_augmentations(p, np.random.default_rng(3)) for p in (plain, ALWAYS)]
-    assert "dynamics" in drawn[1]
-    del drawn[1]["dynamics"]
+def test_silence_is_gaps_of_exact_zeros_of_the_drawn_share_faded_in_and_out():
+    audio = np.full(2 * SAMPLE_RATE, 0.5, np.float32)
+    spec = SilenceSpec(probability=1.0, share=(0.2, 0.2), fade_ms=(10.0, 10.0))
+    policy = AugmentPolicy(name="silence", silence=spec)
+    fade = int(0.010 * SAMPLE_RATE)
+    for seed in range(5):
+        clip, drawn = augment_clip(audio, 0, audio.size, policy, np.random.default_rng(seed), 44100)
+        gaps = drawn["silence"]["gaps"]
+        assert set(drawn) == {"silence"} and 1 <= len(gaps) <= 3
+        assert sum(b - a for a, b in gaps) == pytest.approx(0.2)
+        silent = clip == 0
+        # The gaps (overlapping ones counted once), and nothing else, are exactly zero...
+        inside = np.zeros(audio.size, bool)
+        for a, b in gaps:
+            inside[int(a * audio.size) : int(b * audio.size)] = True
+        assert np.array_equal(silent, inside)
+        # ...reached by fades no longer than drawn; beyond them the clip is as it was.
+        near = np.convolve(inside, np.ones(2 * fade + 1), mode="same") > 0
+        assert np.array_equal(clip[~near], audio[~near])
+        assert np.all((clip[near] >= 0) & (clip[near] <= 0.5))
+
+
+@pytest.mark.parametrize("last", ["dynamics", "silence"])
+def test_a_later_augmentation_leaves_what_the_earlier_ones_draw(last):
+    from fxregistry.dataset.augment import AUGMENTATIONS
+
+    earlier = AUGMENTATIONS[: AUGMENTATIONS.index(last)]
+    plain = AugmentPolicy(name="plain", **{k: getattr(ALWAYS, k) for k in earlier})
+    with_it = AugmentPolicy(name="with", **{k: getattr(ALWAYS, k) for k in (*earlier, last)})
+    drawn = [draw_augmentations(p, np.random.default_rng(3)) for p in (plain, with_it)]
+    assert last in drawn[1]
+    del drawn[1][last]
     assert drawn[0] == drawn[1]
 
 

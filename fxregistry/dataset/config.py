@@ -132,7 +132,8 @@ class BuildConfig:
             "help": "Augment each dry clip before the effect renders it (the pair stays "
             "exact): none, default (room,colour,noise,dynamics) or a comma list of room (a small "
             "or medium reverb), colour (microphone and instrument EQ), noise (a noise floor "
-            "40-70 dB below the clip), dynamics (swells and dips of 10-40 dB).",
+            "40-70 dB below the clip), dynamics (swells and dips of 10-40 dB), silence (gaps "
+            "of exact zeros, 5-40 % of the clip).",
             "parse": parse_augment,
             "show": show_augment,
         },
