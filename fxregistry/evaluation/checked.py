@@ -11,6 +11,7 @@ and the check's setting, where it found one, replaces the network's.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import numpy as np
 
@@ -22,10 +23,17 @@ __all__ = ["checked_predictions"]
 
 
 def checked_predictions(
-    path: str | os.PathLike, split: str, prediction: np.ndarray, effect: Effect
+    path: str | os.PathLike,
+    split: str,
+    prediction: np.ndarray,
+    effect: Effect,
+    checked_one: Callable[[], None] | None = None,
 ) -> tuple[np.ndarray, float]:
     """``prediction`` (the network's, normalized, in split order) with the blind check's
-    setting wherever it found one, and the share of examples it found one for."""
+    setting wherever it found one, and the share of examples it found one for.
+
+    ``checked_one`` is called after each example (a progress bar's advance).
+    """
     checked = np.array(prediction, dtype=np.float64, copy=True)
     answered = 0
     for i, _, _, wet in split_examples(path, split):
@@ -34,4 +42,6 @@ def checked_predictions(
         if evidence is not None and evidence.setting is not None:
             checked[i] = effect.normalize(evidence.setting)
             answered += 1
+        if checked_one is not None:
+            checked_one()
     return checked, answered / max(len(checked), 1)

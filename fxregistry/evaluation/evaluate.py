@@ -184,12 +184,21 @@ def _blind_check(bundle: RunBundle, data: Path, predictions: dict) -> dict[str, 
     if not finds_settings(effect):
         return None
     from fxregistry.evaluation.checked import checked_predictions
+    from fxregistry.progress import progress_bar
 
     result: dict[str, Any] = {"check": check_of(effect), "splits": {}}
+    total = sum(len(truth) for _, truth, _ in predictions.values())
     try:
-        for split, (prediction, truth, _) in predictions.items():
-            answer, answered = checked_predictions(data, split, prediction, effect)
-            result["splits"][split] = split_metrics(answer, truth, effect) | {"answered": answered}
+        # Seconds to minutes (every example rendered at every setting): show how far it is.
+        with progress_bar(transient=True) as bar:
+            task = bar.add_task(f"{result['check']} check", total=total, info="")
+            for split, (prediction, truth, _) in predictions.items():
+                answer, answered = checked_predictions(
+                    data, split, prediction, effect, lambda: bar.advance(task)
+                )
+                result["splits"][split] = split_metrics(answer, truth, effect) | {
+                    "answered": answered
+                }
     except FxrError as error:  # the source is gone: nothing to render
         return {"check": result["check"], "skipped": str(error)}
     return result
