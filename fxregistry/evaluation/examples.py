@@ -58,9 +58,10 @@ def split_examples(
             index = index[np.linspace(0, len(index) - 1, limit).round().astype(int)]
         clips = f["examples/clip"][start:stop][index]
         params = f["examples/params"][start:stop][index]
-    order = np.argsort(clips, kind="stable")  # consecutive examples share a clip
-    dry = dry_clips(path, clips[order])
+    # Every grid setting of a clip is an example of it: make each clip once, not per example.
+    unique, row = np.unique(clips, return_inverse=True)
+    dry = dry_clips(path, unique)
     names = effect.parameter_names
-    for j, i in enumerate(order):
+    for i in np.argsort(row, kind="stable"):
         setting = dict(zip(names, map(float, params[i]), strict=True))
-        yield int(index[i]), setting, dry[j], effect(dry[j], SAMPLE_RATE, **setting)
+        yield int(index[i]), setting, dry[row[i]], effect(dry[row[i]], SAMPLE_RATE, **setting)
