@@ -77,7 +77,7 @@ def check_of(effect: Effect) -> str | None:
 
 def finds_settings(effect: Effect) -> bool:
     """Whether the check ``effect`` supports can say which setting (fixed points, echoes)."""
-    return effect.projection is not None or effect.linear
+    return check_of(effect) in ("fixed_point", "echoes")
 
 
 def can_confirm(effect: Effect) -> bool:
