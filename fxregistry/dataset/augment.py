@@ -103,8 +103,8 @@ class SilenceSpec:
 
     A recording is silent, sample for sample, where a take was edited or
     gated, where a sampled instrument rests between notes, and where a quiet
-    decay rounds to zero in 16 bits: 5-26 % of the samples of our corpus's
-    quietest guitar clips. A noise floor never is; the gaps come after it.
+    decay rounds to zero in 16 bits (docs/real-audio.md). A noise floor never
+    is; the gaps come after it.
     Not in ``default`` (:data:`DEFAULT`).
     """
 
