@@ -356,7 +356,7 @@ def estimate_args(run, wet, dry, out):
 ESTIMATE_BAD = {
     **{name: fragment for name, (_, fragment) in BAD_AUDIO.items()},
     "silence": "the audio is silent",
-    "short": "too short for the run's 0.25 s windows; give at least 0.062 s",
+    "short": "too short for the 0.25 s windows; give at least 0.062 s",
 }
 
 

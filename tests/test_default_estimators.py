@@ -116,6 +116,29 @@ def test_blind_the_checks_overrule_the_network(guitar, tmp_path):
     assert found["echoes"]["score"] >= 30
 
 
+def test_a_blind_estimate_reads_the_file_once_and_runs_each_check_once(
+    guitar, tmp_path, monkeypatch
+):
+    # Identification, its checks and the effect's own estimate share what was read.
+    if not SHIPPED:
+        pytest.skip("no shipped weights: `make models` writes them")
+    from fxregistry.estimation import estimate as estimating
+
+    reads, checks = [], []
+    read, check = estimating.read_audio, estimating.blind_evidence
+    monkeypatch.setattr(estimating, "read_audio", lambda *a, **k: reads.append(a) or read(*a, **k))
+    monkeypatch.setattr(
+        estimating, "blind_evidence", lambda e, *a: checks.append(e.name) or check(e, *a)
+    )
+    loud = guitar / np.abs(guitar).max() * 10 ** (-3 / 20)
+    delayed = registry.get_effect("delay")(loud, SAMPLE_RATE, delay_seconds=0.25)
+    write_audio(tmp_path / "delayed.wav", delayed, SAMPLE_RATE)
+    found = estimate_with_defaults(tmp_path / "delayed.wav", device="cpu")
+    assert (found["effect"], found["echoes"]["score"] >= 30) == ("delay", True)
+    assert len(reads) == 1
+    assert "delay" in checks and len(checks) == len(set(checks))
+
+
 def test_with_the_dry_and_refine_the_effect_that_renders_the_dry_into_the_wet_decides(
     guitar, tmp_path
 ):

@@ -29,7 +29,7 @@ import numpy as np
 from fxregistry import registry
 from fxregistry.dataset.identification import NONE
 from fxregistry.errors import FxrError
-from fxregistry.estimation.estimate import estimate
+from fxregistry.estimation.estimate import Inputs, estimate, read_inputs
 from fxregistry.specs.estimator import Estimator
 
 __all__ = ["installed_estimators", "pick_estimator", "estimate_with_defaults"]
@@ -61,10 +61,7 @@ def _none_installed(what: str, estimators: list[Estimator]) -> FxrError:
 
 
 def _weigh_synthesis(
-    identification: dict[str, Any],
-    wet_path: str | os.PathLike,
-    dry_path: str | os.PathLike,
-    estimators: list[Estimator],
+    identification: dict[str, Any], inputs: Inputs, estimators: list[Estimator]
 ) -> None:
     """With the dry and ``--refine``: the effect whose render of the dry is the wet, if one is.
 
@@ -73,10 +70,10 @@ def _weigh_synthesis(
     the refinement's do.
     """
     from fxregistry.audio.io import SAMPLE_RATE
-    from fxregistry.estimation.estimate import REFINE_SECONDS, read_pair
+    from fxregistry.estimation.estimate import REFINE_SECONDS
     from fxregistry.estimation.synthesis import identify_by_synthesis
 
-    wet, dry = read_pair(wet_path, dry_path, int(2 * SAMPLE_RATE))
+    wet, dry = inputs.wet, inputs.dry
     excerpt = slice(0, int(REFINE_SECONDS * SAMPLE_RATE))
     named = {e.effect for e in estimators if e.effect is not None}
     effects = {n: reg.item for n, reg in registry.registrations("effect").items() if n in named}
@@ -93,7 +90,7 @@ def _weigh_synthesis(
     identification["identified_by"] = "synthesis"
 
 
-def _weigh_evidence(identification: dict[str, Any], wet_path: str | os.PathLike) -> None:
+def _weigh_evidence(identification: dict[str, Any], inputs: Inputs) -> None:
     """Overrule the network where the blind checks are decisive (module docstring, step 1).
 
     The checks run on the wet's loudest window: first every check that can
@@ -104,25 +101,18 @@ def _weigh_evidence(identification: dict[str, Any], wet_path: str | os.PathLike)
     refutes, to the first that stands (none stands always), and the
     probabilities are renormalized over what was not struck off.
     """
-    from fxregistry.audio.io import SAMPLE_RATE, sample_exact
-    from fxregistry.estimation.estimate import loudest, read_usable, windows
-    from fxregistry.estimation.evidence import (
-        CONFIRMED,
-        REFUTED,
-        Evidence,
-        blind_evidence,
-        can_confirm,
-    )
+    from fxregistry.audio.io import SAMPLE_RATE
+    from fxregistry.estimation.evidence import CONFIRMED, REFUTED, Evidence, can_confirm
 
+    # The windows of the shipped estimators (2 s), so that the effect's own estimate
+    # finds these checks already run (Inputs.evidence).
     clip = int(2 * SAMPLE_RATE)
-    window = loudest(windows(read_usable(wet_path, clip), clip))
-    exact = sample_exact(wet_path)
     effects = {name: reg.item for name, reg in registry.registrations("effect").items()}
     found: dict[str, Evidence | None] = {}
 
     def verdict(name: str) -> str | None:
         if name not in found:
-            found[name] = blind_evidence(effects[name], window, exact)
+            found[name] = inputs.evidence(effects[name], clip)
         return None if found[name] is None else found[name].verdict
 
     network = identification["probabilities"]  # most probable first
@@ -163,17 +153,20 @@ def estimate_with_defaults(
     """What ``fxr estimate WET --json`` prints; see the module docstring."""
     estimators = installed_estimators()
     paired = dry_path is not None
+    inputs = read_inputs(wet_path, dry_path)  # once, for every estimate and check below
     used, identification = [], None
     if effect is None:
         identifier = pick_estimator(estimators, None, paired)
         if identifier is None:
             raise _none_installed("that identifies the effect (name it with --effect)", estimators)
-        identification = estimate(identifier.file(), wet_path, dry_path, device=device)
+        identification = estimate(
+            identifier.file(), wet_path, dry_path, device=device, inputs=inputs
+        )
         identification["identified_by"] = identifier.name
         if dry_path is None:
-            _weigh_evidence(identification, wet_path)
+            _weigh_evidence(identification, inputs)
         elif refine:
-            _weigh_synthesis(identification, wet_path, dry_path, estimators)
+            _weigh_synthesis(identification, inputs, estimators)
         used.append(identifier.name)
         effect = identification["effect"]
         if effect is None:  # no registered effect shows in the audio
@@ -182,7 +175,13 @@ def estimate_with_defaults(
     if setter is None:
         raise _none_installed(f"of {effect!r} settings", estimators)
     result = estimate(
-        setter.file(), wet_path, dry_path, refine=refine, render_to=render_to, device=device
+        setter.file(),
+        wet_path,
+        dry_path,
+        refine=refine,
+        render_to=render_to,
+        device=device,
+        inputs=inputs,
     )
     used.append(setter.name)
     if identification is not None:

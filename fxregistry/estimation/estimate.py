@@ -32,6 +32,8 @@ over windows, the most probable first, "none" among them (SPEC's
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,14 +50,14 @@ from fxregistry.audio.io import (
 )
 from fxregistry.dataset.identification import NONE
 from fxregistry.errors import FxrError
-from fxregistry.estimation.evidence import blind_evidence
+from fxregistry.estimation.evidence import Evidence, answered_setting, blind_evidence
 from fxregistry.estimation.models import Predictor, load_predictor
 from fxregistry.estimation.search import search_settings
 from fxregistry.specs.effect import Effect
 from fxregistry.training.config import INPUTS
 from fxregistry.training.identify import class_probabilities
 
-__all__ = ["windows", "estimate", "identification_result", "read_pair", "read_usable"]
+__all__ = ["Inputs", "estimate", "identification_result", "read_inputs", "read_usable", "windows"]
 
 REFINE_SECONDS = 20.0  # refinement compares at most this much audio
 # A file whose peak stays below this is silence: far under any recording's
@@ -77,15 +79,9 @@ def loudest(parts: np.ndarray) -> np.ndarray:
     return max(parts, key=rms_db)
 
 
-def read_usable(path: str | os.PathLike, clip: int) -> np.ndarray:
-    """``path`` as mono 44.1 kHz audio, refused if too short for a window, or silent."""
+def read_usable(path: str | os.PathLike) -> np.ndarray:
+    """``path`` as mono 44.1 kHz audio, refused if silent."""
     audio, _ = read_audio(path, SAMPLE_RATE)
-    shortest = clip // 4
-    if audio.size < shortest:
-        raise FxrError(
-            f"{path}: {audio.size / SAMPLE_RATE:.3f} s of audio is too short for the run's "
-            f"{clip / SAMPLE_RATE:g} s windows; give at least {shortest / SAMPLE_RATE:.3f} s"
-        )
     if np.max(np.abs(audio)) < 10 ** (SILENCE_DB / 20):
         raise FxrError(
             f"{path}: the audio is silent (no sample above {SILENCE_DB:g} dBFS); "
@@ -94,15 +90,56 @@ def read_usable(path: str | os.PathLike, clip: int) -> np.ndarray:
     return audio
 
 
-def read_pair(wet_path, dry_path, clip: int) -> tuple[np.ndarray, np.ndarray | None]:
+@dataclass(frozen=True)
+class Inputs:
+    """The files of one ``fxr estimate``, read once (:func:`read_inputs`).
+
+    The default estimators run two or three estimates and the blind checks on
+    the same files; they share one of these, so each file is read and each
+    check run once.
+    """
+
+    wet_path: Path
+    dry_path: Path | None
+    wet: np.ndarray  # mono 44.1 kHz
+    dry: np.ndarray | None  # the same length as ``wet``
+    exact: bool  # the wet's samples are as the effect left them (not a lossy codec)
+    lengths: tuple[int, int | None]  # of the wet and dry files, in samples, before the cut
+    _evidence: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def check_length(self, clip: int) -> None:
+        """Refuse audio too short for one window of ``clip`` samples (a quarter of one)."""
+        shortest = clip // 4
+        for path, length in zip((self.wet_path, self.dry_path), self.lengths, strict=True):
+            if length is not None and length < shortest:
+                raise FxrError(
+                    f"{path}: {length / SAMPLE_RATE:.3f} s of audio is too short for the "
+                    f"{clip / SAMPLE_RATE:g} s windows; give at least "
+                    f"{shortest / SAMPLE_RATE:.3f} s"
+                )
+
+    def evidence(self, effect: Effect, clip: int) -> Evidence | None:
+        """:func:`~fxregistry.estimation.evidence.blind_evidence` on the wet's loudest
+        window of ``clip`` samples, run once per effect and window length."""
+        key = (effect.name, clip)
+        if key not in self._evidence:
+            window = loudest(windows(self.wet, clip))
+            self._evidence[key] = blind_evidence(effect, window, self.exact)
+        return self._evidence[key]
+
+
+def read_inputs(wet_path: str | os.PathLike, dry_path: str | os.PathLike | None = None) -> Inputs:
     """:func:`read_usable` of the wet, and of the dry if given, cut to the same length."""
-    wet = read_usable(wet_path, clip)
-    if dry_path is None:
-        return wet, None
-    dry = read_usable(dry_path, clip)
-    n = min(wet.shape[-1], dry.shape[-1])
-    # Renders keep the dry length; a longer file is a tail of silence or an export pad.
-    return wet[:n], dry[:n]
+    wet, dry = read_usable(wet_path), None
+    lengths = (wet.size, None)
+    if dry_path is not None:
+        dry = read_usable(dry_path)
+        lengths = (wet.size, dry.size)
+        n = min(wet.size, dry.size)
+        # Renders keep the dry length; a longer file is a tail of silence or an export pad.
+        wet, dry = wet[:n], dry[:n]
+    dry_path = None if dry_path is None else Path(dry_path)
+    return Inputs(Path(wet_path), dry_path, wet, dry, sample_exact(wet_path), lengths)
 
 
 def _predict_windows(predictor: Predictor, wet_windows, dry_windows) -> np.ndarray:
@@ -127,8 +164,13 @@ def estimate(
     refine: bool = False,
     render_to: str | os.PathLike | None = None,
     device: str = "auto",
+    inputs: Inputs | None = None,
 ) -> dict[str, Any]:
-    """What ``fxr estimate --json`` prints; see the module docstring."""
+    """What ``fxr estimate --json`` prints; see the module docstring.
+
+    ``inputs``: the files already read (:func:`read_inputs`), for a caller that
+    runs several estimates on them.
+    """
     if render_to is not None:
         check_audio_output(render_to)  # before any work, not after it
     predictor = load_predictor(run, device)
@@ -143,7 +185,10 @@ def estimate(
     stored = card.effect
     data = card.data
     clip = int(round(data.get("clip_seconds", 2.0) * SAMPLE_RATE))
-    wet, dry = read_pair(wet_path, dry_path, clip)
+    if inputs is None:
+        inputs = read_inputs(wet_path, dry_path)
+    inputs.check_length(clip)
+    wet, dry = inputs.wet, inputs.dry
 
     wet_windows = windows(wet, clip)
     dry_windows = windows(dry, clip) if dry is not None else None
@@ -185,7 +230,7 @@ def estimate(
         "distance_after": None,
     }
     if dry is None:
-        _check_blind_evidence(result, stored.name, loudest(wet_windows), sample_exact(wet_path))
+        _check_blind_evidence(result, stored.name, inputs, clip)
     if dry is not None and (refine or render_to):
         effect = _installed(stored.name)
         excerpt = slice(0, int(REFINE_SECONDS * SAMPLE_RATE))
@@ -206,19 +251,20 @@ def estimate(
     return result
 
 
-def _check_blind_evidence(result: dict[str, Any], name: str, wet: np.ndarray, exact: bool) -> None:
-    """The blind check the effect supports (:mod:`~fxregistry.estimation.evidence`), if any:
-    its result under its own key, and the setting it found in place of the network's."""
+def _check_blind_evidence(result: dict[str, Any], name: str, inputs: Inputs, clip: int) -> None:
+    """The blind check the effect supports (:mod:`~fxregistry.estimation.evidence`), if any,
+    on the loudest window: its result under its own key, and the setting it answers."""
     try:
         effect = registry.get_effect(name)
     except FxrError:
         return  # not installed here: nothing can be rendered
-    evidence = blind_evidence(effect, wet, exact)
+    evidence = inputs.evidence(effect, clip)
     if evidence is None:
         return
     result[evidence.check] = evidence.found
-    if evidence.setting is not None:
-        for parameter, value in evidence.setting.items():
+    network = {p: result["parameters"][p]["value"] for p in result["parameters"]}
+    for parameter, value in answered_setting(evidence, network).items():
+        if value != network[parameter]:
             result["parameters"][parameter]["value"] = value
             result["parameters"][parameter]["grid_value"] = value
 

@@ -24,7 +24,6 @@ The fixed-point and echo checks also say which setting, when they find one.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +37,7 @@ __all__ = [
     "CONFIRMED",
     "REFUTED",
     "Evidence",
+    "answered_setting",
     "blind_evidence",
     "can_confirm",
     "check_of",
@@ -89,12 +89,6 @@ def _exact_projection(effect: Effect) -> bool:
     return effect.projection is not None and effect.projection <= EXACT
 
 
-# The last verdicts, by (effect, exact, the wet's bytes): a blind `fxr estimate WET` checks
-# the identified effect on the same loudest window twice, once to identify, once to set.
-_recent: dict[tuple[str, bool, bytes], Evidence | None] = {}
-_RECENT = 16
-
-
 def blind_evidence(effect: Effect, wet: np.ndarray, exact: bool = True) -> Evidence | None:
     """The check ``effect`` supports, run on mono 44.1 kHz ``wet``; None if it supports none.
 
@@ -103,13 +97,15 @@ def blind_evidence(effect: Effect, wet: np.ndarray, exact: bool = True) -> Evide
     confirm nor refute: held peaks, and fixed points (a codec's noise moves
     a band-limited wet further than a band limit does).
     """
-    wet = np.ascontiguousarray(wet, dtype=np.float32)
-    key = (effect.name, exact, hashlib.blake2b(wet.data, digest_size=16).digest())
-    if key not in _recent:
-        if len(_recent) >= _RECENT:
-            del _recent[next(iter(_recent))]  # the oldest
-        _recent[key] = _check(effect, wet, exact)
-    return _recent[key]
+    return _check(effect, np.ascontiguousarray(wet, dtype=np.float32), exact)
+
+
+def answered_setting(evidence: Evidence | None, network: dict[str, float]) -> dict[str, float]:
+    """What a blind estimate answers: the setting the check found, where it found one
+    (an exact fixed point or an impulse response's echoes), else the network's."""
+    if evidence is None or evidence.setting is None:
+        return network
+    return {**network, **evidence.setting}
 
 
 def _check(effect: Effect, wet: np.ndarray, exact: bool) -> Evidence | None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from fxregistry.estimation.evidence import blind_evidence
+from fxregistry.estimation.evidence import answered_setting, blind_evidence
 from fxregistry.evaluation.examples import split_examples
 from fxregistry.specs.effect import Effect
 
@@ -39,8 +39,10 @@ def checked_predictions(
     for i, _, _, wet in split_examples(path, split):
         # Rendered here in float32, as a lossless file keeps it: the samples are exact.
         evidence = blind_evidence(effect, wet, exact=True)
-        if evidence is not None and evidence.setting is not None:
-            checked[i] = effect.normalize(evidence.setting)
+        # The network's row stays as it is (normalized) where the check found nothing.
+        answer = answered_setting(evidence, network={})
+        if answer:
+            checked[i] = effect.normalize(answer)
             answered += 1
         if checked_one is not None:
             checked_one()
