@@ -92,7 +92,8 @@ def main() -> None:
     files = []
     sets = {"synthesizer (float)": {"float": dry}}
     for group, folder in all_groups(args.corpus, args.groups).items():
-        sets[group] = {f"{b}-bit": c for b, c in clips_by_word_length(folder, args.clips).items()}
+        found = clips_by_word_length(folder, args.corpus_clips)
+        sets[group] = {f"{b}-bit": c for b, c in found.items()}
     for name, by_length in sets.items():
         for length, clips in by_length.items():
             for row in moved(effect, clips, features):

@@ -1,12 +1,12 @@
 """What the blind checks add to a blind (wet-only) estimate, on real recordings.
 
     .venv/bin/python benchmarks/blind_checks.py --corpus freepats=datasets/real-freepats \
-        [--corpus fluid=...] [--groups guitar-solo,band-mix] [--clips 20] [--tag T]
+        [--corpus fluid=...] [--groups guitar-solo,band-mix] [--corpus-clips 20] [--tag T]
 
 For every effect that declares ``projection`` (fxregistry.estimation.fixed_point)
 and has a default estimator from the wet alone (``fxr list-estimators``), or
 a run given with ``--run EFFECT=RUN``: 2 s clips of each corpus group (the
-first ``--clips`` loud ones, evenly over the group's files, at the
+first ``--corpus-clips`` loud ones, evenly over the group's files, at the
 recordings' own levels) are rendered at every grid setting; each wet clip is
 estimated by the network alone, and by the network followed by the check
 (its setting, when it finds one). Reported: grid accuracy and MAE on
@@ -212,7 +212,7 @@ def main() -> None:
             runs.setdefault(estimator.effect, estimator.file())
     effects = [e for e in registry.effect_names() if registry.get_effect(e).projection]
     groups = {
-        name: clips_of(folder, args.clips)
+        name: clips_of(folder, args.corpus_clips)
         for name, folder in all_groups(args.corpus, args.groups).items()
     }
     rows = []
@@ -232,7 +232,7 @@ def main() -> None:
         "",
         "Command: `.venv/bin/python benchmarks/blind_checks.py" + corpus_command(args) + "`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-        f"CPU; {minutes:.0f} minutes. Each group: {args.clips} loud 2 s clips at the "
+        f"CPU; {minutes:.0f} minutes. Each group: {args.corpus_clips} loud 2 s clips at the "
         "recordings' own levels, rendered at every grid setting; the wet clip alone is "
         "estimated. Cells: grid accuracy (MAE on normalized parameters). The last two: how "
         "far re-rendering the wet moved it, at its own setting and at the settings the check "

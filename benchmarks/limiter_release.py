@@ -64,7 +64,7 @@ def main() -> None:
     args = parser.parse_args()
     sets = {"synth": synth_clips(args.takes)}
     for group, folder in all_groups(args.corpus, args.groups).items():
-        sets[group] = clips_of(folder, args.clips)
+        sets[group] = clips_of(folder, args.corpus_clips)
     thresholds = registry.get_effect("limiter").parameter("threshold_db").grid
     rows, table = [], {}  # table: (clips, threshold, releases) -> one cell per peak level
     for name, clips in sets.items():

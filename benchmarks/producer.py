@@ -1,10 +1,10 @@
 """The producer's case, measured: `fxr estimate WET` with the shipped estimators on real audio.
 
     .venv/bin/python benchmarks/producer.py --corpus freepats=datasets/real-freepats \
-        [--corpus fluid=...] [--groups guitar-solo,band-mix] [--clips 5] [--paired] [--tag T]
+        [--corpus fluid=...] [--groups guitar-solo,band-mix] [--corpus-clips 5] [--paired] [--tag T]
 
 Issue 14's acceptance, on our own corpora: 2 s clips of each corpus group
-(``--clips`` loud ones spread over the group's files, at the recordings' own
+(``--corpus-clips`` loud ones spread over the group's files, at the recordings' own
 levels, peaks -20 to -1 dBFS) processed by every grid setting of every
 effect that has a shipped blind estimator, plus each clip untouched. Each
 wet clip is written to a file (``--format``: wav, or a lossy mp3) and
@@ -138,7 +138,7 @@ def main() -> None:
     rows = {}
     with tempfile.TemporaryDirectory() as folder:
         for group, path in all_groups(args.corpus, args.groups).items():
-            clips = clips_of(path, args.clips)
+            clips = clips_of(path, args.corpus_clips)
             suffix = f".{args.format}"
             rows[group] = measure(clips, effects, args.paired, Path(folder), suffix)
             log(f"{group}: {rows[group]}")
@@ -170,8 +170,8 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
         + (f" --tag {args.tag}" if args.tag else "")
         + "`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, CPU; "
-        f"{minutes:.0f} minutes. Estimators: {estimators}. Each group: {args.clips} loud 2 s "
-        "clips at the recordings' own levels, every grid setting of "
+        f"{minutes:.0f} minutes. Estimators: {estimators}. Each group: {args.corpus_clips} loud "
+        "2 s clips at the recordings' own levels, every grid setting of "
         f"{', '.join(effects)}, and each clip untouched; each wet clip estimated from a file, "
         "blind. No change: a setting at the effect's identity, or one that left the clip a "
         "mere gain change of itself, sample for sample (none, as issue 14 counts it).",
