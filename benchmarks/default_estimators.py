@@ -40,6 +40,7 @@ import os
 import platform
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -85,6 +86,28 @@ MODELS = {"identify-wet": "fxnet"}
 HYPERPARAMETERS = {"delay-wet": ("lags=48",)}
 
 
+@dataclass(frozen=True)
+class EstimatorRecipe:
+    """One shipped estimator: what trains it."""
+
+    stem: str  # its data is STEM.h5
+    effect: str | None  # None: it identifies the effect
+    options: dict  # the build's (BuildConfig fields)
+    input: str  # wet (blind) or pair: fit's --input, pair meaning fit's default
+
+    @property
+    def name(self) -> str:
+        return f"{self.stem}-{self.input}"
+
+    @property
+    def model(self) -> str:
+        return MODELS.get(self.name, DEFAULT_MODEL)
+
+    @property
+    def hyperparameters(self) -> tuple[str, ...]:
+        return HYPERPARAMETERS.get(self.name, ())
+
+
 def command(config: dict, out: str) -> str:
     """The ``fxr build`` line of a build's options (for the manifest)."""
     options = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in config.items())
@@ -118,7 +141,7 @@ def main() -> None:
     work = workspace(args.work, "fxr-models-")
     started, trained_at = time.perf_counter(), commit()  # the code that trains, not later's
     groups = all_groups(args.corpus, args.groups)
-    # (name, effect or None, build options, input)
+    # (data stem, effect or None, build options)
     plan = [("identify", None, IDENTIFY)] + [
         (effect, effect, {"effect": effect, **PARAMETERS}) for effect in registry.effect_names()
     ]
@@ -137,36 +160,33 @@ def main() -> None:
             out = work / f"{stem}-{group.replace('/', '-')}.h5"
             real[group] = build_group(options["effect"], folder, out, args.corpus_clips, SEED)
         for input_name in wanted:
-            name = f"{stem}-{input_name}"
-            run = work / name
-            model = MODELS.get(name, DEFAULT_MODEL)
-            hparams = HYPERPARAMETERS.get(name, ())
-            trained = fit_recipe(data, run, input_name, EPOCHS, model, hyperparameters=hparams)
-            entries[name] = entry(
-                name, stem, effect, trained, model, hparams, options, run, real, trained_at
+            estimator = EstimatorRecipe(stem, effect, options, input_name)
+            run = work / estimator.name
+            trained = fit_recipe(
+                data,
+                run,
+                input_name,
+                EPOCHS,
+                estimator.model,
+                hyperparameters=estimator.hyperparameters,
             )
-            log(json.dumps(entries[name]["measured"]))
+            entries[estimator.name] = entry(estimator, trained, run, real, trained_at)
+            log(json.dumps(entries[estimator.name]["measured"]))
     minutes = (time.perf_counter() - started) / 60
     write_manifest(list(entries.values()), args, minutes, trained_at)
 
 
-def entry(
-    name,
-    stem,
-    effect,
-    trained,
-    model: str,
-    hparams: tuple[str, ...],
-    options,
-    run: Path,
-    real: dict,
-    trained_at: str,
-) -> dict:
+def entry(estimator: EstimatorRecipe, trained: str, run: Path, real: dict, trained_at: str) -> dict:
     """One estimator's manifest entry; its model exported beside the manifest.
+
+    ``trained``: the input the run was trained on; ``real``: each corpus group's
+    dataset, where the run is measured beside its synth test split.
 
     The entry keeps its own commit: `--only` retrains some estimators and
     keeps the others, which the top-level commit (the last run's) does not describe.
     """
+    name, stem, effect = estimator.name, estimator.stem, estimator.effect
+    model, options = estimator.model, estimator.options
     WEIGHTS.mkdir(parents=True, exist_ok=True)
     export_onnx(run, WEIGHTS / f"{name}.onnx")
     # The network's own accuracy (no blind checks): what this recipe trained. What
@@ -197,7 +217,7 @@ def entry(
         "fit": f"fxr fit --data {stem}.h5 --epochs {EPOCHS} --seed 0"
         + (f" --input {trained}" if trained == "wet" else "")
         + (f" --model {model}" if model != DEFAULT_MODEL else "")
-        + "".join(f" --hparam {h}" for h in hparams),
+        + "".join(f" --hparam {h}" for h in estimator.hyperparameters),
         "model": model,
         "seed": 0,
         "commit": trained_at,
