@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from fxregistry import registry
-from fxregistry.audio.io import SAMPLE_RATE
+from fxregistry.audio.io import SAMPLE_RATE, write_audio
 from fxregistry.dataset.identification import NONE
+from fxregistry.estimation.estimate import read_inputs
 from fxregistry.estimation.synthesis import (
     MARGIN_DB,
     MATCH_DB,
@@ -30,13 +31,39 @@ def loud(guitar):
     return (guitar / np.abs(guitar).max() * 10 ** (-2 / 20)).astype(np.float32)
 
 
+def stereo(mono: np.ndarray) -> np.ndarray:
+    """Two channels that differ, as a mix's do."""
+    return np.stack([mono, 0.5 * mono + 0.4 * np.roll(mono, SAMPLE_RATE // 3)]).astype(np.float32)
+
+
+@pytest.mark.parametrize("channels", [1, 2])
 @pytest.mark.parametrize("name", sorted(EFFECTS))
-def test_every_grid_setting_is_named_by_rendering_the_dry_again(name, loud):
-    effect = EFFECTS[name]
+def test_every_grid_setting_is_named_by_rendering_the_dry_again(name, channels, loud):
+    # A stereo pair is rendered and compared channel by channel, as the effect made it.
+    effect, dry = EFFECTS[name], loud if channels == 1 else stereo(loud)
     for setting in effect.changing_grid():
-        wet = effect(loud, SAMPLE_RATE, **setting)
-        found, fits = identify_by_synthesis(loud, wet, EFFECTS)
-        assert found == (NONE if mere_gain_change(loud, wet) else name), (setting, fits)
+        wet = effect(dry, SAMPLE_RATE, **setting)
+        found, fits = identify_by_synthesis(dry, wet, EFFECTS)
+        assert found == (NONE if mere_gain_change(dry, wet) else name), (setting, fits)
+
+
+def test_files_with_as_many_channels_are_compared_channel_by_channel(loud, tmp_path):
+    # The mean of two quantized channels is not quantized: rendering the means again
+    # would take 6 bits for 7 (and 10 for none).
+    bitcrusher = EFFECTS["bitcrusher"] if "bitcrusher" in EFFECTS else None
+    if bitcrusher is None:
+        pytest.skip("the built-in quantizer is not installed")
+    dry = stereo(loud)
+    for bits in (6.0, 10.0):
+        wet = bitcrusher(dry, SAMPLE_RATE, bit_depth=bits)
+        write_audio(tmp_path / "dry.wav", dry, SAMPLE_RATE)
+        write_audio(tmp_path / "wet.wav", wet, SAMPLE_RATE)
+        pair = read_inputs(tmp_path / "wet.wav", tmp_path / "dry.wav").synthesis_pair(dry.shape[-1])
+        assert pair[0].shape == dry.shape
+        assert identify_by_synthesis(*pair, EFFECTS)[0] == "bitcrusher"
+        write_audio(tmp_path / "dry.wav", dry.mean(axis=0), SAMPLE_RATE)  # a mono take
+        pair = read_inputs(tmp_path / "wet.wav", tmp_path / "dry.wav").synthesis_pair(dry.shape[-1])
+        assert pair[0].shape == pair[1].shape == (dry.shape[-1],)
 
 
 def test_silencing_audio_is_a_change_not_a_gain_of_zero(loud):

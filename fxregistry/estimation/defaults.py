@@ -73,11 +73,10 @@ def _weigh_synthesis(
     from fxregistry.estimation.estimate import REFINE_SECONDS
     from fxregistry.estimation.synthesis import identify_by_synthesis
 
-    wet, dry = inputs.wet, inputs.dry
-    excerpt = slice(0, int(REFINE_SECONDS * SAMPLE_RATE))
+    dry, wet = inputs.synthesis_pair(int(REFINE_SECONDS * SAMPLE_RATE))
     named = {e.effect for e in estimators if e.effect is not None}
     effects = {n: reg.item for n, reg in registry.registrations("effect").items() if n in named}
-    found, fits = identify_by_synthesis(dry[excerpt], wet[excerpt], effects)
+    found, fits = identify_by_synthesis(dry, wet, effects)
     shown = {n: round(f, 1) if np.isfinite(f) else None for n, f in fits.items()}
     identification["synthesis"] = shown  # dB; None: an effect with no setting to render
     if found is None:

@@ -1,8 +1,10 @@
 """``fxr estimate``: the settings of the effect on a user's audio, and the match.
 
-1. Read the wet file (and the dry one for a run whose input uses it) as mono
+1. Read the wet file (and the dry one for a run whose input uses it) at
    44.1 kHz, as is: an effect's settings may be absolute levels (a
-   threshold in dBFS), so no gain is applied.
+   threshold in dBFS), so no gain is applied. The networks hear the mean of
+   the channels, as they were trained on mono clips; the blind checks and
+   the renders of steps 4 and 5 read the channels as the effect left them.
 2. Cut it into windows of the run's clip length (the last one padded with
    silence when it is at least a quarter full; a file shorter than a clip is
    one padded window); windows quieter than the dataset's threshold are left
@@ -17,11 +19,12 @@
    distance: every grid setting when there are at most ``EXHAUSTIVE`` of
    them, else a walk over grid neighbours from the network's estimate; for a
    run trained on random settings, then a local search in the continuous
-   range.
+   range. Channel by channel when the two files have as many channels.
 5. Without the dry audio, for an installed effect that supports a blind
    check (:mod:`~fxregistry.estimation.evidence`: it declares ``projection``
-   or ``linear``): the check on the loudest window; the setting it finds
-   replaces the network's (``fixed_point`` or ``echoes`` in the result).
+   or ``linear``): the check on the loudest window, in the channel that
+   peaks highest there; the setting it finds replaces the network's
+   (``fixed_point`` or ``echoes`` in the result).
 
 An identification run (trained on a file over several effects) answers
 which effect processed the audio instead: the class probabilities averaged
@@ -74,14 +77,9 @@ def windows(audio: np.ndarray, samples: int) -> np.ndarray:
     return np.stack(parts).astype(np.float32)
 
 
-def loudest(parts: np.ndarray) -> np.ndarray:
-    """The loudest of the windows ``(W, samples)``: the most of an effect's change to see."""
-    return max(parts, key=rms_db)
-
-
 def read_usable(path: str | os.PathLike) -> np.ndarray:
-    """``path`` as mono 44.1 kHz audio, refused if silent."""
-    audio, _ = read_audio(path, SAMPLE_RATE)
+    """``path`` as 44.1 kHz audio ``(channels, samples)``, refused if silent."""
+    audio, _ = read_audio(path, SAMPLE_RATE, mono=False)
     if np.max(np.abs(audio)) < 10 ** (SILENCE_DB / 20):
         raise FxrError(
             f"{path}: the audio is silent (no sample above {SILENCE_DB:g} dBFS); "
@@ -96,13 +94,16 @@ class Inputs:
 
     The default estimators run two or three estimates and the blind checks on
     the same files; they share one of these, so each file is read and each
-    check run once.
+    check run once. The networks hear the channels' mean, as they were
+    trained; the blind checks read one channel's samples as the effect left them.
     """
 
     wet_path: Path
     dry_path: Path | None
-    wet: np.ndarray  # mono 44.1 kHz
+    wet: np.ndarray  # mono 44.1 kHz: the mean of the channels
     dry: np.ndarray | None  # the same length as ``wet``
+    wet_channels: np.ndarray  # (channels, samples) of ``wet``
+    dry_channels: np.ndarray | None  # (channels, samples) of ``dry``
     exact: bool  # the wet's samples are as the effect left them (not a lossy codec)
     lengths: tuple[int, int | None]  # of the wet and dry files, in samples, before the cut
     _evidence: dict = field(default_factory=dict, repr=False, compare=False)
@@ -118,12 +119,33 @@ class Inputs:
                     f"{shortest / SAMPLE_RATE:.3f} s"
                 )
 
+    def checked_window(self, clip: int) -> np.ndarray:
+        """The wet's loudest window of ``clip`` samples, in the channel that peaks highest
+        there. One channel, not the mean: the mean of two quantized channels falls
+        between their steps (one bit more), and a peak a limiter held at its ceiling
+        in one channel is not held in the mean."""
+        mono = windows(self.wet, clip)
+        at = max(range(len(mono)), key=lambda i: rms_db(mono[i]))
+        channels = np.stack([windows(channel, clip)[at] for channel in self.wet_channels])
+        return channels[int(np.argmax(np.abs(channels).max(axis=1)))]
+
+    def synthesis_pair(self, samples: int) -> tuple[np.ndarray, np.ndarray]:
+        """(dry, wet): the first ``samples`` of the channels, to render and compare
+        sample for sample, as an effect renders each channel (the mean of two
+        quantized channels is not quantized); the means where the files' channel
+        counts differ. Needs the dry."""
+        if self.dry_channels is None:
+            raise FxrError("analysis by synthesis needs the dry audio (--dry)")
+        if self.dry_channels.shape[0] == self.wet_channels.shape[0]:
+            return self.dry_channels[:, :samples], self.wet_channels[:, :samples]
+        return self.dry[:samples], self.wet[:samples]
+
     def evidence(self, effect: Effect, clip: int) -> Evidence | None:
-        """:func:`~fxregistry.estimation.evidence.blind_evidence` on the wet's loudest
-        window of ``clip`` samples, run once per effect and window length."""
+        """:func:`~fxregistry.estimation.evidence.blind_evidence` on
+        :meth:`checked_window`, run once per effect and window length."""
         key = (effect.name, clip)
         if key not in self._evidence:
-            window = loudest(windows(self.wet, clip))
+            window = self.checked_window(clip)
             self._evidence[key] = blind_evidence(effect, window, self.exact)
         return self._evidence[key]
 
@@ -131,15 +153,23 @@ class Inputs:
 def read_inputs(wet_path: str | os.PathLike, dry_path: str | os.PathLike | None = None) -> Inputs:
     """:func:`read_usable` of the wet, and of the dry if given, cut to the same length."""
     wet, dry = read_usable(wet_path), None
-    lengths = (wet.size, None)
+    lengths = (wet.shape[-1], None)
     if dry_path is not None:
         dry = read_usable(dry_path)
-        lengths = (wet.size, dry.size)
-        n = min(wet.size, dry.size)
+        lengths = (wet.shape[-1], dry.shape[-1])
+        n = min(lengths)
         # Renders keep the dry length; a longer file is a tail of silence or an export pad.
-        wet, dry = wet[:n], dry[:n]
-    dry_path = None if dry_path is None else Path(dry_path)
-    return Inputs(Path(wet_path), dry_path, wet, dry, sample_exact(wet_path), lengths)
+        wet, dry = wet[:, :n], dry[:, :n]
+    return Inputs(
+        wet_path=Path(wet_path),
+        dry_path=None if dry_path is None else Path(dry_path),
+        wet=wet.mean(axis=0),
+        dry=None if dry is None else dry.mean(axis=0),
+        wet_channels=wet,
+        dry_channels=dry,
+        exact=sample_exact(wet_path),
+        lengths=lengths,
+    )
 
 
 def _predict_windows(predictor: Predictor, wet_windows, dry_windows) -> np.ndarray:
@@ -233,8 +263,7 @@ def estimate(
         _check_blind_evidence(result, stored.name, inputs, clip)
     if dry is not None and (refine or render_to):
         effect = _installed(stored.name)
-        excerpt = slice(0, int(REFINE_SECONDS * SAMPLE_RATE))
-        d, w = dry[excerpt], wet[excerpt]
+        d, w = inputs.synthesis_pair(int(REFINE_SECONDS * SAMPLE_RATE))
         before = spectral_distance(effect(d, SAMPLE_RATE, **setting), w)
         result["distance_before"] = before
         if refine:

@@ -67,7 +67,8 @@ def fit_db(render: np.ndarray, wet: np.ndarray) -> float:
 def _at_best_gain(dry: np.ndarray, wet: np.ndarray) -> np.ndarray:
     """The dry (float64) scaled by the gain that brings it closest to ``wet``."""
     dry64 = np.asarray(dry, np.float64)
-    return dry64 * (float(np.dot(dry64, wet) / max(float(np.dot(dry64, dry64)), 1e-30)))
+    # vdot: over every sample of every channel.
+    return dry64 * (float(np.vdot(dry64, wet) / max(float(np.vdot(dry64, dry64)), 1e-30)))
 
 
 def mere_gain_change(dry: np.ndarray, wet: np.ndarray) -> bool:
