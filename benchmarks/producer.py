@@ -1,7 +1,8 @@
 """The producer's case, measured: `fxr estimate WET` with the shipped estimators on real audio.
 
     .venv/bin/python benchmarks/producer.py --corpus freepats=datasets/real-freepats \
-        [--corpus fluid=...] [--groups guitar-solo,band-mix] [--corpus-clips 5] [--paired] [--tag T]
+        [--corpus fluid=...] [--groups guitar-solo,band-mix] [--corpus-clips 5] [--paired] \
+        [--stereo] [--format wav] [--tag T]
 
 Issue 14's acceptance, on our own corpora: 2 s clips of each corpus group
 (``--corpus-clips`` loud ones spread over the group's files, at the recordings' own
@@ -22,6 +23,8 @@ also ``--dry dry.wav --refine``). Reported per group:
   when the truth is among them; fxregistry.estimation.search);
 - how many wet clips were digital silence (0 bits on a quiet clip): fxr
   refuses those, one line, and they are left out of the scores;
+- ``--stereo``: each clip made a stereo mix (:func:`stereo_mixes`) before
+  the effect processes it, as a user's mix is processed;
 - the median wall time of one estimate in this process (the command adds
   Python's and torch's start-up; benchmarks/estimate_speed.py times that).
 
@@ -111,6 +114,20 @@ def measure(
     }
 
 
+def stereo_mixes(clips: np.ndarray) -> np.ndarray:
+    """``(n, samples)`` -> ``(n, 2, samples)``: each clip in the middle of a stereo image,
+    the group's next clip at the sides (left in phase, right out), at the first's peak.
+
+    The corpus is mono; a mix is not, and its two channels differ.
+    """
+    mixes = []
+    for i, middle in enumerate(clips):
+        sides = clips[(i + 1) % len(clips)]
+        pair = np.stack([0.8 * middle + 0.4 * sides, 0.8 * middle - 0.4 * sides])
+        mixes.append(pair * (np.abs(middle).max() / max(np.abs(pair).max(), 1e-12)))
+    return np.stack(mixes).astype(np.float32)
+
+
 THRESHOLDS = (0.5, 0.7, 0.9)
 
 
@@ -131,6 +148,7 @@ def main() -> None:
     add_corpus_options(parser, 5, "2 s clips per group")
     parser.add_argument("--paired", action="store_true", help="also --dry --refine")
     parser.add_argument("--format", default="wav", help="the wet files' format: wav, mp3, ...")
+    parser.add_argument("--stereo", action="store_true", help="stereo mixes of the clips")
     parser.add_argument("--tag")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -139,6 +157,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for group, path in all_groups(args.corpus, args.groups).items():
             clips = clips_of(path, args.corpus_clips)
+            if args.stereo:
+                clips = stereo_mixes(clips)
             suffix = f".{args.format}"
             rows[group] = measure(clips, effects, args.paired, Path(folder), suffix)
             log(f"{group}: {rows[group]}")
@@ -166,12 +186,18 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
         "Command: `.venv/bin/python benchmarks/producer.py"
         + corpus_command(args)
         + (" --paired" if args.paired else "")
+        + (" --stereo" if args.stereo else "")
         + (f" --format {args.format}" if args.format != "wav" else "")
         + (f" --tag {args.tag}" if args.tag else "")
         + "`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, CPU; "
         f"{minutes:.0f} minutes. Estimators: {estimators}. Each group: {args.corpus_clips} loud "
-        "2 s clips at the recordings' own levels, every grid setting of "
+        + (
+            "2 s clips made stereo mixes (the next clip at the sides), at"
+            if args.stereo
+            else "2 s clips at"
+        )
+        + " the recordings' own levels, every grid setting of "
         f"{', '.join(effects)}, and each clip untouched; each wet clip estimated from a file, "
         "blind. No change: a setting at the effect's identity, or one that left the clip a "
         "mere gain change of itself, sample for sample (none, as issue 14 counts it).",
