@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from fxregistry import Effect, Parameter, registry
-from fxregistry.audio.io import write_audio
+from fxregistry.audio.io import resample, write_audio
 from fxregistry.estimation.echoes import ECHO_SCORE, TRAIN_SCORE, echo_scores, echo_setting
 from fxregistry.estimation.estimate import read_inputs
 from fxregistry.estimation.evidence import CONFIRMED, REFUTED, blind_evidence, can_confirm
@@ -137,4 +137,20 @@ def test_a_stereo_file_is_checked_as_the_effect_left_each_channel(name, guitar, 
         alone = blind_evidence(effect, wet[0])
         path = write_audio(tmp_path / "wet.wav", wet, SAMPLE_RATE)  # float: the samples kept
         found = read_inputs(path).evidence(effect, wet.shape[-1])
+        assert (found.verdict, found.setting) == (alone.verdict, alone.setting), setting
+
+
+@pytest.mark.parametrize("name", CONFIRMING)
+def test_a_file_at_another_rate_is_checked_at_its_own_rate(name, guitar, tmp_path):
+    # Not resampled to 44.1 kHz first: a resampled quantized wet is not quantized
+    # (a 48 kHz bitcrusher was refuted), and resampling moves held peaks off the ceiling.
+    effect = registry.get_effect(name)
+    dry = resample(guitar / np.abs(guitar).max() * 10 ** (-2 / 20), SAMPLE_RATE, 48000)
+    for setting in settings_of(effect):
+        wet = effect(dry, 48000, **setting)
+        alone = blind_evidence(effect, wet, sample_rate=48000)
+        if effect.projection is not None and effect.projection <= EXACT:
+            assert (alone.verdict, alone.setting) == (CONFIRMED, setting)
+        path = write_audio(tmp_path / "wet.wav", wet, 48000)
+        found = read_inputs(path).evidence(effect, 2 * SAMPLE_RATE)
         assert (found.verdict, found.setting) == (alone.verdict, alone.setting), setting

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from fxregistry import registry
-from fxregistry.audio.io import SAMPLE_RATE, write_audio
+from fxregistry.audio.io import SAMPLE_RATE, resample, write_audio
 from fxregistry.dataset.identification import NONE
 from fxregistry.estimation.estimate import read_inputs
 from fxregistry.estimation.synthesis import (
@@ -50,7 +50,7 @@ def test_every_grid_setting_is_named_by_rendering_the_dry_again(name, channels, 
 def test_files_with_as_many_channels_are_compared_channel_by_channel(loud, tmp_path):
     # The mean of two quantized channels is not quantized: rendering the means again
     # would take 6 bits for 7 (and 10 for none).
-    bitcrusher = EFFECTS["bitcrusher"] if "bitcrusher" in EFFECTS else None
+    bitcrusher = EFFECTS.get("bitcrusher")
     if bitcrusher is None:
         pytest.skip("the built-in quantizer is not installed")
     dry = stereo(loud)
@@ -58,11 +58,15 @@ def test_files_with_as_many_channels_are_compared_channel_by_channel(loud, tmp_p
         wet = bitcrusher(dry, SAMPLE_RATE, bit_depth=bits)
         write_audio(tmp_path / "dry.wav", dry, SAMPLE_RATE)
         write_audio(tmp_path / "wet.wav", wet, SAMPLE_RATE)
-        pair = read_inputs(tmp_path / "wet.wav", tmp_path / "dry.wav").synthesis_pair(dry.shape[-1])
+        *pair, rate = read_inputs(tmp_path / "wet.wav", tmp_path / "dry.wav").synthesis_pair(
+            dry.shape[-1]
+        )
         assert pair[0].shape == dry.shape
-        assert identify_by_synthesis(*pair, EFFECTS)[0] == "bitcrusher"
+        assert identify_by_synthesis(*pair, EFFECTS, rate)[0] == "bitcrusher"
         write_audio(tmp_path / "dry.wav", dry.mean(axis=0), SAMPLE_RATE)  # a mono take
-        pair = read_inputs(tmp_path / "wet.wav", tmp_path / "dry.wav").synthesis_pair(dry.shape[-1])
+        *pair, _ = read_inputs(tmp_path / "wet.wav", tmp_path / "dry.wav").synthesis_pair(
+            dry.shape[-1]
+        )
         assert pair[0].shape == pair[1].shape == (dry.shape[-1],)
 
 
@@ -115,3 +119,20 @@ def test_the_winner_must_match_and_beat_every_other_candidate_by_the_margin():
 def test_an_effect_without_a_setting_that_changes_audio_never_wins(loud):
     fits = synthesis_fits(loud, loud, {})
     assert set(fits) == {NONE} and fits[NONE] == 200.0
+
+
+def test_files_at_one_rate_are_rendered_at_it(loud, tmp_path):
+    # At 44.1 kHz after resampling, a 48 kHz quantized wet is no render of the dry.
+    bitcrusher = EFFECTS.get("bitcrusher")
+    if bitcrusher is None:
+        pytest.skip("the built-in quantizer is not installed")
+    dry = resample(stereo(loud), SAMPLE_RATE, 48000)
+    wet = bitcrusher(dry, 48000, bit_depth=8.0)
+    write_audio(tmp_path / "dry.wav", dry, 48000)
+    write_audio(tmp_path / "wet.wav", wet, 48000)
+    *pair, rate = read_inputs(tmp_path / "wet.wav", tmp_path / "dry.wav").synthesis_pair(loud.size)
+    assert rate == 48000 and pair[0].shape == pair[1].shape == dry.shape
+    assert identify_by_synthesis(*pair, EFFECTS, rate)[0] == "bitcrusher"
+    write_audio(tmp_path / "dry.wav", stereo(loud), SAMPLE_RATE)  # the take at another rate
+    *pair, rate = read_inputs(tmp_path / "wet.wav", tmp_path / "dry.wav").synthesis_pair(loud.size)
+    assert rate == SAMPLE_RATE and pair[0].shape == pair[1].shape == (loud.size,)

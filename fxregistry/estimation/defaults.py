@@ -73,10 +73,10 @@ def _weigh_synthesis(
     from fxregistry.estimation.estimate import REFINE_SECONDS
     from fxregistry.estimation.synthesis import identify_by_synthesis
 
-    dry, wet = inputs.synthesis_pair(int(REFINE_SECONDS * SAMPLE_RATE))
+    dry, wet, rate = inputs.synthesis_pair(int(REFINE_SECONDS * SAMPLE_RATE))
     named = {e.effect for e in estimators if e.effect is not None}
     effects = {n: reg.item for n, reg in registry.registrations("effect").items() if n in named}
-    found, fits = identify_by_synthesis(dry, wet, effects)
+    found, fits = identify_by_synthesis(dry, wet, effects, rate)
     shown = {n: round(f, 1) if np.isfinite(f) else None for n, f in fits.items()}
     identification["synthesis"] = shown  # dB; None: an effect with no setting to render
     if found is None:

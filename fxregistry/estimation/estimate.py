@@ -47,6 +47,7 @@ from fxregistry.audio.io import (
     SAMPLE_RATE,
     check_audio_output,
     read_audio,
+    resample,
     rms_db,
     sample_exact,
     write_audio,
@@ -77,15 +78,15 @@ def windows(audio: np.ndarray, samples: int) -> np.ndarray:
     return np.stack(parts).astype(np.float32)
 
 
-def read_usable(path: str | os.PathLike) -> np.ndarray:
-    """``path`` as 44.1 kHz audio ``(channels, samples)``, refused if silent."""
-    audio, _ = read_audio(path, SAMPLE_RATE, mono=False)
+def read_usable(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """``path`` as ``(channels, samples)`` at its own rate, and the rate; refused if silent."""
+    audio, rate = read_audio(path, sample_rate=None, mono=False)
     if np.max(np.abs(audio)) < 10 ** (SILENCE_DB / 20):
         raise FxrError(
             f"{path}: the audio is silent (no sample above {SILENCE_DB:g} dBFS); "
             "there is nothing to estimate from"
         )
-    return audio
+    return audio, rate
 
 
 @dataclass(frozen=True)
@@ -94,18 +95,21 @@ class Inputs:
 
     The default estimators run two or three estimates and the blind checks on
     the same files; they share one of these, so each file is read and each
-    check run once. The networks hear the channels' mean, as they were
-    trained; the blind checks read one channel's samples as the effect left them.
+    check run once. The networks hear the channels' mean at 44.1 kHz, as they
+    were trained; the blind checks and the renders read the samples as the
+    effect left them: one channel at a time, at the file's own rate.
     """
 
     wet_path: Path
     dry_path: Path | None
     wet: np.ndarray  # mono 44.1 kHz: the mean of the channels
     dry: np.ndarray | None  # the same length as ``wet``
-    wet_channels: np.ndarray  # (channels, samples) of ``wet``
-    dry_channels: np.ndarray | None  # (channels, samples) of ``dry``
+    wet_native: np.ndarray  # (channels, samples) at ``rate``, as in the file
+    dry_native: np.ndarray | None  # (channels, samples) at ``dry_rate``
+    rate: int
+    dry_rate: int | None
     exact: bool  # the wet's samples are as the effect left them (not a lossy codec)
-    lengths: tuple[int, int | None]  # of the wet and dry files, in samples, before the cut
+    lengths: tuple[int, int | None]  # of the wet and dry, in 44.1 kHz samples, before the cut
     _evidence: dict = field(default_factory=dict, repr=False, compare=False)
 
     def check_length(self, clip: int) -> None:
@@ -119,54 +123,76 @@ class Inputs:
                     f"{shortest / SAMPLE_RATE:.3f} s"
                 )
 
-    def checked_window(self, clip: int) -> np.ndarray:
-        """The wet's loudest window of ``clip`` samples, in the channel that peaks highest
-        there. One channel, not the mean: the mean of two quantized channels falls
-        between their steps (one bit more), and a peak a limiter held at its ceiling
-        in one channel is not held in the mean."""
+    def checked_window(self, clip: int) -> tuple[np.ndarray, int]:
+        """The wet's loudest window of ``clip`` samples (at 44.1 kHz), as the file holds
+        it: at its own rate, in the channel that peaks highest there; and that rate.
+
+        Not resampled, not the channels' mean: a resampled quantized wet is not
+        quantized, the mean of two quantized channels falls between their steps
+        (one bit more), and a peak held at a limiter's ceiling in one channel is
+        held in neither.
+        """
         mono = windows(self.wet, clip)
         at = max(range(len(mono)), key=lambda i: rms_db(mono[i]))
-        channels = np.stack([windows(channel, clip)[at] for channel in self.wet_channels])
-        return channels[int(np.argmax(np.abs(channels).max(axis=1)))]
+        scale = self.rate / SAMPLE_RATE
+        start, length = round(at * clip * scale), round(clip * scale)
+        part = self.wet_native[:, start : start + length]
+        part = np.pad(part, ((0, 0), (0, length - part.shape[-1])))  # as windows() pads
+        return part[int(np.argmax(np.abs(part).max(axis=1)))], self.rate
 
-    def synthesis_pair(self, samples: int) -> tuple[np.ndarray, np.ndarray]:
-        """(dry, wet): the first ``samples`` of the channels, to render and compare
-        sample for sample, as an effect renders each channel (the mean of two
-        quantized channels is not quantized); the means where the files' channel
-        counts differ. Needs the dry."""
-        if self.dry_channels is None:
+    def synthesis_pair(self, samples: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """(dry, wet, rate): the first ``samples`` (at 44.1 kHz) of both files, to render
+        and compare sample for sample as the effect rendered them: channel by
+        channel at the files' own rate; the channels' means where their counts
+        differ, at 44.1 kHz where their rates do. Needs the dry."""
+        if self.dry_native is None:
             raise FxrError("analysis by synthesis needs the dry audio (--dry)")
-        if self.dry_channels.shape[0] == self.wet_channels.shape[0]:
-            return self.dry_channels[:, :samples], self.wet_channels[:, :samples]
-        return self.dry[:samples], self.wet[:samples]
+        if self.dry_rate != self.rate:
+            return self.dry[:samples], self.wet[:samples], SAMPLE_RATE
+        n = round(samples * self.rate / SAMPLE_RATE)
+        dry, wet = self.dry_native[:, :n], self.wet_native[:, :n]
+        if dry.shape[0] != wet.shape[0]:
+            dry, wet = dry.mean(axis=0), wet.mean(axis=0)
+        return dry, wet, self.rate
 
     def evidence(self, effect: Effect, clip: int) -> Evidence | None:
         """:func:`~fxregistry.estimation.evidence.blind_evidence` on
         :meth:`checked_window`, run once per effect and window length."""
         key = (effect.name, clip)
         if key not in self._evidence:
-            window = self.checked_window(clip)
-            self._evidence[key] = blind_evidence(effect, window, self.exact)
+            window, rate = self.checked_window(clip)
+            self._evidence[key] = blind_evidence(effect, window, self.exact, rate)
         return self._evidence[key]
 
 
 def read_inputs(wet_path: str | os.PathLike, dry_path: str | os.PathLike | None = None) -> Inputs:
     """:func:`read_usable` of the wet, and of the dry if given, cut to the same length."""
-    wet, dry = read_usable(wet_path), None
-    lengths = (wet.shape[-1], None)
+
+    def mono(audio: np.ndarray, rate: int) -> np.ndarray:
+        return resample(audio.mean(axis=0), rate, SAMPLE_RATE)  # the mean, then the rate
+
+    wet_native, rate = read_usable(wet_path)
+    wet, dry, dry_native, dry_rate = mono(wet_native, rate), None, None, None
+    lengths = (wet.size, None)
     if dry_path is not None:
-        dry = read_usable(dry_path)
-        lengths = (wet.shape[-1], dry.shape[-1])
-        n = min(lengths)
+        dry_native, dry_rate = read_usable(dry_path)
+        dry = mono(dry_native, dry_rate)
+        lengths = (wet.size, dry.size)
         # Renders keep the dry length; a longer file is a tail of silence or an export pad.
-        wet, dry = wet[:, :n], dry[:, :n]
+        n = min(lengths)
+        wet, dry = wet[:n], dry[:n]
+        if dry_rate == rate:
+            n = min(wet_native.shape[-1], dry_native.shape[-1])
+            wet_native, dry_native = wet_native[:, :n], dry_native[:, :n]
     return Inputs(
         wet_path=Path(wet_path),
         dry_path=None if dry_path is None else Path(dry_path),
-        wet=wet.mean(axis=0),
-        dry=None if dry is None else dry.mean(axis=0),
-        wet_channels=wet,
-        dry_channels=dry,
+        wet=wet,
+        dry=dry,
+        wet_native=wet_native,
+        dry_native=dry_native,
+        rate=rate,
+        dry_rate=dry_rate,
         exact=sample_exact(wet_path),
         lengths=lengths,
     )
@@ -263,11 +289,13 @@ def estimate(
         _check_blind_evidence(result, stored.name, inputs, clip)
     if dry is not None and (refine or render_to):
         effect = _installed(stored.name)
-        d, w = inputs.synthesis_pair(int(REFINE_SECONDS * SAMPLE_RATE))
-        before = spectral_distance(effect(d, SAMPLE_RATE, **setting), w)
+        d, w, rate = inputs.synthesis_pair(int(REFINE_SECONDS * SAMPLE_RATE))
+        before = spectral_distance(effect(d, rate, **setting), w)
         result["distance_before"] = before
         if refine:
-            setting, after = search_settings(effect, d, w, setting, continuous=not on_grid)
+            setting, after = search_settings(
+                effect, d, w, setting, continuous=not on_grid, sample_rate=rate
+            )
             result["refined"] = True
             result["distance_after"] = after
             for name, value in setting.items():

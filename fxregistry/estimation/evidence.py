@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from fxregistry.audio.io import SAMPLE_RATE, resample
 from fxregistry.estimation.echoes import ECHO_SCORE, TRAIN_SCORE, echo_setting
 from fxregistry.estimation.fixed_point import EXACT, fixed_point_setting, moves
 from fxregistry.specs.effect import Effect
@@ -89,15 +90,20 @@ def _exact_projection(effect: Effect) -> bool:
     return effect.projection is not None and effect.projection <= EXACT
 
 
-def blind_evidence(effect: Effect, wet: np.ndarray, exact: bool = True) -> Evidence | None:
-    """The check ``effect`` supports, run on mono 44.1 kHz ``wet``; None if it supports none.
+def blind_evidence(
+    effect: Effect, wet: np.ndarray, exact: bool = True, sample_rate: int = SAMPLE_RATE
+) -> Evidence | None:
+    """The check ``effect`` supports, run on mono ``wet``; None if it supports none.
 
     ``exact`` says the wet's samples are as the effect left them; a lossily
     encoded file's are not, and the checks that need them can then neither
     confirm nor refute: held peaks, and fixed points (a codec's noise moves
-    a band-limited wet further than a band limit does).
+    a band-limited wet further than a band limit does). ``sample_rate`` is the
+    wet's, the rate the effect rendered at: the fixed points are tested at it
+    (a resampled quantized wet is no longer quantized), the echoes at 44.1 kHz.
     """
-    return _check(effect, np.ascontiguousarray(wet, dtype=np.float32), exact)
+    wet = np.ascontiguousarray(wet, dtype=np.float32)
+    return _check(effect, wet, exact, int(sample_rate))
 
 
 def answered_setting(evidence: Evidence | None, network: dict[str, float]) -> dict[str, float]:
@@ -108,11 +114,11 @@ def answered_setting(evidence: Evidence | None, network: dict[str, float]) -> di
     return {**network, **evidence.setting}
 
 
-def _check(effect: Effect, wet: np.ndarray, exact: bool) -> Evidence | None:
+def _check(effect: Effect, wet: np.ndarray, exact: bool, rate: int) -> Evidence | None:
     if not exact and (effect.ceiling is not None or effect.projection is not None):
         return None
     if effect.projection is not None:
-        measured = moves(effect, wet)
+        measured = moves(effect, wet, rate)
         if measured is None:  # too many settings to search
             return None
         found = fixed_point_setting(effect, wet, measured)
@@ -121,7 +127,7 @@ def _check(effect: Effect, wet: np.ndarray, exact: bool) -> Evidence | None:
         exact = _exact_projection(effect)
         return Evidence("fixed_point", CONFIRMED if exact else None, found["setting"], found, exact)
     if effect.linear:
-        found = echo_setting(effect, wet)
+        found = echo_setting(effect, resample(wet, rate, SAMPLE_RATE))
         if found is None:
             return None
         if found["score"] >= ECHO_SCORE:

@@ -57,18 +57,20 @@ def strength(effect: Effect, setting: dict[str, float]) -> float:
     return _probe_moved[key]
 
 
-def moves(effect: Effect, wet: np.ndarray) -> tuple[list[dict[str, float]], np.ndarray] | None:
+def moves(
+    effect: Effect, wet: np.ndarray, sample_rate: int = SAMPLE_RATE
+) -> tuple[list[dict[str, float]], np.ndarray] | None:
     """Each setting tested, and how far re-rendering ``wet`` at it moved it; None when the
     effect declares no ``projection`` or has more than :data:`MAX_SETTINGS` settings.
 
     The measure is the largest sample change relative to the peak for an exact
-    projection, else the spectral distance. ``wet`` is mono audio at 44.1 kHz.
+    projection, else the spectral distance. ``wet`` is mono audio at ``sample_rate``.
     """
     settings = effect.changing_grid()
     if effect.projection is None or not settings or len(settings) > MAX_SETTINGS:
         return None
     wet = np.asarray(wet, dtype=np.float32)
-    renders = (effect(wet, SAMPLE_RATE, **s) for s in settings)
+    renders = (effect(wet, sample_rate, **s) for s in settings)
     if effect.projection <= EXACT:
         peak = max(float(np.abs(wet).max()), 1e-12)
         return settings, np.array([float(np.abs(r - wet).max()) / peak for r in renders])

@@ -26,15 +26,17 @@ def search_settings(
     wet: np.ndarray,
     start: dict[str, float],
     continuous: bool = False,
+    sample_rate: int = SAMPLE_RATE,
 ) -> tuple[dict[str, float], float]:
-    """The setting whose render of ``dry`` is closest to ``wet``, and its distance."""
+    """The setting whose render of ``dry`` (at ``sample_rate``) is closest to ``wet``,
+    and its distance."""
     cache: dict[tuple[float, ...], float] = {}
     to_wet = distance_to(wet)
 
     def cost(setting: dict[str, float]) -> float:
         key = tuple(setting[p.name] for p in effect.parameters)
         if key not in cache:
-            cache[key] = to_wet(effect(dry, SAMPLE_RATE, **setting))
+            cache[key] = to_wet(effect(dry, sample_rate, **setting))
         return cache[key]
 
     grid = effect.grid()
@@ -52,13 +54,15 @@ def closest_grid_settings(
     effect: Effect,
     dry: np.ndarray,
     wet: np.ndarray,
+    sample_rate: int = SAMPLE_RATE,
 ) -> list[dict[str, float]]:
-    """Every grid setting whose render of ``dry`` is as close to ``wet`` as the closest.
+    """Every grid setting whose render of ``dry`` (at ``sample_rate``) is as close to
+    ``wet`` as the closest.
 
     More than one means those settings make the same audio here.
     """
     to_wet = distance_to(wet)
-    costs = [(to_wet(effect(dry, SAMPLE_RATE, **s)), s) for s in effect.grid()]
+    costs = [(to_wet(effect(dry, sample_rate, **s)), s) for s in effect.grid()]
     best = min(c for c, _ in costs)
     return [s for c, s in costs if c <= best + 1e-9]
 

@@ -87,22 +87,30 @@ def mere_gain_change(dry: np.ndarray, wet: np.ndarray) -> bool:
 
 
 def synthesis_fits(
-    dry: np.ndarray, wet: np.ndarray, effects: Mapping[str, Effect]
+    dry: np.ndarray,
+    wet: np.ndarray,
+    effects: Mapping[str, Effect],
+    sample_rate: int = SAMPLE_RATE,
 ) -> dict[str, float]:
-    """Each effect's best fit over its settings that change audio; ``none``: the dry's."""
+    """Each effect's best fit over its settings that change audio; ``none``: the dry's.
+
+    The renders are at ``sample_rate``, the files'."""
     fits = {NONE: fit_db(_at_best_gain(dry, wet), wet)}
     for name, effect in effects.items():
-        renders = (effect(dry, SAMPLE_RATE, **s) for s in effect.changing_grid())
+        renders = (effect(dry, sample_rate, **s) for s in effect.changing_grid())
         fits[name] = max((fit_db(r, wet) for r in renders), default=-np.inf)
     return fits
 
 
 def identify_by_synthesis(
-    dry: np.ndarray, wet: np.ndarray, effects: Mapping[str, Effect]
+    dry: np.ndarray,
+    wet: np.ndarray,
+    effects: Mapping[str, Effect],
+    sample_rate: int = SAMPLE_RATE,
 ) -> tuple[str | None, dict[str, float]]:
     """The candidate the renders decide (an effect's name, or ``none``; None: undecided),
     and every candidate's fit (:func:`synthesis_fits`)."""
-    fits = synthesis_fits(dry, wet, effects)
+    fits = synthesis_fits(dry, wet, effects, sample_rate)
     if mere_gain_change(dry, wet):
         return NONE, fits
     return decide(fits), fits
