@@ -68,7 +68,7 @@ def synth_clips(takes: int) -> np.ndarray:
     return np.stack(clips).astype(np.float32)
 
 
-def examples(clip: np.ndarray, effects: list[str]):
+def examples(clip: np.ndarray, effects: list[str], sample_rate: int = SAMPLE_RATE):
     """(effect or None, setting, wet, changed) for every grid setting and the clip untouched.
 
     Unchanged, as issue 14 counts it: the identity setting, or a mere gain change
@@ -80,7 +80,7 @@ def examples(clip: np.ndarray, effects: list[str]):
         effect = registry.get_effect(name)
         identity = None if effect.identity is None else dict(effect.identity)
         for setting in effect.grid():
-            wet = effect(clip, SAMPLE_RATE, **setting)
+            wet = effect(clip, sample_rate, **setting)
             same = setting == identity or mere_gain_change(clip, wet)
             yield name, setting, wet, not same
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/producer.py --corpus freepats=datasets/real-freepats \
         [--corpus fluid=...] [--groups guitar-solo,band-mix] [--corpus-clips 5] [--paired] \
-        [--stereo] [--format wav] [--tag T]
+        [--stereo] [--rate 44100] [--format wav] [--tag T]
 
 Issue 14's acceptance, on our own corpora: 2 s clips of each corpus group
 (``--corpus-clips`` loud ones spread over the group's files, at the recordings' own
@@ -24,7 +24,9 @@ also ``--dry dry.wav --refine``). Reported per group:
 - how many wet clips were digital silence (0 bits on a quiet clip): fxr
   refuses those, one line, and they are left out of the scores;
 - ``--stereo``: each clip made a stereo mix (:func:`stereo_mixes`) before
-  the effect processes it, as a user's mix is processed;
+  the effect processes it, as a user's mix is processed; ``--rate``: the
+  clips resampled to another rate first (48 kHz: video, most sessions), the
+  files written and processed at it;
 - the median wall time of one estimate in this process (the command adds
   Python's and torch's start-up; benchmarks/estimate_speed.py times that).
 
@@ -49,7 +51,7 @@ from real_audio import add_corpus_options, all_groups, corpus_command
 from report import log, save, update_section
 
 from fxregistry import registry
-from fxregistry.audio.io import SAMPLE_RATE, write_audio
+from fxregistry.audio.io import SAMPLE_RATE, resample, write_audio
 from fxregistry.estimation.defaults import estimate_with_defaults, installed_estimators
 from fxregistry.estimation.estimate import SILENCE_DB
 from fxregistry.estimation.search import closest_grid_settings
@@ -58,7 +60,12 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "results.md"
 
 
 def measure(
-    clips: np.ndarray, effects: list[str], paired: bool, folder: Path, suffix: str = ".wav"
+    clips: np.ndarray,
+    effects: list[str],
+    paired: bool,
+    folder: Path,
+    suffix: str = ".wav",
+    rate: int = SAMPLE_RATE,
 ) -> dict:
     counts = defaultdict(lambda: [0, 0])  # key -> [right, total]
     errors, grid_hits, seconds = defaultdict(list), defaultdict(list), []
@@ -66,12 +73,12 @@ def measure(
     answers = []  # (truth, answer, its probability, decided by a fixed point), for thresholds
     wrong = defaultdict(lambda: defaultdict(int))  # "truth" -> {what fxr said: how often}
     for c, clip in enumerate(clips):
-        dry_path = write_audio(folder / "dry.wav", clip, SAMPLE_RATE)
-        for name, setting, wet, changed in examples(clip, effects):
+        dry_path = write_audio(folder / "dry.wav", clip, rate)
+        for name, setting, wet, changed in examples(clip, effects, rate):
             if np.abs(wet).max() < 10 ** (SILENCE_DB / 20):
                 counts["silent"][1] += 1
                 continue
-            wet_path = write_audio(folder / f"wet{suffix}", wet, SAMPLE_RATE)
+            wet_path = write_audio(folder / f"wet{suffix}", wet, rate)
             started = time.perf_counter()
             blind = estimate_with_defaults(wet_path, device="cpu")
             seconds.append(time.perf_counter() - started)
@@ -96,7 +103,7 @@ def measure(
                 both = estimate_with_defaults(wet_path, dry_path, refine=True, device="cpu")
                 found = {k: p["grid_value"] for k, p in both["parameters"].items()}
                 grid_hits[name].append(found == setting and both["effect"] == name)
-                tied = closest_grid_settings(registry.get_effect(name), clip, wet)
+                tied = closest_grid_settings(registry.get_effect(name), clip, wet, rate)
                 floor[name].append((setting in tied) / len(tied))
             if blind["effect"] == truth:
                 effect = registry.get_effect(name)
@@ -149,6 +156,9 @@ def main() -> None:
     parser.add_argument("--paired", action="store_true", help="also --dry --refine")
     parser.add_argument("--format", default="wav", help="the wet files' format: wav, mp3, ...")
     parser.add_argument("--stereo", action="store_true", help="stereo mixes of the clips")
+    parser.add_argument(
+        "--rate", type=int, default=SAMPLE_RATE, help="the files' sample rate (resampled to it)"
+    )
     parser.add_argument("--tag")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -159,8 +169,9 @@ def main() -> None:
             clips = clips_of(path, args.corpus_clips)
             if args.stereo:
                 clips = stereo_mixes(clips)
+            clips = resample(clips, SAMPLE_RATE, args.rate)
             suffix = f".{args.format}"
-            rows[group] = measure(clips, effects, args.paired, Path(folder), suffix)
+            rows[group] = measure(clips, effects, args.paired, Path(folder), suffix, args.rate)
             log(f"{group}: {rows[group]}")
     minutes = (time.perf_counter() - started) / 60
     write(args, effects, rows, minutes)
@@ -187,6 +198,7 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
         + corpus_command(args)
         + (" --paired" if args.paired else "")
         + (" --stereo" if args.stereo else "")
+        + (f" --rate {args.rate}" if args.rate != SAMPLE_RATE else "")
         + (f" --format {args.format}" if args.format != "wav" else "")
         + (f" --tag {args.tag}" if args.tag else "")
         + "`  ",
@@ -197,7 +209,9 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
             if args.stereo
             else "2 s clips at"
         )
-        + " the recordings' own levels, every grid setting of "
+        + " the recordings' own levels"
+        + (f", at {args.rate} Hz" if args.rate != SAMPLE_RATE else "")
+        + ", every grid setting of "
         f"{', '.join(effects)}, and each clip untouched; each wet clip estimated from a file, "
         "blind. No change: a setting at the effect's identity, or one that left the clip a "
         "mere gain change of itself, sample for sample (none, as issue 14 counts it).",
