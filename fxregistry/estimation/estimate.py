@@ -63,7 +63,7 @@ from fxregistry.training.identify import class_probabilities
 
 __all__ = ["Inputs", "estimate", "identification_result", "read_inputs", "read_usable", "windows"]
 
-REFINE_SECONDS = 20.0  # refinement compares at most this much audio
+REFINE_SECONDS = 20.0  # refinement compares at most this much audio (all channels together)
 # A file whose peak stays below this is silence: far under any recording's
 # noise floor (24-bit dither sits near -140 dBFS, 16-bit near -100).
 SILENCE_DB = -120.0
@@ -141,19 +141,22 @@ class Inputs:
         return part[int(np.argmax(np.abs(part).max(axis=1)))], self.rate
 
     def synthesis_pair(self, samples: int) -> tuple[np.ndarray, np.ndarray, int]:
-        """(dry, wet, rate): the first ``samples`` (at 44.1 kHz) of both files, to render
-        and compare sample for sample as the effect rendered them: channel by
-        channel at the files' own rate; the channels' means where their counts
-        differ, at 44.1 kHz where their rates do. Needs the dry."""
+        """(dry, wet, rate): the start of both files, to render and compare sample
+        for sample as the effect rendered them: channel by channel at the files'
+        own rate; the channels' means where their counts differ, at 44.1 kHz
+        where their rates do. ``samples`` (at 44.1 kHz) over all the channels, so
+        that a stereo pair costs what a mono one does. Needs the dry."""
         if self.dry_native is None:
             raise FxrError("analysis by synthesis needs the dry audio (--dry)")
         if self.dry_rate != self.rate:
             return self.dry[:samples], self.wet[:samples], SAMPLE_RATE
-        n = round(samples * self.rate / SAMPLE_RATE)
-        dry, wet = self.dry_native[:, :n], self.wet_native[:, :n]
+        dry, wet = self.dry_native, self.wet_native
         if dry.shape[0] != wet.shape[0]:
-            dry, wet = dry.mean(axis=0), wet.mean(axis=0)
-        return dry, wet, self.rate
+            dry, wet = dry.mean(axis=0, keepdims=True), wet.mean(axis=0, keepdims=True)
+        n = round(samples * self.rate / SAMPLE_RATE) // wet.shape[0]
+        if wet.shape[0] == 1:
+            return dry[0, :n], wet[0, :n], self.rate
+        return dry[:, :n], wet[:, :n], self.rate
 
     def evidence(self, effect: Effect, clip: int) -> Evidence | None:
         """:func:`~fxregistry.estimation.evidence.blind_evidence` on
