@@ -129,7 +129,7 @@ class Inputs:
 
         Not resampled, not the channels' mean: a resampled quantized wet is not
         quantized, the mean of two quantized channels falls between their steps
-        (one bit more), and a peak held at a limiter's ceiling in one channel is
+        (one bit more), and a peak held at a ceiling in one channel is
         held in neither.
         """
         mono = windows(self.wet, clip)
