@@ -322,11 +322,9 @@ def _check_blind_evidence(result: dict[str, Any], name: str, inputs: Inputs, cli
     if evidence is None:
         return
     result[evidence.check] = evidence.found
-    network = {p: result["parameters"][p]["value"] for p in result["parameters"]}
-    for parameter, value in answered_setting(evidence, network).items():
-        if value != network[parameter]:
-            result["parameters"][parameter]["value"] = value
-            result["parameters"][parameter]["grid_value"] = value
+    for parameter, value in (answered_setting(evidence) or {}).items():
+        result["parameters"][parameter]["value"] = value
+        result["parameters"][parameter]["grid_value"] = value
 
 
 def identification_result(per_window: np.ndarray, classes: tuple[str, ...]) -> dict[str, Any]:

@@ -106,12 +106,11 @@ def blind_evidence(
     return _check(effect, wet, exact, int(sample_rate))
 
 
-def answered_setting(evidence: Evidence | None, network: dict[str, float]) -> dict[str, float]:
-    """What a blind estimate answers: the setting the check found, where it found one
-    (an exact fixed point or an impulse response's echoes), else the network's."""
-    if evidence is None or evidence.setting is None:
-        return network
-    return {**network, **evidence.setting}
+def answered_setting(evidence: Evidence | None) -> dict[str, float] | None:
+    """The setting a blind estimate answers in place of the network's: the one the
+    check found (an exact fixed point, an impulse response's echoes), or None where
+    it found none and the network's stands."""
+    return None if evidence is None else evidence.setting
 
 
 def _check(effect: Effect, wet: np.ndarray, exact: bool, rate: int) -> Evidence | None:

@@ -39,9 +39,8 @@ def checked_predictions(
     for i, _, _, wet in split_examples(path, split):
         # Rendered here in float32, as a lossless file keeps it: the samples are exact.
         evidence = blind_evidence(effect, wet, exact=True)
-        # The network's row stays as it is (normalized) where the check found nothing.
-        answer = answered_setting(evidence, network={})
-        if answer:
+        answer = answered_setting(evidence)
+        if answer is not None:
             checked[i] = effect.normalize(answer)
             answered += 1
         if checked_one is not None:
