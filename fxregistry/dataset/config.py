@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from fxregistry.dataset.augment import AugmentPolicy, parse_augment, show_augment
 from fxregistry.errors import FxrError, check_finite, check_range
 
+# The study's clip length; also the window of a model whose record predates storing it.
+CLIP_SECONDS = 2.0
+
 __all__ = [
     "DEFAULT_SOURCE",
     "FEATURE_KINDS",
@@ -96,7 +99,7 @@ class BuildConfig:
         },
     )
     clip_seconds: float = field(
-        default=2.0, metadata={"help": "Length of the non-overlapping clips, in seconds."}
+        default=CLIP_SECONDS, metadata={"help": "Length of the non-overlapping clips, in seconds."}
     )
     seed: int = field(
         default=0,

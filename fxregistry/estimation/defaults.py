@@ -101,11 +101,12 @@ def _weigh_evidence(identification: dict[str, Any], inputs: Inputs) -> None:
     probabilities are renormalized over what was not struck off.
     """
     from fxregistry.audio.io import SAMPLE_RATE
+    from fxregistry.dataset.config import CLIP_SECONDS
     from fxregistry.estimation.evidence import CONFIRMED, REFUTED, Evidence, can_confirm
 
-    # The windows of the shipped estimators (2 s), so that the effect's own estimate
-    # finds these checks already run (Inputs.evidence).
-    clip = int(2 * SAMPLE_RATE)
+    # The windows of the shipped estimators, so that the effect's own estimate finds
+    # these checks already run (Inputs.evidence).
+    clip = int(CLIP_SECONDS * SAMPLE_RATE)
     effects = {name: reg.item for name, reg in registry.registrations("effect").items()}
     found: dict[str, Evidence | None] = {}
 

@@ -243,7 +243,7 @@ def estimate(
         raise FxrError(f"{'--refine' if refine else '--render-to'} needs the dry audio (--dry)")
     stored = card.effect
     data = card.data
-    clip = int(round(data.get("clip_seconds", 2.0) * SAMPLE_RATE))
+    clip = card.clip
     if inputs is None:
         inputs = read_inputs(wet_path, dry_path)
     inputs.check_length(clip)

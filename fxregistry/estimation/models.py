@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 
 from fxregistry.audio.features import FeatureConfig
+from fxregistry.audio.io import SAMPLE_RATE
+from fxregistry.dataset.config import CLIP_SECONDS
 from fxregistry.errors import FxrError
 from fxregistry.files import atomic_write
 from fxregistry.specs.effect import Effect
@@ -71,6 +73,11 @@ class ModelCard:
     @property
     def data(self) -> Mapping[str, Any]:
         return self.stored.get("data", {})
+
+    @property
+    def clip(self) -> int:
+        """The model's window, in samples at 44.1 kHz: its dataset's clips."""
+        return int(round(self.data.get("clip_seconds", CLIP_SECONDS) * SAMPLE_RATE))
 
     @property
     def classes(self) -> tuple[str, ...] | None:
@@ -166,10 +173,9 @@ def export_onnx(run: str | os.PathLike, out: str | os.PathLike) -> Path:
         raise FxrError(f"{out}: a portable model's name must end in {PORTABLE_SUFFIX}")
     bundle = RunBundle.load(run)
     model = bundle.create_model().eval()
-    clip = int(round(bundle.data.get("clip_seconds", 2.0) * bundle.data.get("sample_rate", 44100)))
-    bins, frames = bundle.features.shape(clip)
-    example = torch.rand(2, bundle.in_channels, bins, frames)
     stored = {k: v for k, v in bundle.to_dict().items() if k != "state_dict"}
+    bins, frames = bundle.features.shape(ModelCard(stored).clip)
+    example = torch.rand(2, bundle.in_channels, bins, frames)
     with atomic_write(out) as partial, warnings.catch_warnings():
         # The tracer warns that shapes become constants: bins and frames are the
         # model's own (its features and clip); only the batch is left dynamic.
