@@ -92,6 +92,27 @@ def test_held_peaks_confirm_a_limiter_and_a_peak_below_its_ceiling_refutes_it(na
     assert blind_evidence(effect, quiet).verdict == REFUTED
 
 
+@pytest.mark.parametrize("name", CEILINGS)
+def test_peaks_held_below_the_ceiling_after_a_level_change_still_confirm_it(name, guitar):
+    # A limited track normalized afterwards: its held samples are no longer at the
+    # ceiling, but still all at one level, the wet's peak; music has its peak once.
+    effect = registry.get_effect(name)
+    hot = guitar / np.abs(guitar).max() * 2.0
+    for setting in settings_of(effect):
+        turned_down = effect(hot, SAMPLE_RATE, **setting) * np.float32(10 ** (-4.2 / 20))
+        evidence = blind_evidence(effect, turned_down)
+        assert evidence.verdict == CONFIRMED, setting
+        ceiling_db = 20 * np.log10(effect.ceiling)
+        assert evidence.found["level_db"] == pytest.approx(ceiling_db - 4.2, abs=0.01)
+    for gain_db in (-20.0, -4.2, -1.0):
+        music = (guitar / np.abs(guitar).max() * 10 ** (gain_db / 20)).astype(np.float32)
+        assert blind_evidence(effect, music).verdict == REFUTED
+        # Quantized to a few levels, music repeats its peak, as every other level.
+        coarse = (np.round(music / music.max() * 3) / 3 * music.max()).astype(np.float32)
+        assert np.sum(np.abs(coarse) == np.abs(coarse).max()) >= 3
+        assert blind_evidence(effect, coarse).verdict == REFUTED
+
+
 @pytest.mark.parametrize("name", EXACT_PROJECTIONS)
 def test_an_exact_fixed_point_confirms_the_effect_and_its_absence_refutes_it(name, guitar):
     effect = registry.get_effect(name)
@@ -100,6 +121,23 @@ def test_an_exact_fixed_point_confirms_the_effect_and_its_absence_refutes_it(nam
     assert evidence.verdict == CONFIRMED and evidence.check == "fixed_point"
     loud = (guitar / np.abs(guitar).max() * 0.9).astype(np.float32)  # never quantized
     assert blind_evidence(effect, loud).verdict == REFUTED
+
+
+@pytest.mark.parametrize("name", EXACT_PROJECTIONS)
+def test_a_level_change_after_an_exact_projection_still_confirms_it(name, guitar, tmp_path):
+    from fxregistry.estimation.defaults import estimate_with_defaults
+
+    effect = registry.get_effect(name)
+    loud = (guitar / np.abs(guitar).max() * 0.9).astype(np.float32)
+    setting = settings_of(effect)[len(settings_of(effect)) // 4]  # a coarse grid of levels
+    normalized = effect(loud, SAMPLE_RATE, **setting) * np.float32(10 ** (-1.7 / 20))
+    evidence = blind_evidence(effect, normalized)
+    assert evidence.verdict == CONFIRMED and evidence.setting == setting
+    assert evidence.found["gain_db"] == pytest.approx(-1.7, abs=0.01)
+    if registry.registrations("estimator"):  # as fxr estimate says it, from a file
+        result = estimate_with_defaults(write_audio(tmp_path / "n.wav", normalized, SAMPLE_RATE))
+        assert (result["effect"], result["identified_by"]) == (name, "fixed_point")
+        assert {k: p["value"] for k, p in result["parameters"].items()} == setting
 
 
 def test_a_lossy_file_keeps_only_the_checks_a_codec_leaves_standing(guitar, tmp_path):

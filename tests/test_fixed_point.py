@@ -16,12 +16,18 @@ from fxregistry.audio.io import write_audio
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
 from fxregistry.estimation.estimate import estimate
-from fxregistry.estimation.fixed_point import fixed_point_setting
+from fxregistry.estimation.fixed_point import (
+    EXACT,
+    MAX_LEVELS,
+    fixed_point_setting,
+    scaled_fixed_point,
+)
 from fxregistry.training.config import FitConfig
 from fxregistry.training.fit import fit
 
 SAMPLE_RATE = 44100
 PROJECTIONS = [n for n in registry.effect_names() if registry.get_effect(n).projection]
+EXACT_PROJECTIONS = [n for n in PROJECTIONS if registry.get_effect(n).projection <= EXACT]
 registry.reset()
 # Renders this close are the same answer: settings the audio cannot tell apart
 # (bit depths 0 to 2 all silence a quiet passage).
@@ -46,6 +52,48 @@ def test_audio_moved_after_the_effect_is_a_fixed_point_of_nothing(guitar):
     # Quantized, then turned down: off every grid of levels.
     turned_down = bitcrusher(loud, SAMPLE_RATE, bit_depth=6) * 0.7
     assert fixed_point_setting(bitcrusher, turned_down) is None
+
+
+def few_levels(wet):
+    """Whether ``wet`` has at most MAX_LEVELS levels up to its peak, at least one not silent."""
+    levels = np.unique(np.abs(wet))
+    return 2 <= levels.size and levels.max() / np.diff(levels).min() <= MAX_LEVELS
+
+
+@pytest.mark.parametrize("name", EXACT_PROJECTIONS)
+def test_a_level_change_after_the_effect_is_undone_and_the_setting_found(name, guitar):
+    # A reference track normalized after the quantizer: on no setting's grid of levels,
+    # but on a scaled one. Which gain was applied is not known, so the answer is the
+    # setting that puts the peak nearest full scale: the true one for a dry near it.
+    effect = registry.get_effect(name)
+    loud = (guitar / np.abs(guitar).max() * 0.9).astype(np.float32)
+    tested = 0
+    for setting in effect.changing_grid():
+        wet = effect(loud, SAMPLE_RATE, **setting)
+        if not few_levels(wet):
+            continue
+        for gain_db in (-7.3, -1.0, 2.5):
+            moved = (wet * 10 ** (gain_db / 20)).astype(np.float32)
+            assert fixed_point_setting(effect, moved) is None
+            found = scaled_fixed_point(effect, moved)
+            assert found is not None, f"{name} {setting} at {gain_db} dB"
+            assert found["setting"] == setting
+            assert found["gain_db"] == pytest.approx(gain_db, abs=0.01)
+        tested += 1
+    assert tested >= 3, "too few settings with a coarse grid of levels to test"
+
+
+def test_audio_on_no_scaled_grid_is_no_scaled_fixed_point(guitar):
+    bitcrusher = registry.get_effect("bitcrusher")
+    assert scaled_fixed_point(bitcrusher, guitar.astype(np.float32) * 0.3) is None
+    # A quiet 16-bit recording has few levels too, but they are its own word
+    # length's, a power of two: not a level change after a quantizer.
+    quiet = np.round(guitar / np.abs(guitar).max() * 10 ** (-45 / 20) * 2**15) / 2**15
+    assert 2 <= np.unique(np.abs(quiet)).size <= MAX_LEVELS
+    assert scaled_fixed_point(bitcrusher, quiet.astype(np.float32)) is None
+    # Too many levels to tell a quantizer's from a quiet recording's.
+    fine = bitcrusher(guitar / np.abs(guitar).max() * 0.9, SAMPLE_RATE, bit_depth=12) * 0.7
+    assert scaled_fixed_point(bitcrusher, fine.astype(np.float32)) is None
 
 
 def test_an_effect_that_is_no_projection_is_not_checked(guitar):

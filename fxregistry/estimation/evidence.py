@@ -6,8 +6,10 @@ never names an effect:
 - ``projection``: the fixed-point check (:mod:`.fixed_point`). The effect's
   output is a fixed point of its own setting, so a wet that is a fixed point
   of no setting was not processed by it (*refuted*). An exact fixed point
-  (quantization) is not found by chance, so one *confirms* the effect;
-  a spectral one only gives the setting (band-limited recordings are fixed
+  (quantization) is not found by chance, so one *confirms* the effect,
+  and so does one that holds once a level change after the effect is
+  undone (a normalized wet still lies on a grid of levels, only a scaled
+  one); a spectral one only gives the setting (band-limited recordings are fixed
   points of a band limit they never passed through).
 - ``linear``: the echo check (:mod:`.echoes`). A score of ``ECHO_SCORE`` or
   more at some setting *confirms* the effect; no train of its echoes
@@ -16,8 +18,14 @@ never names an effect:
   at its ceiling, so a limited wet has many samples there (up to about 5,000
   in a 2 s clip of our recordings); audio it only turned up has one, its
   peak (benchmarks/blind_checks.py). :data:`HELD_PEAKS` or more samples at
-  the ceiling *confirm* the effect; none there *refutes* it (no limiting was
-  done, so at most a gain change or a gentler compression).
+  the ceiling *confirm* the effect. A level change after the effect (a
+  normalized reference track) moves the ceiling, but the held samples stay
+  equal to each other, so where no sample is at the ceiling,
+  :data:`HELD_PEAKS` or more exactly at the wet's own peak confirm it too,
+  unless the wet has few levels (a coarse quantizer's output repeats each).
+  Music has its peak sample once or twice (benchmarks/producer.py
+  ``--normalize``). Fewer *refute* it (no limiting was done, so at most a
+  gain change or a gentler compression).
 
 The fixed-point and echo checks also say which setting, when they find one.
 """
@@ -31,7 +39,13 @@ import numpy as np
 
 from fxregistry.audio.io import SAMPLE_RATE, resample
 from fxregistry.estimation.echoes import ECHO_SCORE, TRAIN_SCORE, echo_setting
-from fxregistry.estimation.fixed_point import EXACT, fixed_point_setting, moves
+from fxregistry.estimation.fixed_point import (
+    EXACT,
+    MAX_LEVELS,
+    fixed_point_setting,
+    moves,
+    scaled_fixed_point,
+)
 from fxregistry.specs.effect import Effect
 
 __all__ = [
@@ -120,7 +134,7 @@ def _check(effect: Effect, wet: np.ndarray, exact: bool, rate: int) -> Evidence 
         measured = moves(effect, wet, rate)
         if measured is None:  # too many settings to search
             return None
-        found = fixed_point_setting(effect, wet, measured)
+        found = fixed_point_setting(effect, wet, measured) or scaled_fixed_point(effect, wet, rate)
         if found is None:
             return Evidence("fixed_point", REFUTED, None, None)
         exact = _exact_projection(effect)
@@ -135,7 +149,16 @@ def _check(effect: Effect, wet: np.ndarray, exact: bool, rate: int) -> Evidence 
         verdict = REFUTED if found["peak"] < TRAIN_SCORE else None
         return Evidence("echoes", verdict, None, found)
     if effect.ceiling is not None:
-        held = int(np.sum(np.abs(wet) >= effect.ceiling * 10 ** (-AT_CEILING_DB / 20)))
+        magnitudes = np.abs(wet)
+        level = effect.ceiling
+        held = int(np.sum(magnitudes >= level * 10 ** (-AT_CEILING_DB / 20)))
+        if held == 0:  # turned down after the effect, or never limited
+            peak = float(magnitudes.max())
+            at_peak = int(np.sum(magnitudes == peak))
+            # A coarse quantizer's output repeats each of its few levels, its peak too.
+            if at_peak >= HELD_PEAKS and np.unique(magnitudes).size > MAX_LEVELS:
+                level, held = peak, at_peak
         verdict = CONFIRMED if held >= HELD_PEAKS else REFUTED if held == 0 else None
-        return Evidence("held_peaks", verdict, None, {"samples": held})
+        level_db = 20 * np.log10(max(level, 1e-12))
+        return Evidence("held_peaks", verdict, None, {"samples": held, "level_db": level_db})
     return None

@@ -19,10 +19,18 @@ measure how far it moved. Measured on real recordings (docs/estimate.md):
 
 Among settings tied in place (every bit depth from the true one up) the
 answer is the strongest, the one that moves a probe of white noise most,
-which is the true one. A wet that no setting leaves in place (a gain change
-or a lossy encoding after the effect, or another effect) gives no answer,
-and the network's estimate stands. The identity setting, which leaves
-everything in place, is never an answer.
+which is the true one. A wet that no setting leaves in place (a lossy
+encoding after the effect, or another effect) gives no answer, and the
+network's estimate stands. The identity setting, which leaves everything
+in place, is never an answer.
+
+A level change after an exact projection (a reference track normalized
+after the quantizer) takes the wet off every setting's fixed points, but
+not off a grid of evenly spaced levels: :func:`scaled_fixed_point` finds
+that grid's step and tests each setting on the wet scaled to its own step.
+Which gain was applied is not known, so every setting with as many levels
+or more fits; the answer is the strongest, the one that puts the wet's peak
+nearest full scale (benchmarks/producer.py ``--gain-after``).
 """
 
 from __future__ import annotations
@@ -35,16 +43,24 @@ from fxregistry.audio.features import distance_to, spectral_distance
 from fxregistry.audio.io import SAMPLE_RATE
 from fxregistry.specs.effect import Effect
 
-__all__ = ["EXACT", "fixed_point_setting", "moves", "strength"]
+__all__ = ["EXACT", "fixed_point_setting", "moves", "scaled_fixed_point", "strength"]
 
 EXACT = 0.01  # a projection declared this tight or tighter is exact, sample for sample
 SAME_SAMPLES = 1e-6  # relative to the peak: float32 rounding, nothing more
 TIE = 0.005  # spectral distances this close to the least count as tied
 PROBE_SECONDS = 1.0
 MAX_SETTINGS = 64  # grids larger than this are not searched exhaustively
+# Levels from silence to the peak of a scaled grid worth testing: a recording's own
+# word length has more unless it is quieter than -42 dBFS (16 bits), and music
+# does not fall on a coarse grid by chance (benchmarks/blind_checks.py: none did).
+MAX_LEVELS = 256
+ON_GRID = 1e-3  # of a step: float32 rounding of a level change, nothing more
+RAMP_SAMPLES = 2**17 + 1  # a ramp over full scale, finer than any step tested
 
 # (effect name, setting) -> how far the setting moves the probe: the same for every wet.
 _probe_moved: dict[tuple[str, tuple], float] = {}
+# (effect name, setting, rate) -> the step of the setting's fixed points, None if uneven.
+_own_steps: dict[tuple[str, tuple, int], float | None] = {}
 
 
 def strength(effect: Effect, setting: dict[str, float]) -> float:
@@ -102,3 +118,60 @@ def fixed_point_setting(
         return None
     strongest = max(tied, key=lambda s: strength(effect, s))
     return {"setting": strongest, "moved": float(moved[settings.index(strongest)])}
+
+
+def scaled_fixed_point(
+    effect: Effect, wet: np.ndarray, sample_rate: int = SAMPLE_RATE
+) -> dict[str, Any] | None:
+    """``{"setting", "moved", "gain_db"}``: the strongest setting of an exact projection
+    whose fixed points ``wet`` is on once a level change of ``gain_db`` after the effect
+    is undone; None when ``wet`` is on no coarse grid of levels or no setting fits.
+    """
+    if effect.projection is None or effect.projection > EXACT:
+        return None
+    step = _grid_step(wet)
+    if step is None:
+        return None
+    peak = float(np.abs(wet).max())
+    for setting in sorted(effect.changing_grid(), key=lambda s: -strength(effect, s)):
+        own = _own_step(effect, setting, sample_rate)
+        if own is None or peak * own / step > 1.0 + ON_GRID:  # past full scale: too few levels
+            continue
+        scaled = (np.asarray(wet, dtype=np.float64) * (own / step)).astype(np.float32)
+        moved = float(np.abs(effect(scaled, sample_rate, **setting) - scaled).max())
+        moved /= peak * own / step  # relative to the scaled peak, as in moves()
+        if moved <= SAME_SAMPLES:
+            return {"setting": setting, "moved": moved, "gain_db": 20 * np.log10(step / own)}
+    return None
+
+
+def _grid_step(wet: np.ndarray) -> float | None:
+    """The step of the evenly spaced levels ``wet`` lies on, if it has at most
+    :data:`MAX_LEVELS` of them up to its peak and the step is not a power of two (a
+    file's own word length, or a quantizer's output not scaled at all)."""
+    levels = np.unique(np.abs(np.asarray(wet, dtype=np.float64)))
+    levels = levels[levels > 0]
+    if not 1 <= levels.size <= MAX_LEVELS:
+        return None
+    steps = np.round(levels / np.diff(levels, prepend=0.0).min())
+    if steps[-1] > MAX_LEVELS:
+        return None
+    step = float(steps @ levels / (steps @ steps))  # least squares over every level
+    if np.abs(levels - steps * step).max() > ON_GRID * step:
+        return None
+    if abs(np.log2(step) - np.round(np.log2(step))) < ON_GRID:
+        return None
+    return step
+
+
+def _own_step(effect: Effect, setting: dict[str, float], sample_rate: int) -> float | None:
+    """The step of the evenly spaced levels ``setting`` renders a full-scale ramp to,
+    or None when they are not evenly spaced (fixed points that are no grid of levels)."""
+    key = (effect.name, tuple(sorted(setting.items())), sample_rate)
+    if key not in _own_steps:
+        ramp = np.linspace(-1.0, 1.0, RAMP_SAMPLES, dtype=np.float32)
+        levels = np.unique(effect(ramp, sample_rate, **setting).astype(np.float64))
+        gaps = np.diff(levels)
+        even = levels.size > 1 and gaps.max() - gaps.min() <= ON_GRID * gaps.min()
+        _own_steps[key] = float(gaps.min()) if even else None
+    return _own_steps[key]
