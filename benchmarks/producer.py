@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/producer.py --corpus freepats=datasets/real-freepats \
         [--corpus fluid=...] [--groups guitar-solo,band-mix] [--corpus-clips 5] [--paired] \
-        [--stereo] [--rate 44100] [--format wav] [--tag T]
+        [--stereo] [--rate 44100] [--normalize DB] [--format wav] [--tag T]
 
 Issue 14's acceptance, on our own corpora: 2 s clips of each corpus group
 (``--corpus-clips`` loud ones spread over the group's files, at the recordings' own
@@ -26,7 +26,9 @@ also ``--dry dry.wav --refine``). Reported per group:
 - ``--stereo``: each clip made a stereo mix (:func:`stereo_mixes`) before
   the effect processes it, as a user's mix is processed; ``--rate``: the
   clips resampled to another rate first (48 kHz: video, most sessions), the
-  files written and processed at it;
+  files written and processed at it; ``--normalize``: each wet (and each
+  clip untouched) turned to peak at that many dBFS after the effect, as a
+  reference track is mastered or normalized after its effects;
 - the median wall time of one estimate in this process (the command adds
   Python's and torch's start-up; benchmarks/estimate_speed.py times that).
 
@@ -66,10 +68,11 @@ def measure(
     folder: Path,
     suffix: str = ".wav",
     rate: int = SAMPLE_RATE,
+    normalize: float | None = None,
 ) -> dict:
     counts = defaultdict(lambda: [0, 0])  # key -> [right, total]
     errors, grid_hits, seconds = defaultdict(list), defaultdict(list), []
-    floor = defaultdict(list)
+    floor, floor_mae = defaultdict(list), defaultdict(list)
     answers = []  # (truth, answer, its probability, decided by a fixed point), for thresholds
     wrong = defaultdict(lambda: defaultdict(int))  # "truth" -> {what fxr said: how often}
     for c, clip in enumerate(clips):
@@ -78,6 +81,8 @@ def measure(
             if np.abs(wet).max() < 10 ** (SILENCE_DB / 20):
                 counts["silent"][1] += 1
                 continue
+            if normalize is not None:  # a gain: what changed the clip, and how, is as it was
+                wet = (wet * (10 ** (normalize / 20) / np.abs(wet).max())).astype(np.float32)
             wet_path = write_audio(folder / f"wet{suffix}", wet, rate)
             started = time.perf_counter()
             blind = estimate_with_defaults(wet_path, device="cpu")
@@ -105,6 +110,8 @@ def measure(
                 grid_hits[name].append(found == setting and both["effect"] == name)
                 tied = closest_grid_settings(registry.get_effect(name), clip, wet, rate)
                 floor[name].append((setting in tied) / len(tied))
+                if blind["effect"] == truth:  # the blind MAE's own examples
+                    floor_mae[name].append(least_mae(registry.get_effect(name), tied))
             if blind["effect"] == truth:
                 effect = registry.get_effect(name)
                 estimated = {k: p["value"] for k, p in blind["parameters"].items()}
@@ -115,10 +122,19 @@ def measure(
         "mae": {k: float(np.mean(v)) for k, v in errors.items()},
         "paired_grid": {k: float(np.mean(v)) for k, v in grid_hits.items()},
         "paired_floor": {k: float(np.mean(v)) for k, v in floor.items()},
+        "mae_floor": {k: float(np.mean(v)) for k, v in floor_mae.items()},
         "seconds_median": float(np.median(seconds)),
         "thresholds": thresholds(answers),
         "wrong": {k: dict(v) for k, v in wrong.items()},
     }
+
+
+def least_mae(effect, tied: list[dict[str, float]]) -> float:
+    """The least expected MAE of any answer, when the truth is any of ``tied`` (settings
+    that make the same audio, so that even the dry cannot tell them apart): that of
+    their median, parameter by parameter."""
+    normalized = np.array([effect.normalize(s) for s in tied])
+    return float(np.abs(normalized - np.median(normalized, axis=0)).mean())
 
 
 def stereo_mixes(clips: np.ndarray) -> np.ndarray:
@@ -159,6 +175,9 @@ def main() -> None:
     parser.add_argument(
         "--rate", type=int, default=SAMPLE_RATE, help="the files' sample rate (resampled to it)"
     )
+    parser.add_argument(
+        "--normalize", type=float, metavar="DB", help="turn each wet to peak at DB dBFS"
+    )
     parser.add_argument("--tag")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -171,7 +190,9 @@ def main() -> None:
                 clips = stereo_mixes(clips)
             clips = resample(clips, SAMPLE_RATE, args.rate)
             suffix = f".{args.format}"
-            rows[group] = measure(clips, effects, args.paired, Path(folder), suffix, args.rate)
+            rows[group] = measure(
+                clips, effects, args.paired, Path(folder), suffix, args.rate, args.normalize
+            )
             log(f"{group}: {rows[group]}")
     minutes = (time.perf_counter() - started) / 60
     write(args, effects, rows, minutes)
@@ -183,6 +204,14 @@ def _truth(key: str) -> str:
     if name == "untouched":
         return "untouched"
     return name if kind == "changed" else f"{name}, no change"
+
+
+def _table(columns: list[str], rows: dict, cells) -> list[str]:
+    """A markdown table of one row per group: its name, then ``cells(its results)``."""
+    return [
+        "| group | " + " | ".join(columns) + " |",
+        "| --- | " + " | ".join("---:" for _ in columns) + " |",
+    ] + [f"| {group} | " + " | ".join(cells(r)) + " |" for group, r in rows.items()]
 
 
 def _share(cell: dict | None) -> str:
@@ -199,6 +228,7 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
         + (" --paired" if args.paired else "")
         + (" --stereo" if args.stereo else "")
         + (f" --rate {args.rate}" if args.rate != SAMPLE_RATE else "")
+        + (f" --normalize {args.normalize:g}" if args.normalize is not None else "")
         + (f" --format {args.format}" if args.format != "wav" else "")
         + (f" --tag {args.tag}" if args.tag else "")
         + "`  ",
@@ -212,47 +242,53 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
         + " the recordings' own levels"
         + (f", at {args.rate} Hz" if args.rate != SAMPLE_RATE else "")
         + ", every grid setting of "
-        f"{', '.join(effects)}, and each clip untouched; each wet clip estimated from a file, "
+        f"{', '.join(effects)}, and each clip untouched; "
+        + (
+            f"each wet then turned to peak at {args.normalize:g} dBFS; "
+            if args.normalize is not None
+            else ""
+        )
+        + "each wet clip estimated from a file, "
         "blind. No change: a setting at the effect's identity, or one that left the clip a "
         "mere gain change of itself, sample for sample (none, as issue 14 counts it).",
         "",
-        "| group | identified (changed) | untouched called none | no change called none | "
-        "silent, left out | "
-        + " | ".join(f"{e} blind MAE" for e in effects)
-        + " | median seconds |",
-        "| --- | ---: | ---: | ---: | ---: | " + " | ".join("---:" for _ in effects) + " | ---: |",
     ]
-    for group, r in rows.items():
-        maes = [f"{r['mae'][e]:.3f}" if e in r["mae"] else "–" for e in effects]
-        lines.append(
-            f"| {group} | {_share(r['identified'].get('changed'))} | "
-            f"{_share(r['identified'].get('none untouched'))} | "
-            f"{_share(r['identified'].get('none setting'))} | "
-            f"{r['identified'].get('silent', {'n': 0})['n']} | "
-            + " | ".join(maes)
-            + f" | {r['seconds_median']:.2f} |"
-        )
+    lines += _table(
+        ["identified (changed)", "untouched called none", "no change called none"]
+        + ["silent, left out"]
+        + [f"{e} blind MAE" for e in effects]
+        + ["median seconds"],
+        rows,
+        lambda r: (
+            [
+                _share(r["identified"].get("changed")),
+                _share(r["identified"].get("none untouched")),
+                _share(r["identified"].get("none setting")),
+                str(r["identified"].get("silent", {"n": 0})["n"]),
+            ]
+            + [f"{r['mae'][e]:.3f}" if e in r["mae"] else "–" for e in effects]
+            + [f"{r['seconds_median']:.2f}"]
+        ),
+    )
     lines += ["", "Identified right, per effect (examples it changed):", ""]
-    lines.append("| group | " + " | ".join(effects) + " |")
-    lines.append("| --- | " + " | ".join("---:" for _ in effects) + " |")
-    for group, r in rows.items():
-        cells = [_share(r["identified"].get(f"changed {e}")) for e in effects]
-        lines.append(f"| {group} | " + " | ".join(cells) + " |")
+    lines += _table(
+        effects, rows, lambda r: [_share(r["identified"].get(f"changed {e}")) for e in effects]
+    )
     lines += [
         "",
         "If an answer less probable than a threshold were called none (a blind check that "
         "confirms decides regardless): identified (changed) / audio no effect changed, called "
         "none.",
         "",
-        "| group | " + " | ".join(f"below {t}" for t in THRESHOLDS) + " |",
-        "| --- | " + " | ".join("---:" for _ in THRESHOLDS) + " |",
     ]
-    for group, r in rows.items():
-        cells = [
+    lines += _table(
+        [f"below {t}" for t in THRESHOLDS],
+        rows,
+        lambda r: [
             f"{r['thresholds'][str(t)]['changed']:.0%} / {r['thresholds'][str(t)]['none']:.0%}"
             for t in THRESHOLDS
-        ]
-        lines.append(f"| {group} | " + " | ".join(cells) + " |")
+        ],
+    )
     lines += [
         "",
         "What the wrong answers were (the truth: what fxr said, and which evidence decided "
@@ -273,16 +309,34 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
             "(the best expected grid accuracy with the effect and the dry known):",
             "",
         ]
-        lines.append("| group | " + " | ".join(effects) + " |")
-        lines.append("| --- | " + " | ".join("---:" for _ in effects) + " |")
-        for group, r in rows.items():
-            cells = [
+        lines += _table(
+            effects,
+            rows,
+            lambda r: [
                 f"{r['paired_grid'][e]:.0%} (floor {r['paired_floor'][e]:.0%})"
                 if e in r["paired_grid"]
                 else "–"
                 for e in effects
-            ]
-            lines.append(f"| {group} | " + " | ".join(cells) + " |")
+            ],
+        )
+        lines += [
+            "",
+            "The floor of the blind MAE: on the examples whose effect the blind estimate "
+            "identified right (the blind MAE's own), the least MAE any estimator has, "
+            "blind or knowing the dry, where settings that make the same audio are tied "
+            "(the median of the tied settings):",
+            "",
+        ]
+        lines += _table(
+            [f"{e} (blind MAE / floor)" for e in effects],
+            rows,
+            lambda r: [
+                f"{r['mae'][e]:.3f} / {r['mae_floor'][e]:.3f}"
+                if e in r.get("mae_floor", {})
+                else "–"
+                for e in effects
+            ],
+        )
     report = save("producer" + (f"-{args.tag}" if args.tag else ""), lines, {"rows": rows})
     if not args.tag:
         update_section(DOCS, "producer.py", report)
