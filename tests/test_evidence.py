@@ -140,6 +140,58 @@ def test_a_level_change_after_an_exact_projection_still_confirms_it(name, guitar
         assert {k: p["value"] for k, p in result["parameters"].items()} == setting
 
 
+def write_16_bit_as_most_tools_do(path, audio):
+    """Full scale as 32768, negative and positive alike (libsndfile's convention); fxr's
+    own writer, pedalboard's, takes 32767 for the positive half."""
+    import wave
+
+    samples = np.clip(np.round(audio * 32768), -32768, 32767).astype("<i2")
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(SAMPLE_RATE)
+        f.writeframes(samples.tobytes())
+    return path
+
+
+@pytest.mark.parametrize("name", EXACT_PROJECTIONS)
+def test_a_16_bit_file_of_an_exact_projection_s_output_confirms_its_setting(name, guitar, tmp_path):
+    # Most audio is delivered at 16 bits: the samples are then within a step of the
+    # setting's grid (writers round either way, decoders scale by 32767 or 32768), and
+    # a setting finer than a few of those steps is not told from the word length.
+    effect = registry.get_effect(name)
+    loud = (guitar / np.abs(guitar).max() * 0.9).astype(np.float32)
+    ramp = np.linspace(-1, 1, 2**17 + 1, dtype=np.float32)
+    writers = {
+        "pedalboard": lambda path, audio: write_audio(path, audio, SAMPLE_RATE, bit_depth=16),
+        "libsndfile": write_16_bit_as_most_tools_do,
+    }
+    tested = 0
+    for setting in settings_of(effect):
+        if np.diff(np.unique(effect(ramp, SAMPLE_RATE, **setting))).min() < 4 / 32767:
+            continue
+        wet = effect(loud, SAMPLE_RATE, **setting)
+        for writer, write in writers.items():
+            inputs = read_inputs(write(tmp_path / f"{writer}.wav", wet))
+            assert inputs.word_bits == 16
+            found = inputs.evidence(effect, wet.size)
+            assert (found.verdict, found.setting) == (CONFIRMED, setting), (writer, setting)
+        tested += 1
+    assert tested >= 3
+    for writer, write in writers.items():
+        untouched = read_inputs(write(tmp_path / f"u-{writer}.wav", loud))
+        assert untouched.evidence(effect, loud.size).verdict == REFUTED, writer
+        quiet = loud * np.float32(10 ** (-45 / 20))  # a recording's own few levels
+        untouched = read_inputs(write(tmp_path / f"q-{writer}.wav", quiet))
+        assert untouched.evidence(effect, loud.size).verdict == REFUTED, writer
+    # Normalized after the effect, then written at 16 bits: a scaled grid, rounded.
+    coarse = settings_of(effect)[len(settings_of(effect)) // 4]
+    normalized = effect(loud, SAMPLE_RATE, **coarse) * np.float32(10 ** (-1.7 / 20))
+    inputs = read_inputs(write_audio(tmp_path / "n.wav", normalized, SAMPLE_RATE, bit_depth=16))
+    found = inputs.evidence(effect, loud.size)
+    assert (found.verdict, found.setting) == (CONFIRMED, coarse)
+
+
 def test_a_lossy_file_keeps_only_the_checks_a_codec_leaves_standing(guitar, tmp_path):
     # Every sample of an mp3 moves: an exact fixed point or held peaks can neither
     # confirm nor refute there, while echoes survive the codec.

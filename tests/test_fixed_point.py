@@ -45,6 +45,31 @@ def test_the_setting_found_renders_the_dry_audio_to_the_wet(name, guitar):
         assert spectral_distance(again, wet) <= SAME_RENDER, f"{name} {setting} -> {found}"
 
 
+@pytest.mark.parametrize("name", PROJECTIONS)
+def test_a_16_bit_file_of_the_effect_s_output_is_still_its_fixed_point(name, guitar, tmp_path):
+    # Delivered at 16 bits, a wet carries the rounding's white noise, -101 dBFS, in
+    # the band a band limit emptied, and its samples are a step off the quantizer's
+    # grid: neither refutes the effect, nor hides its setting.
+    from fxregistry.estimation.estimate import read_inputs
+
+    effect = registry.get_effect(name)
+    loud = (guitar / np.abs(guitar).max() * 0.9).astype(np.float32)
+    ramp = np.linspace(-1, 1, 2**17 + 1, dtype=np.float32)
+    for setting in effect.changing_grid():
+        gaps = np.diff(np.unique(effect(ramp, SAMPLE_RATE, **setting).astype(np.float64)))
+        if gaps.max() - gaps.min() <= 1e-3 * gaps.min() and gaps.min() < 4 / 32767:
+            continue  # a grid of levels finer than the word length's rounding
+        wet = effect(loud, SAMPLE_RATE, **setting)
+        path = write_audio(tmp_path / "wet.wav", wet, SAMPLE_RATE, bit_depth=16)
+        inputs = read_inputs(path)
+        found = fixed_point_setting(
+            effect, inputs.wet_native[0], sample_rate=SAMPLE_RATE, word_bits=inputs.word_bits
+        )
+        assert found is not None, f"{name} {setting}: no fixed point found"
+        again = effect(loud, SAMPLE_RATE, **found["setting"])
+        assert spectral_distance(again, wet) <= SAME_RENDER, f"{name} {setting} -> {found}"
+
+
 def test_audio_moved_after_the_effect_is_a_fixed_point_of_nothing(guitar):
     bitcrusher = registry.get_effect("bitcrusher")
     loud = guitar / np.abs(guitar).max() * 0.9

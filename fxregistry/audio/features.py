@@ -176,26 +176,39 @@ def spectral_distance(
 
 
 def distance_to(
-    target: np.ndarray, fft_sizes: tuple[int, ...] = (256, 1024, 4096)
+    target: np.ndarray, fft_sizes: tuple[int, ...] = (256, 1024, 4096), noise: float = 0.0
 ) -> Callable[[np.ndarray], float]:
     """``spectral_distance(candidate, target)`` as a function of the candidate.
 
     The target's spectra are computed once: a search that renders many
-    candidates against one wet pays for half the STFTs.
+    candidates against one wet pays for half the STFTs. ``noise``: the rms
+    of white noise the target carries that is not the audio's (a file's
+    rounding to its word length), under which every magnitude counts as
+    silence: else a band the effect emptied reads as filled by it.
     """
-    target_logs = [_log_magnitude(target, n_fft) for n_fft in fft_sizes]
+    floors = [max(LOG_FLOOR, NOISE_MARGIN * noise * np.sqrt(3 * n / 8)) for n in fft_sizes]
+    target_logs = [_log_magnitude(target, n, f) for n, f in zip(fft_sizes, floors, strict=True)]
 
     def distance(candidate: np.ndarray) -> float:
         total = 0.0
-        for n_fft, logs in zip(fft_sizes, target_logs, strict=True):
-            total += float(np.mean(np.abs(_log_magnitude(candidate, n_fft) - logs)))
+        for n_fft, floor, logs in zip(fft_sizes, floors, target_logs, strict=True):
+            total += float(np.mean(np.abs(_log_magnitude(candidate, n_fft, floor) - logs)))
         return total / len(fft_sizes)
 
     return distance
 
 
-def _log_magnitude(audio: np.ndarray, n_fft: int) -> np.ndarray:
-    return np.log10(np.abs(_stft(np.asarray(audio, dtype=np.float32), n_fft, n_fft // 4)) + 1e-5)
+LOG_FLOOR = 1e-5  # STFT magnitudes are read in log10 above this
+# White noise of rms s has Hann-windowed STFT magnitudes of rms s * sqrt(3 n / 8);
+# this many times that, it almost never reaches.
+NOISE_MARGIN = 4.0
+
+
+def _log_magnitude(audio: np.ndarray, n_fft: int, floor: float = LOG_FLOOR) -> np.ndarray:
+    magnitudes = np.abs(_stft(np.asarray(audio, dtype=np.float32), n_fft, n_fft // 4))
+    if floor > LOG_FLOOR:  # a noise floor: all of it is silence, equally
+        return np.log10(np.maximum(magnitudes, floor))
+    return np.log10(magnitudes + floor)
 
 
 def gain_change_only(

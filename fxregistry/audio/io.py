@@ -30,6 +30,7 @@ __all__ = [
     "AUDIO_SUFFIXES",
     "LOSSY_SUFFIXES",
     "sample_exact",
+    "word_bits",
     "WRITE_SUFFIXES",
     "read_audio",
     "write_audio",
@@ -53,6 +54,25 @@ MAX_CHANNELS = 256
 def sample_exact(path: str | os.PathLike) -> bool:
     """Whether the file at ``path`` keeps its samples as written (not a lossy codec)."""
     return Path(path).suffix.lower() not in LOSSY_SUFFIXES
+
+
+def word_bits(path: str | os.PathLike) -> int | None:
+    """The bits per sample of an integer-coded file (16 for CD audio), None for floats
+    and lossy codecs.
+
+    Its samples then lie within a step of a grid of that word length, not on
+    it: writers round to it either way, and decoders scale by ``2**(bits-1)``
+    or by that less one (JUCE's, behind pedalboard, which reads a 16-bit
+    full scale as 32767 and writes the positive half so), so a check that
+    compares samples allows one step (:mod:`fxregistry.estimation.fixed_point`).
+    """
+    if not sample_exact(path):
+        return None
+    from pedalboard.io import AudioFile
+
+    with AudioFile(str(path)) as f:
+        kind = str(f.file_dtype)
+    return int(kind[3:]) if kind.startswith("int") and kind[3:].isdigit() else None
 
 
 def resample(audio: np.ndarray, orig_hz: float, new_hz: float) -> np.ndarray:
@@ -194,11 +214,11 @@ def check_audio_output(path: str | os.PathLike) -> Path:
     return path
 
 
-def _encode(path: Path, audio: np.ndarray, sample_rate: int) -> bytes:
+def _encode(path: Path, audio: np.ndarray, sample_rate: int, bit_depth: int | None) -> bytes:
     from pedalboard.io import AudioFile
 
     suffix = path.suffix.lower()
-    options = {"bit_depth": _BIT_DEPTH[suffix]} if suffix in _BIT_DEPTH else {}
+    options = {"bit_depth": bit_depth or _BIT_DEPTH[suffix]} if suffix in _BIT_DEPTH else {}
     buffer = io.BytesIO()
     try:
         with AudioFile(
@@ -218,8 +238,13 @@ def _encode(path: Path, audio: np.ndarray, sample_rate: int) -> bytes:
     return buffer.getvalue()
 
 
-def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int) -> Path:
+def write_audio(
+    path: str | os.PathLike, audio: np.ndarray, sample_rate: int, bit_depth: int | None = None
+) -> Path:
     """Write float32 audio (``(samples,)`` or ``(channels, samples)``) atomically.
+
+    ``bit_depth`` (16, 24, 32) overrides the finest sample format the
+    container takes, for formats that have one (wav, flac, aiff).
 
     Raises :class:`FxrError` naming ``path`` for an output
     :func:`check_audio_output` refuses, audio holding NaN or Inf, and a
@@ -229,7 +254,7 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int) ->
     audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
     _check_format(path, sample_rate, audio.shape[0])
     check_audio_finite(audio, sample_rate, f"{path}: refusing to write")
-    encoded = _encode(path, audio, int(sample_rate))
+    encoded = _encode(path, audio, int(sample_rate), bit_depth)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Keep the real suffix last, as the format was chosen from it.

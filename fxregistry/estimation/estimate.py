@@ -50,6 +50,7 @@ from fxregistry.audio.io import (
     resample,
     rms_db,
     sample_exact,
+    word_bits,
     write_audio,
 )
 from fxregistry.dataset.identification import NONE
@@ -109,6 +110,7 @@ class Inputs:
     rate: int
     dry_rate: int | None
     exact: bool  # the wet's samples are as the effect left them (not a lossy codec)
+    word_bits: int | None  # the wet file's integer word length (16), None for floats
     lengths: tuple[int, int | None]  # of the wet and dry, in 44.1 kHz samples, before the cut
     _evidence: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -164,7 +166,7 @@ class Inputs:
         key = (effect.name, clip)
         if key not in self._evidence:
             window, rate = self.checked_window(clip)
-            self._evidence[key] = blind_evidence(effect, window, self.exact, rate)
+            self._evidence[key] = blind_evidence(effect, window, self.exact, rate, self.word_bits)
         return self._evidence[key]
 
 
@@ -197,6 +199,7 @@ def read_inputs(wet_path: str | os.PathLike, dry_path: str | os.PathLike | None 
         rate=rate,
         dry_rate=dry_rate,
         exact=sample_exact(wet_path),
+        word_bits=word_bits(wet_path),
         lengths=lengths,
     )
 

@@ -39,13 +39,7 @@ import numpy as np
 
 from fxregistry.audio.io import SAMPLE_RATE, resample
 from fxregistry.estimation.echoes import ECHO_SCORE, TRAIN_SCORE, echo_setting
-from fxregistry.estimation.fixed_point import (
-    EXACT,
-    MAX_LEVELS,
-    fixed_point_setting,
-    moves,
-    scaled_fixed_point,
-)
+from fxregistry.estimation.fixed_point import EXACT, MAX_LEVELS, any_fixed_point, moves
 from fxregistry.specs.effect import Effect
 
 __all__ = [
@@ -105,7 +99,11 @@ def _exact_projection(effect: Effect) -> bool:
 
 
 def blind_evidence(
-    effect: Effect, wet: np.ndarray, exact: bool = True, sample_rate: int = SAMPLE_RATE
+    effect: Effect,
+    wet: np.ndarray,
+    exact: bool = True,
+    sample_rate: int = SAMPLE_RATE,
+    word_bits: int | None = None,
 ) -> Evidence | None:
     """The check ``effect`` supports, run on mono ``wet``; None if it supports none.
 
@@ -115,9 +113,11 @@ def blind_evidence(
     a band-limited wet further than a band limit does). ``sample_rate`` is the
     wet's, the rate the effect rendered at: the fixed points are tested at it
     (a resampled quantized wet is no longer quantized), the echoes at 44.1 kHz.
+    ``word_bits``: the wet was read from a file of integers that long
+    (:func:`~fxregistry.audio.io.word_bits`), which the fixed points allow for.
     """
     wet = np.ascontiguousarray(wet, dtype=np.float32)
-    return _check(effect, wet, exact, int(sample_rate))
+    return _check(effect, wet, exact, int(sample_rate), word_bits)
 
 
 def answered_setting(evidence: Evidence | None) -> dict[str, float] | None:
@@ -127,14 +127,16 @@ def answered_setting(evidence: Evidence | None) -> dict[str, float] | None:
     return None if evidence is None else evidence.setting
 
 
-def _check(effect: Effect, wet: np.ndarray, exact: bool, rate: int) -> Evidence | None:
+def _check(
+    effect: Effect, wet: np.ndarray, exact: bool, rate: int, word_bits: int | None
+) -> Evidence | None:
     if not exact and (effect.ceiling is not None or effect.projection is not None):
         return None
     if effect.projection is not None:
-        measured = moves(effect, wet, rate)
+        measured = moves(effect, wet, rate, word_bits)
         if measured is None:  # too many settings to search
             return None
-        found = fixed_point_setting(effect, wet, measured) or scaled_fixed_point(effect, wet, rate)
+        found = any_fixed_point(effect, wet, measured, rate, word_bits)
         if found is None:
             return Evidence("fixed_point", REFUTED, None, None)
         exact = _exact_projection(effect)

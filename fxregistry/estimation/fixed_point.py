@@ -43,7 +43,14 @@ from fxregistry.audio.features import distance_to, spectral_distance
 from fxregistry.audio.io import SAMPLE_RATE
 from fxregistry.specs.effect import Effect
 
-__all__ = ["EXACT", "fixed_point_setting", "moves", "scaled_fixed_point", "strength"]
+__all__ = [
+    "EXACT",
+    "any_fixed_point",
+    "fixed_point_setting",
+    "moves",
+    "scaled_fixed_point",
+    "strength",
+]
 
 EXACT = 0.01  # a projection declared this tight or tighter is exact, sample for sample
 SAME_SAMPLES = 1e-6  # relative to the peak: float32 rounding, nothing more
@@ -56,6 +63,9 @@ MAX_SETTINGS = 64  # grids larger than this are not searched exhaustively
 MAX_LEVELS = 256
 ON_GRID = 1e-3  # of a step: float32 rounding of a level change, nothing more
 RAMP_SAMPLES = 2**17 + 1  # a ramp over full scale, finer than any step tested
+# Steps of a file's own word length a setting's grid must span to be told from it: a
+# recording is within one step of any grid of 2 (rounding), but not of 4.
+WORD_STEPS = 4
 
 # (effect name, setting) -> how far the setting moves the probe: the same for every wet.
 _probe_moved: dict[tuple[str, tuple], float] = {}
@@ -74,13 +84,14 @@ def strength(effect: Effect, setting: dict[str, float]) -> float:
 
 
 def moves(
-    effect: Effect, wet: np.ndarray, sample_rate: int = SAMPLE_RATE
+    effect: Effect, wet: np.ndarray, sample_rate: int = SAMPLE_RATE, word_bits: int | None = None
 ) -> tuple[list[dict[str, float]], np.ndarray] | None:
     """Each setting tested, and how far re-rendering ``wet`` at it moved it; None when the
     effect declares no ``projection`` or has more than :data:`MAX_SETTINGS` settings.
 
     The measure is the largest sample change relative to the peak for an exact
-    projection, else the spectral distance. ``wet`` is mono audio at ``sample_rate``.
+    projection, else the spectral distance, under which the rounding noise of a
+    ``word_bits`` integer file counts as silence. ``wet`` is mono audio at ``sample_rate``.
     """
     settings = effect.changing_grid()
     if effect.projection is None or not settings or len(settings) > MAX_SETTINGS:
@@ -90,7 +101,7 @@ def moves(
     if effect.projection <= EXACT:
         peak = max(float(np.abs(wet).max()), 1e-12)
         return settings, np.array([float(np.abs(r - wet).max()) / peak for r in renders])
-    to_wet = distance_to(wet)
+    to_wet = distance_to(wet, noise=_word_step(word_bits) / np.sqrt(12))
     return settings, np.array([to_wet(r) for r in renders])
 
 
@@ -98,18 +109,34 @@ def fixed_point_setting(
     effect: Effect,
     wet: np.ndarray,
     measured: tuple[list[dict[str, float]], np.ndarray] | None = None,
+    sample_rate: int = SAMPLE_RATE,
+    word_bits: int | None = None,
 ) -> dict[str, Any] | None:
     """``{"setting", "moved"}`` of the setting ``wet`` is a fixed point of, or None.
 
     ``moved`` is how far re-rendering moved the wet; ``measured`` is what
-    :func:`moves` gave for it, when the caller has it already.
+    :func:`moves` gave for it, when the caller has it already. ``word_bits``:
+    the wet was read from a file of integers that long (:func:`~fxregistry.
+    audio.io.word_bits`), so an exact fixed point holds within one of its
+    steps, and settings finer than :data:`WORD_STEPS` of them are not told
+    from the file's own word length; of the settings a spectral one holds in
+    place, the strongest is the answer, not the least moved.
     """
-    measured = moves(effect, wet) if measured is None else measured
+    measured = moves(effect, wet, sample_rate, word_bits) if measured is None else measured
     if measured is None:
         return None
     settings, moved = measured
     if effect.projection <= EXACT:
-        in_place = moved <= SAME_SAMPLES
+        word = _word_step(word_bits)
+        peak = max(float(np.abs(wet).max()), 1e-12)
+        in_place = moved <= max(SAME_SAMPLES, word * (1 + ON_GRID) / peak)
+        if word:
+            coarse = [_coarser_than_word(effect, s, sample_rate, word) for s in settings]
+            in_place &= np.array(coarse)
+    elif word_bits:
+        # Under the rounding noise a weaker setting can move the wet less than its own
+        # (what told them apart lay under -100 dB): every setting in place is tied.
+        in_place = moved <= effect.projection
     else:
         least = float(moved.min())
         in_place = (moved <= least + min(TIE, effect.projection)) & (least <= effect.projection)
@@ -120,16 +147,40 @@ def fixed_point_setting(
     return {"setting": strongest, "moved": float(moved[settings.index(strongest)])}
 
 
+def any_fixed_point(
+    effect: Effect,
+    wet: np.ndarray,
+    measured: tuple[list[dict[str, float]], np.ndarray],
+    sample_rate: int = SAMPLE_RATE,
+    word_bits: int | None = None,
+) -> dict[str, Any] | None:
+    """:func:`fixed_point_setting`, else :func:`scaled_fixed_point`: what the check finds.
+
+    Also the scaled grid where the fixed point held only within a file's rounding
+    (an integer file's): a wet of few levels, turned after the effect, falls
+    within a step of some fine setting's grid by chance, not of a coarse one.
+    """
+    found = fixed_point_setting(effect, wet, measured, sample_rate, word_bits)
+    if found is None or (word_bits and found["moved"] > SAME_SAMPLES):
+        found = scaled_fixed_point(effect, wet, sample_rate, word_bits) or found
+    return found
+
+
 def scaled_fixed_point(
-    effect: Effect, wet: np.ndarray, sample_rate: int = SAMPLE_RATE
+    effect: Effect,
+    wet: np.ndarray,
+    sample_rate: int = SAMPLE_RATE,
+    word_bits: int | None = None,
 ) -> dict[str, Any] | None:
     """``{"setting", "moved", "gain_db"}``: the strongest setting of an exact projection
     whose fixed points ``wet`` is on once a level change of ``gain_db`` after the effect
     is undone; None when ``wet`` is on no coarse grid of levels or no setting fits.
+    ``word_bits`` as for :func:`fixed_point_setting`.
     """
     if effect.projection is None or effect.projection > EXACT:
         return None
-    step = _grid_step(wet)
+    word = _word_step(word_bits)
+    step = _grid_step(wet, word)
     if step is None:
         return None
     peak = float(np.abs(wet).max())
@@ -139,25 +190,58 @@ def scaled_fixed_point(
             continue
         scaled = (np.asarray(wet, dtype=np.float64) * (own / step)).astype(np.float32)
         moved = float(np.abs(effect(scaled, sample_rate, **setting) - scaled).max())
-        moved /= peak * own / step  # relative to the scaled peak, as in moves()
-        if moved <= SAME_SAMPLES:
-            return {"setting": setting, "moved": moved, "gain_db": 20 * np.log10(step / own)}
+        if moved <= (ON_GRID * step + word) * own / step:  # within a step of the grid
+            return {
+                "setting": setting,
+                "moved": moved / (peak * own / step),  # relative to the peak, as in moves()
+                "gain_db": 20 * np.log10(step / own),
+            }
     return None
 
 
-def _grid_step(wet: np.ndarray) -> float | None:
-    """The step of the evenly spaced levels ``wet`` lies on, if it has at most
-    :data:`MAX_LEVELS` of them up to its peak and the step is not a power of two (a
-    file's own word length, or a quantizer's output not scaled at all)."""
+def _word_step(word_bits: int | None) -> float:
+    """One step of a ``word_bits`` integer file as fxr reads it (0 for floats): the
+    larger of the two scalings decoders use."""
+    return 0.0 if not word_bits else 1.0 / (2 ** (word_bits - 1) - 1)
+
+
+def _coarser_than_word(effect: Effect, setting: dict[str, float], rate: int, word: float) -> bool:
+    """Whether ``setting``'s fixed points are far enough apart (:data:`WORD_STEPS` steps
+    of the file's word length) that audio of that word length is not on them by
+    rounding; settings whose fixed points are no grid of levels are tested as they are."""
+    own = _own_step(effect, setting, rate)
+    return own is None or own >= WORD_STEPS * word * (1 - ON_GRID)
+
+
+def _grid_step(wet: np.ndarray, word: float = 0.0) -> float | None:
+    """The step of the evenly spaced levels ``wet`` lies on (within ``word``, the step
+    of the file's own word length, and :data:`ON_GRID` of its own), if it has at most
+    :data:`MAX_LEVELS` of them up to its peak and the step is not the file's own word
+    length: a power of two, or under :data:`WORD_STEPS` steps of ``word``."""
     levels = np.unique(np.abs(np.asarray(wet, dtype=np.float64)))
     levels = levels[levels > 0]
-    if not 1 <= levels.size <= MAX_LEVELS:
+    if not 1 <= levels.size <= 2 * MAX_LEVELS:
         return None
-    steps = np.round(levels / np.diff(levels, prepend=0.0).min())
-    if steps[-1] > MAX_LEVELS:
+    if word:  # a level and its negative, a step apart: a writer scaling them apart
+        starts = np.flatnonzero(np.diff(levels, prepend=-np.inf) > 1.5 * word)
+        if np.diff(np.append(starts, levels.size)).max() > 2:  # a run of steps: no grid
+            return None
+        levels = np.add.reduceat(levels, starts) / np.diff(np.append(starts, levels.size))
+    if levels.size > MAX_LEVELS:
         return None
-    step = float(steps @ levels / (steps @ steps))  # least squares over every level
-    if np.abs(levels - steps * step).max() > ON_GRID * step:
+    # The smallest gap is a step, give or take the rounding at both ends; refit on the
+    # low levels first, where that error cannot yet pick the wrong multiple.
+    step = float(np.diff(levels, prepend=0.0).min())
+    for span in (8, 64, MAX_LEVELS):
+        near = levels[levels <= (span + 0.5) * step]
+        if near.size == 0:  # the smallest gap is between loud levels: no grid from silence
+            return None
+        multiples = np.maximum(np.round(near / step), 1)
+        step = float(multiples @ near / (multiples @ multiples))
+    multiples = np.round(levels / step)
+    if multiples[-1] > MAX_LEVELS or step < WORD_STEPS * word:
+        return None
+    if np.abs(levels - multiples * step).max() > ON_GRID * step + word:
         return None
     if abs(np.log2(step) - np.round(np.log2(step))) < ON_GRID:
         return None
