@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/producer.py --corpus freepats=datasets/real-freepats \
         [--corpus fluid=...] [--groups guitar-solo,band-mix] [--corpus-clips 5] [--paired] \
-        [--stereo] [--rate 44100] [--normalize DB] [--format wav] [--tag T]
+        [--stereo] [--rate 44100] [--normalize DB] [--format wav] [--bits 16] [--tag T]
 
 Issue 14's acceptance, on our own corpora: 2 s clips of each corpus group
 (``--corpus-clips`` loud ones spread over the group's files, at the recordings' own
@@ -28,7 +28,9 @@ also ``--dry dry.wav --refine``). Reported per group:
   clips resampled to another rate first (48 kHz: video, most sessions), the
   files written and processed at it; ``--normalize``: each wet (and each
   clip untouched) turned to peak at that many dBFS after the effect, as a
-  reference track is mastered or normalized after its effects;
+  reference track is mastered or normalized after its effects; ``--bits``:
+  the files' word length (16: as most music is delivered), where the format
+  has one (wav, flac, aiff), else the finest it takes;
 - the median wall time of one estimate in this process (the command adds
   Python's and torch's start-up; benchmarks/estimate_speed.py times that).
 
@@ -69,6 +71,7 @@ def measure(
     suffix: str = ".wav",
     rate: int = SAMPLE_RATE,
     normalize: float | None = None,
+    bits: int | None = None,
 ) -> dict:
     counts = defaultdict(lambda: [0, 0])  # key -> [right, total]
     errors, grid_hits, seconds = defaultdict(list), defaultdict(list), []
@@ -76,14 +79,14 @@ def measure(
     answers = []  # (truth, answer, its probability, decided by a fixed point), for thresholds
     wrong = defaultdict(lambda: defaultdict(int))  # "truth" -> {what fxr said: how often}
     for c, clip in enumerate(clips):
-        dry_path = write_audio(folder / "dry.wav", clip, rate)
+        dry_path = write_audio(folder / "dry.wav", clip, rate, bits)
         for name, setting, wet, changed in examples(clip, effects, rate):
             if np.abs(wet).max() < 10 ** (SILENCE_DB / 20):
                 counts["silent"][1] += 1
                 continue
             if normalize is not None:  # a gain: what changed the clip, and how, is as it was
                 wet = (wet * (10 ** (normalize / 20) / np.abs(wet).max())).astype(np.float32)
-            wet_path = write_audio(folder / f"wet{suffix}", wet, rate)
+            wet_path = write_audio(folder / f"wet{suffix}", wet, rate, bits)
             started = time.perf_counter()
             blind = estimate_with_defaults(wet_path, device="cpu")
             seconds.append(time.perf_counter() - started)
@@ -178,6 +181,7 @@ def main() -> None:
     parser.add_argument(
         "--normalize", type=float, metavar="DB", help="turn each wet to peak at DB dBFS"
     )
+    parser.add_argument("--bits", type=int, help="the files' word length: 16, 24")
     parser.add_argument("--tag")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -191,7 +195,14 @@ def main() -> None:
             clips = resample(clips, SAMPLE_RATE, args.rate)
             suffix = f".{args.format}"
             rows[group] = measure(
-                clips, effects, args.paired, Path(folder), suffix, args.rate, args.normalize
+                clips,
+                effects,
+                args.paired,
+                Path(folder),
+                suffix,
+                args.rate,
+                args.normalize,
+                args.bits,
             )
             log(f"{group}: {rows[group]}")
     minutes = (time.perf_counter() - started) / 60
@@ -230,6 +241,7 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
         + (f" --rate {args.rate}" if args.rate != SAMPLE_RATE else "")
         + (f" --normalize {args.normalize:g}" if args.normalize is not None else "")
         + (f" --format {args.format}" if args.format != "wav" else "")
+        + (f" --bits {args.bits}" if args.bits else "")
         + (f" --tag {args.tag}" if args.tag else "")
         + "`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, CPU; "
@@ -248,7 +260,9 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
             if args.normalize is not None
             else ""
         )
-        + "each wet clip estimated from a file, "
+        + "each wet clip estimated from a file"
+        + (f" of {args.bits}-bit samples" if args.bits else "")
+        + ", "
         "blind. No change: a setting at the effect's identity, or one that left the clip a "
         "mere gain change of itself, sample for sample (none, as issue 14 counts it).",
         "",
