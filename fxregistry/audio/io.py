@@ -31,6 +31,8 @@ __all__ = [
     "LOSSY_SUFFIXES",
     "sample_exact",
     "word_bits",
+    "word_step",
+    "rounding_noise",
     "WRITE_SUFFIXES",
     "read_audio",
     "write_audio",
@@ -73,6 +75,18 @@ def word_bits(path: str | os.PathLike) -> int | None:
     with AudioFile(str(path)) as f:
         kind = str(f.file_dtype)
     return int(kind[3:]) if kind.startswith("int") and kind[3:].isdigit() else None
+
+
+def word_step(word_bits: int | None) -> float:
+    """One step of a ``word_bits`` integer file as fxr reads it (0 for floats): the
+    larger of the two scalings decoders use (:func:`word_bits`)."""
+    return 0.0 if not word_bits else 1.0 / (2 ** (word_bits - 1) - 1)
+
+
+def rounding_noise(word_bits: int | None) -> float:
+    """The rms of the white noise that rounding to ``word_bits`` integers adds (0 for
+    floats): a step over the square root of 12."""
+    return word_step(word_bits) / np.sqrt(12)
 
 
 def resample(audio: np.ndarray, orig_hz: float, new_hz: float) -> np.ndarray:

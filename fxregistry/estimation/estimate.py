@@ -49,6 +49,7 @@ from fxregistry.audio.io import (
     read_audio,
     resample,
     rms_db,
+    rounding_noise,
     sample_exact,
     word_bits,
     write_audio,
@@ -300,7 +301,13 @@ def estimate(
         result["distance_before"] = before
         if refine:
             setting, after = search_settings(
-                effect, d, w, setting, continuous=not on_grid, sample_rate=rate
+                effect,
+                d,
+                w,
+                setting,
+                continuous=not on_grid,
+                sample_rate=rate,
+                noise=rounding_noise(inputs.word_bits),
             )
             result["refined"] = True
             result["distance_after"] = after

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from fxregistry.audio.features import distance_to, spectral_distance
-from fxregistry.audio.io import SAMPLE_RATE
+from fxregistry.audio.io import SAMPLE_RATE, rounding_noise, word_step
 from fxregistry.specs.effect import Effect
 
 __all__ = [
@@ -101,7 +101,7 @@ def moves(
     if effect.projection <= EXACT:
         peak = max(float(np.abs(wet).max()), 1e-12)
         return settings, np.array([float(np.abs(r - wet).max()) / peak for r in renders])
-    to_wet = distance_to(wet, noise=_word_step(word_bits) / np.sqrt(12))
+    to_wet = distance_to(wet, noise=rounding_noise(word_bits))
     return settings, np.array([to_wet(r) for r in renders])
 
 
@@ -127,7 +127,7 @@ def fixed_point_setting(
         return None
     settings, moved = measured
     if effect.projection <= EXACT:
-        word = _word_step(word_bits)
+        word = word_step(word_bits)
         peak = max(float(np.abs(wet).max()), 1e-12)
         in_place = moved <= max(SAME_SAMPLES, word * (1 + ON_GRID) / peak)
         if word:
@@ -179,7 +179,7 @@ def scaled_fixed_point(
     """
     if effect.projection is None or effect.projection > EXACT:
         return None
-    word = _word_step(word_bits)
+    word = word_step(word_bits)
     step = _grid_step(wet, word)
     if step is None:
         return None
@@ -197,12 +197,6 @@ def scaled_fixed_point(
                 "gain_db": 20 * np.log10(step / own),
             }
     return None
-
-
-def _word_step(word_bits: int | None) -> float:
-    """One step of a ``word_bits`` integer file as fxr reads it (0 for floats): the
-    larger of the two scalings decoders use."""
-    return 0.0 if not word_bits else 1.0 / (2 ** (word_bits - 1) - 1)
 
 
 def _coarser_than_word(effect: Effect, setting: dict[str, float], rate: int, word: float) -> bool:

@@ -27,11 +27,13 @@ def search_settings(
     start: dict[str, float],
     continuous: bool = False,
     sample_rate: int = SAMPLE_RATE,
+    noise: float = 0.0,
 ) -> tuple[dict[str, float], float]:
     """The setting whose render of ``dry`` (at ``sample_rate``) is closest to ``wet``,
-    and its distance."""
+    and its distance; ``noise``: the rms of the rounding noise the wet's file added
+    (:func:`~fxregistry.audio.io.rounding_noise`), which the distance counts as silence."""
     cache: dict[tuple[float, ...], float] = {}
-    to_wet = distance_to(wet)
+    to_wet = distance_to(wet, noise=noise)
 
     def cost(setting: dict[str, float]) -> float:
         key = tuple(setting[p.name] for p in effect.parameters)
