@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from fxregistry import registry
-from fxregistry.audio.io import SAMPLE_RATE, resample, write_audio
+from fxregistry.audio.io import SAMPLE_RATE, resample, word_step, write_audio
 from fxregistry.dataset.identification import NONE
 from fxregistry.estimation.estimate import read_inputs
-from fxregistry.estimation.fixed_point import EXACT
+from fxregistry.estimation.fixed_point import EXACT, coarser_than_word
 from fxregistry.estimation.search import closest_grid_settings
 from fxregistry.estimation.synthesis import (
     MARGIN_DB,
@@ -118,6 +118,31 @@ def test_a_16_bit_pair_s_band_limit_is_refined_to_its_setting(name, loud, tmp_pa
         wet = write_audio(tmp_path / "wet.wav", wet, SAMPLE_RATE, bit_depth=16)
         found = estimate_with_defaults(wet, dry, effect=name, refine=True, device="cpu")
         assert {k: p["grid_value"] for k, p in found["parameters"].items()} in tied, setting
+
+
+EXACT_PROJECTIONS = sorted(n for n, e in EFFECTS.items() if e.projection and e.projection <= EXACT)
+
+
+@pytest.mark.parametrize("name", EXACT_PROJECTIONS)
+def test_a_16_bit_pair_of_a_quantizer_is_named_by_its_renders(name, loud, tmp_path):
+    # The dry file is the effect's input rounded to 16 bits: quantized again, a sample
+    # near a step's edge lands a step off the wet, and the render fit no better than
+    # the dry did. Settings within a few of the file's steps are its own rounding.
+    effect = EFFECTS[name]
+    dry = write_audio(tmp_path / "dry.wav", loud, SAMPLE_RATE, bit_depth=16)
+    tested = 0
+    for setting in effect.changing_grid():
+        if not coarser_than_word(effect, setting, SAMPLE_RATE, word_step(16)):
+            continue
+        wet = effect(loud, SAMPLE_RATE, **setting)
+        if not np.any(wet):
+            continue
+        inputs = read_inputs(write_audio(tmp_path / "wet.wav", wet, SAMPLE_RATE, bit_depth=16), dry)
+        d, w, rate = inputs.synthesis_pair(loud.size)
+        found, fits = identify_by_synthesis(d, w, EFFECTS, rate, word_step(inputs.dry_word_bits))
+        assert found == name, (setting, fits)
+        tested += 1
+    assert tested >= 3
 
 
 def test_a_mere_gain_change_is_none_though_an_effect_renders_it(loud):

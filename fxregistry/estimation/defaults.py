@@ -69,14 +69,14 @@ def _weigh_synthesis(
     give. The renders start with the files and span ``REFINE_SECONDS``, as
     the refinement's do.
     """
-    from fxregistry.audio.io import SAMPLE_RATE
+    from fxregistry.audio.io import SAMPLE_RATE, word_step
     from fxregistry.estimation.estimate import REFINE_SECONDS
     from fxregistry.estimation.synthesis import identify_by_synthesis
 
     dry, wet, rate = inputs.synthesis_pair(int(REFINE_SECONDS * SAMPLE_RATE))
     named = {e.effect for e in estimators if e.effect is not None}
     effects = {n: reg.item for n, reg in registry.registrations("effect").items() if n in named}
-    found, fits = identify_by_synthesis(dry, wet, effects, rate)
+    found, fits = identify_by_synthesis(dry, wet, effects, rate, word_step(inputs.dry_word_bits))
     shown = {n: round(f, 1) if np.isfinite(f) else None for n, f in fits.items()}
     identification["synthesis"] = shown  # dB; None: an effect with no setting to render
     if found is None:

@@ -57,6 +57,7 @@ from fxregistry.audio.io import (
 from fxregistry.dataset.identification import NONE
 from fxregistry.errors import FxrError
 from fxregistry.estimation.evidence import Evidence, answered_setting, blind_evidence
+from fxregistry.estimation.fixed_point import EXACT
 from fxregistry.estimation.models import Predictor, load_predictor
 from fxregistry.estimation.search import search_settings
 from fxregistry.specs.effect import Effect
@@ -112,6 +113,7 @@ class Inputs:
     dry_rate: int | None
     exact: bool  # the wet's samples are as the effect left them (not a lossy codec)
     word_bits: int | None  # the wet file's integer word length (16), None for floats
+    dry_word_bits: int | None  # the dry file's
     lengths: tuple[int, int | None]  # of the wet and dry, in 44.1 kHz samples, before the cut
     _evidence: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -201,6 +203,7 @@ def read_inputs(wet_path: str | os.PathLike, dry_path: str | os.PathLike | None 
         dry_rate=dry_rate,
         exact=sample_exact(wet_path),
         word_bits=word_bits(wet_path),
+        dry_word_bits=None if dry_path is None else word_bits(dry_path),
         lengths=lengths,
     )
 
@@ -307,7 +310,7 @@ def estimate(
                 setting,
                 continuous=not on_grid,
                 sample_rate=rate,
-                noise=rounding_noise(inputs.word_bits),
+                noise=_rounding_that_hides(effect, inputs.word_bits),
             )
             result["refined"] = True
             result["distance_after"] = after
@@ -319,6 +322,14 @@ def estimate(
             rendered = effect(original, rate, **setting)
             result["rendered_to"] = str(write_audio(render_to, rendered, rate))
     return result
+
+
+def _rounding_that_hides(effect: Effect, word_bits: int | None) -> float:
+    """The wet file's rounding noise, for the refinement to count as silence: it fills
+    the band a band limit emptied. Not for an exact projection, whose own change (a
+    quantizer a few of the file's steps coarse) is noise at that level."""
+    exact = effect.projection is not None and effect.projection <= EXACT
+    return 0.0 if exact else rounding_noise(word_bits)
 
 
 def _check_blind_evidence(result: dict[str, Any], name: str, inputs: Inputs, clip: int) -> None:

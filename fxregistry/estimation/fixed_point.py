@@ -46,6 +46,7 @@ from fxregistry.specs.effect import Effect
 __all__ = [
     "EXACT",
     "any_fixed_point",
+    "coarser_than_word",
     "fixed_point_setting",
     "moves",
     "scaled_fixed_point",
@@ -131,7 +132,7 @@ def fixed_point_setting(
         peak = max(float(np.abs(wet).max()), 1e-12)
         in_place = moved <= max(SAME_SAMPLES, word * (1 + ON_GRID) / peak)
         if word:
-            coarse = [_coarser_than_word(effect, s, sample_rate, word) for s in settings]
+            coarse = [coarser_than_word(effect, s, sample_rate, word) for s in settings]
             in_place &= np.array(coarse)
     elif word_bits:
         # Under the rounding noise a weaker setting can move the wet less than its own
@@ -199,7 +200,7 @@ def scaled_fixed_point(
     return None
 
 
-def _coarser_than_word(effect: Effect, setting: dict[str, float], rate: int, word: float) -> bool:
+def coarser_than_word(effect: Effect, setting: dict[str, float], rate: int, word: float) -> bool:
     """Whether ``setting``'s fixed points are far enough apart (:data:`WORD_STEPS` steps
     of the file's word length) that audio of that word length is not on them by
     rounding; settings whose fixed points are no grid of levels are tested as they are."""

@@ -37,7 +37,7 @@ import numpy as np
 
 from fxregistry.audio.io import SAMPLE_RATE
 from fxregistry.dataset.identification import NONE
-from fxregistry.estimation.fixed_point import SAME_SAMPLES
+from fxregistry.estimation.fixed_point import EXACT, SAME_SAMPLES, coarser_than_word
 from fxregistry.specs.effect import Effect
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
 MATCH_DB = 50.0  # a render this close is the wet, up to the files' rounding
 MARGIN_DB = 10.0  # and this much closer than any other candidate's
 _CEILING_DB = 200.0  # an exact render: the fit of float arithmetic, not infinity
+INPUT_STEPS = 2  # a 16-bit sample read back: half a step of rounding, up to one of scale
 
 
 def fit_db(render: np.ndarray, wet: np.ndarray) -> float:
@@ -91,15 +92,48 @@ def synthesis_fits(
     wet: np.ndarray,
     effects: Mapping[str, Effect],
     sample_rate: int = SAMPLE_RATE,
+    word: float = 0.0,
 ) -> dict[str, float]:
     """Each effect's best fit over its settings that change audio; ``none``: the dry's.
 
-    The renders are at ``sample_rate``, the files'."""
+    The renders are at ``sample_rate``, the files'. ``word``: the step of the dry
+    file's word length (:func:`~fxregistry.audio.io.word_step`), 0 for floats.
+    """
     fits = {NONE: fit_db(_at_best_gain(dry, wet), wet)}
     for name, effect in effects.items():
-        renders = (effect(dry, sample_rate, **s) for s in effect.changing_grid())
-        fits[name] = max((fit_db(r, wet) for r in renders), default=-np.inf)
+        fitted = (
+            _render_fit(effect, dry, wet, s, sample_rate, word) for s in effect.changing_grid()
+        )
+        fits[name] = max(fitted, default=-np.inf)
     return fits
+
+
+def _render_fit(
+    effect: Effect,
+    dry: np.ndarray,
+    wet: np.ndarray,
+    setting: dict[str, float],
+    sample_rate: int,
+    word: float,
+) -> float:
+    """The fit of ``effect``'s render of ``dry`` at ``setting``.
+
+    A dry read from an integer file is the effect's input only within
+    :data:`INPUT_STEPS` steps of its word length (rounding, and a decoder's
+    scale). An exact projection (a quantizer) puts a sample that close to one of
+    its edges on either side of it, a whole step off the wet; so each sample's
+    render is taken from the input within those steps that comes closest, at
+    settings whose grid the word length does not blur (:func:`~fxregistry.
+    estimation.fixed_point.coarser_than_word`).
+    """
+    render = effect(dry, sample_rate, **setting)
+    exact = effect.projection is not None and effect.projection <= EXACT
+    # A grid within a few steps of the word length's would fit any small change so.
+    if word and exact and coarser_than_word(effect, setting, sample_rate, word):
+        for shift in (-INPUT_STEPS * word, INPUT_STEPS * word):
+            other = effect((dry + shift).astype(np.float32), sample_rate, **setting)
+            render = np.where(np.abs(other - wet) < np.abs(render - wet), other, render)
+    return fit_db(render, wet)
 
 
 def identify_by_synthesis(
@@ -107,10 +141,11 @@ def identify_by_synthesis(
     wet: np.ndarray,
     effects: Mapping[str, Effect],
     sample_rate: int = SAMPLE_RATE,
+    word: float = 0.0,
 ) -> tuple[str | None, dict[str, float]]:
     """The candidate the renders decide (an effect's name, or ``none``; None: undecided),
-    and every candidate's fit (:func:`synthesis_fits`)."""
-    fits = synthesis_fits(dry, wet, effects, sample_rate)
+    and every candidate's fit (:func:`synthesis_fits`; ``word`` as there)."""
+    fits = synthesis_fits(dry, wet, effects, sample_rate, word)
     if mere_gain_change(dry, wet):
         return NONE, fits
     return decide(fits), fits
