@@ -225,6 +225,11 @@ def _table(columns: list[str], rows: dict, cells) -> list[str]:
     ] + [f"| {group} | " + " | ".join(cells(r)) + " |" for group, r in rows.items()]
 
 
+def _cells(effects: list[str], measured: dict, show) -> list[str]:
+    """One cell per effect: ``show(effect)`` where ``measured`` has it, else a dash."""
+    return [show(e) if e in measured else "–" for e in effects]
+
+
 def _share(cell: dict | None) -> str:
     return "–" if cell is None else f"{cell['share']:.0%} ({cell['right']}/{cell['n']})"
 
@@ -280,7 +285,7 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
                 _share(r["identified"].get("none setting")),
                 str(r["identified"].get("silent", {"n": 0})["n"]),
             ]
-            + [f"{r['mae'][e]:.3f}" if e in r["mae"] else "–" for e in effects]
+            + _cells(effects, r["mae"], lambda e: f"{r['mae'][e]:.3f}")
             + [f"{r['seconds_median']:.2f}"]
         ),
     )
@@ -326,12 +331,11 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
         lines += _table(
             effects,
             rows,
-            lambda r: [
-                f"{r['paired_grid'][e]:.0%} (floor {r['paired_floor'][e]:.0%})"
-                if e in r["paired_grid"]
-                else "–"
-                for e in effects
-            ],
+            lambda r: _cells(
+                effects,
+                r["paired_grid"],
+                lambda e: f"{r['paired_grid'][e]:.0%} (floor {r['paired_floor'][e]:.0%})",
+            ),
         )
         lines += [
             "",
@@ -344,12 +348,11 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
         lines += _table(
             [f"{e} (blind MAE / floor)" for e in effects],
             rows,
-            lambda r: [
-                f"{r['mae'][e]:.3f} / {r['mae_floor'][e]:.3f}"
-                if e in r.get("mae_floor", {})
-                else "–"
-                for e in effects
-            ],
+            lambda r: _cells(
+                effects,
+                r.get("mae_floor", {}),
+                lambda e: f"{r['mae'][e]:.3f} / {r['mae_floor'][e]:.3f}",
+            ),
         )
     report = save("producer" + (f"-{args.tag}" if args.tag else ""), lines, {"rows": rows})
     if not args.tag:

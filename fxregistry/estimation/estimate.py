@@ -57,7 +57,7 @@ from fxregistry.audio.io import (
 from fxregistry.dataset.identification import NONE
 from fxregistry.errors import FxrError
 from fxregistry.estimation.evidence import Evidence, answered_setting, blind_evidence
-from fxregistry.estimation.fixed_point import EXACT
+from fxregistry.estimation.fixed_point import exact_projection
 from fxregistry.estimation.models import Predictor, load_predictor
 from fxregistry.estimation.search import search_settings
 from fxregistry.specs.effect import Effect
@@ -328,8 +328,7 @@ def _rounding_that_hides(effect: Effect, word_bits: int | None) -> float:
     """The wet file's rounding noise, for the refinement to count as silence: it fills
     the band a band limit emptied. Not for an exact projection, whose own change (a
     quantizer a few of the file's steps coarse) is noise at that level."""
-    exact = effect.projection is not None and effect.projection <= EXACT
-    return 0.0 if exact else rounding_noise(word_bits)
+    return 0.0 if exact_projection(effect) else rounding_noise(word_bits)
 
 
 def _check_blind_evidence(result: dict[str, Any], name: str, inputs: Inputs, clip: int) -> None:

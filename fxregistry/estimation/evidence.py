@@ -39,7 +39,7 @@ import numpy as np
 
 from fxregistry.audio.io import SAMPLE_RATE, resample
 from fxregistry.estimation.echoes import ECHO_SCORE, TRAIN_SCORE, echo_setting
-from fxregistry.estimation.fixed_point import EXACT, MAX_LEVELS, any_fixed_point, moves
+from fxregistry.estimation.fixed_point import MAX_LEVELS, any_fixed_point, exact_projection, moves
 from fxregistry.specs.effect import Effect
 
 __all__ = [
@@ -91,11 +91,7 @@ def finds_settings(effect: Effect) -> bool:
 
 def can_confirm(effect: Effect) -> bool:
     """Whether the check ``effect`` supports can confirm it (else refute it at most)."""
-    return _exact_projection(effect) or effect.linear or effect.ceiling is not None
-
-
-def _exact_projection(effect: Effect) -> bool:
-    return effect.projection is not None and effect.projection <= EXACT
+    return exact_projection(effect) or effect.linear or effect.ceiling is not None
 
 
 def blind_evidence(
@@ -139,7 +135,7 @@ def _check(
         found = any_fixed_point(effect, wet, measured, rate, word_bits)
         if found is None:
             return Evidence("fixed_point", REFUTED, None, None)
-        exact = _exact_projection(effect)
+        exact = exact_projection(effect)
         return Evidence("fixed_point", CONFIRMED if exact else None, found["setting"], found, exact)
     if effect.linear:
         found = echo_setting(effect, resample(wet, rate, SAMPLE_RATE))

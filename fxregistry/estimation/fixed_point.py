@@ -30,7 +30,7 @@ not off a grid of evenly spaced levels: :func:`scaled_fixed_point` finds
 that grid's step and tests each setting on the wet scaled to its own step.
 Which gain was applied is not known, so every setting with as many levels
 or more fits; the answer is the strongest, the one that puts the wet's peak
-nearest full scale (benchmarks/producer.py ``--gain-after``).
+nearest full scale (benchmarks/producer.py ``--normalize``).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from fxregistry.specs.effect import Effect
 __all__ = [
     "EXACT",
     "any_fixed_point",
+    "exact_projection",
     "coarser_than_word",
     "fixed_point_setting",
     "moves",
@@ -72,6 +73,11 @@ WORD_STEPS = 4
 _probe_moved: dict[tuple[str, tuple], float] = {}
 # (effect name, setting, rate) -> the step of the setting's fixed points, None if uneven.
 _own_steps: dict[tuple[str, tuple, int], float | None] = {}
+
+
+def exact_projection(effect: Effect) -> bool:
+    """Whether ``effect`` is a projection exact sample for sample (quantization)."""
+    return effect.projection is not None and effect.projection <= EXACT
 
 
 def strength(effect: Effect, setting: dict[str, float]) -> float:
@@ -178,7 +184,7 @@ def scaled_fixed_point(
     is undone; None when ``wet`` is on no coarse grid of levels or no setting fits.
     ``word_bits`` as for :func:`fixed_point_setting`.
     """
-    if effect.projection is None or effect.projection > EXACT:
+    if not exact_projection(effect):
         return None
     word = word_step(word_bits)
     step = _grid_step(wet, word)

@@ -37,7 +37,7 @@ import numpy as np
 
 from fxregistry.audio.io import SAMPLE_RATE
 from fxregistry.dataset.identification import NONE
-from fxregistry.estimation.fixed_point import EXACT, SAME_SAMPLES, coarser_than_word
+from fxregistry.estimation.fixed_point import SAME_SAMPLES, coarser_than_word, exact_projection
 from fxregistry.specs.effect import Effect
 
 __all__ = [
@@ -127,9 +127,8 @@ def _render_fit(
     estimation.fixed_point.coarser_than_word`).
     """
     render = effect(dry, sample_rate, **setting)
-    exact = effect.projection is not None and effect.projection <= EXACT
     # A grid within a few steps of the word length's would fit any small change so.
-    if word and exact and coarser_than_word(effect, setting, sample_rate, word):
+    if word and exact_projection(effect) and coarser_than_word(effect, setting, sample_rate, word):
         for shift in (-INPUT_STEPS * word, INPUT_STEPS * word):
             other = effect((dry + shift).astype(np.float32), sample_rate, **setting)
             render = np.where(np.abs(other - wet) < np.abs(render - wet), other, render)
