@@ -144,6 +144,7 @@ def fit_recipe(
     model: str | None = None,
     lr=None,
     hyperparameters: tuple[str, ...] = (),
+    features: str | None = None,
 ) -> str:
     """``fxr fit --data TRAIN --epochs E [--input I]`` as the recipe says; the input it used.
 
@@ -157,12 +158,21 @@ def fit_recipe(
         seed=0,
         **({"lr": lr} if lr else {}),
         hyperparameters=parse_hyperparameters(hyperparameters),
+        **({"features": features} if features else {}),
     )
     fit(config, run, force=True, log=log)
     return json.loads((run / "config.json").read_text())["fit"]["input"]
 
 
-def build_group(effect: str, folder: Path, out: Path, clips: int, seed: int, residual=True):
+def build_group(
+    effect: str,
+    folder: Path,
+    out: Path,
+    clips: int,
+    seed: int,
+    residual=True,
+    features: tuple[str, ...] = ("mel",),
+):
     """A corpus group as a dataset over ``effect``: every recording at its own level, as it
     is (no augmentation), at most ``clips`` clips; kept when ``out`` exists."""
     if not out.exists():
@@ -174,6 +184,7 @@ def build_group(effect: str, folder: Path, out: Path, clips: int, seed: int, res
             residual=residual,
             max_clips=clips,
             seed=seed,
+            features=features,
         )
         build(config, out)
     return out
@@ -198,6 +209,11 @@ def main() -> None:
     parser.add_argument("--level", help="depart from the recipe's build level policy")
     parser.add_argument("--model", help="depart from fxr fit's default model")
     parser.add_argument(
+        "--features",
+        help="depart from fxr fit's default features: the runs hear this kind (levels, "
+        "stft), the datasets are built with mel and it",
+    )
+    parser.add_argument(
         "--hparam", action="append", default=[], metavar="KEY=VALUE", help="as fxr fit's"
     )
     parser.add_argument(
@@ -218,6 +234,7 @@ def main() -> None:
     started = time.perf_counter()
     rows, floors = [], {}
     groups = all_groups(args.corpus, args.groups)
+    kinds = ("mel",) if args.features in (None, "mel") else ("mel", args.features)
     for effect in args.effects.split(","):
         train = work / f"{effect}.h5"
         if not train.exists():
@@ -230,6 +247,7 @@ def main() -> None:
                     **({"augment": args.augment} if args.augment else {}),
                     **({"level": args.level} if args.level else {}),
                     residual=args.residual,
+                    features=kinds,
                 ),
                 train,
             )
@@ -237,7 +255,7 @@ def main() -> None:
         for name, folder in groups.items():
             out = work / f"{effect}-{name.replace('/', '-')}.h5"
             real[name] = build_group(
-                effect, folder, out, args.corpus_clips, args.seed, args.residual
+                effect, folder, out, args.corpus_clips, args.seed, args.residual, kinds
             )
             floor = group_floor(real[name], args.floor_limit)
             floors[f"{effect} {name}"] = {"mae": floor["mae"], "grid": floor["grid_accuracy"]}
@@ -245,7 +263,14 @@ def main() -> None:
         for input_mode in args.inputs.split(","):
             run = work / f"{effect}-{input_mode}"
             trained = fit_recipe(
-                train, run, input_mode, args.epochs, args.model, args.lr, tuple(args.hparam)
+                train,
+                run,
+                input_mode,
+                args.epochs,
+                args.model,
+                args.lr,
+                tuple(args.hparam),
+                args.features,
             )
             # The network's row, and for a wet-only run of an effect with a blind check,
             # a row for what fxr estimate answers with it (evaluate's blind_check).
@@ -296,8 +321,10 @@ def write(args, takes, clips, groups, rows, floors, minutes) -> None:
         f"Training data: `fxr build --effect E --source synth:{takes} --max-clips {clips} "
         f"--seed {args.seed}{f' --augment {args.augment}' if args.augment else ''}"
         f"{f' --level {args.level}' if args.level else ''}"
-        f"{'' if args.residual else ' --no-residual'}`; runs: "
+        f"{'' if args.residual else ' --no-residual'}"
+        f"{f' --features mel,{args.features}' if args.features else ''}`; runs: "
         f"`fxr fit --data E.h5 --epochs {args.epochs}{f' --lr {args.lr:g}' if args.lr else ''}"
+        f"{f' --features {args.features}' if args.features else ''}"
         f"{''.join(f' --hparam {h}' for h in args.hparam)} "
         f"[--input wet]` (model {args.model or DEFAULT_MODEL}), every other option at its "
         "default. Real recordings: every clip of every file of each corpus group "

@@ -295,7 +295,7 @@ def test_inspect_refuses_what_is_not_a_complete_fxr_dataset(tmp_path, delay_file
         (["--effect", "delay", "--grid", "random:0"], "--grid must be 'paper' or 'random:N'"),
         (["--effect", "delay", "--level", "loud"], "--level must be"),
         (["--effect", "delay", "--max-clips", "0"], "--max-clips must be at least 1"),
-        (["--effect", "delay", "--features", "cqt"], "--features takes mel and/or stft"),
+        (["--effect", "delay", "--features", "cqt"], "--features takes mel, stft, levels"),
         (["--effect", "delay", "--split", "80/20"], "is not TRAIN/VALID/TEST"),
         (["--effect", "delay", "--source", "guitarset:/tmp"], "not a GuitarSet folder"),
     ],

@@ -7,7 +7,13 @@ import pytest
 import torch
 import torchaudio
 
-from fxregistry.audio.features import FeatureConfig, _filterbank, spectral_distance, spectrogram
+from fxregistry.audio.features import (
+    LEVELS_FLOOR_DB,
+    FeatureConfig,
+    _filterbank,
+    spectral_distance,
+    spectrogram,
+)
 
 # torchaudio builds the filterbank in float32: its weights are 1e-5 off the float64 ones.
 FILTERBANK_TOLERANCE = 2e-5
@@ -85,6 +91,38 @@ def test_batches_tensors_and_long_batches_give_each_clips_own_spectrogram(guitar
 def test_silence_is_the_floor_not_minus_infinity():
     floor = spectrogram(np.zeros(88200, np.float32))
     assert np.all(floor == np.float32(10 * np.log10(1e-10)))
+
+
+LEVELS = FeatureConfig(kind="levels")
+
+
+def test_levels_are_each_frames_share_of_samples_per_level_bin(guitar):
+    shares = 10 ** (spectrogram(guitar, LEVELS) / 10) - LEVELS.eps
+    assert shares.shape == LEVELS.shape(guitar.size) == FeatureConfig().shape(guitar.size)
+    np.testing.assert_allclose(shares.sum(axis=0), 1.0, rtol=1e-5)
+    # A frame's bins, counted by hand: the middle frame's samples at each 0.5 dB level.
+    width = -LEVELS_FLOOR_DB / LEVELS.n_mels
+    t = 80
+    frame = guitar[t * LEVELS.hop_length - LEVELS.n_fft // 2 :][: LEVELS.n_fft]
+    level = 20 * np.log10(
+        np.maximum(np.abs(frame.astype(np.float64)), 10 ** (LEVELS_FLOOR_DB / 20))
+    )
+    counts = np.bincount(
+        np.minimum((level - LEVELS_FLOOR_DB) // width, LEVELS.n_mels - 1).astype(int),
+        minlength=LEVELS.n_mels,
+    )
+    np.testing.assert_allclose(shares[:, t], counts / LEVELS.n_fft, atol=1e-6)
+
+
+def test_levels_put_full_scale_in_the_top_bin_and_silence_in_the_lowest():
+    held = np.zeros(88200, np.float32)
+    held[40000:50000] = 1.0  # samples held at the ceiling, as a limiter holds them
+    held[60000:63000] = 4.0  # a float file may exceed full scale: the top bin too
+    db = spectrogram(held, LEVELS)
+    assert db[-1, 45000 // LEVELS.hop_length] == pytest.approx(0.0, abs=1e-6)
+    assert db[-1, 61500 // LEVELS.hop_length] == pytest.approx(0.0, abs=1e-6)
+    assert db[0, 10] == pytest.approx(0.0, abs=1e-6)  # silence: every sample in the lowest
+    assert np.all(db[1:-1] == np.float32(10 * np.log10(LEVELS.eps)))
 
 
 def torch_spectral_distance(a: np.ndarray, b: np.ndarray, fft_sizes=(256, 1024, 4096)) -> float:

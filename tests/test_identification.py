@@ -143,6 +143,22 @@ def test_identity_settings_in_the_paper_grid_are_unchanged(tmp_path):
     assert not changed[delay_off | sixteen_bits].any()
 
 
+def test_what_changed_does_not_depend_on_the_features_stored(tmp_path):
+    # A gain slides sample levels along their bins: the levels kind cannot tell a mere
+    # gain change, so the label is taken from a spectrogram whatever the file stores.
+    changed = {}
+    for kinds in [("mel",), ("levels",)]:
+        path = tmp_path / f"{kinds[0]}.h5"
+        config = BuildConfig(
+            effect="delay,limiter", source="synth:2", clip_seconds=0.5, max_clips=2, features=kinds
+        )
+        build(config, path, workers=1)
+        with h5py.File(path) as f:
+            changed[kinds] = f["examples/changed"][:].astype(bool)
+    assert changed[("mel",)].any() and not changed[("mel",)].all()
+    np.testing.assert_array_equal(changed[("levels",)], changed[("mel",)])
+
+
 def test_fit_on_several_effects_trains_a_model_with_one_output_per_class(
     every_effect, identification_run
 ):

@@ -20,8 +20,21 @@ from fxregistry.audio.io import SAMPLE_RATE
 if TYPE_CHECKING:  # torch tensors are accepted, never needed
     import torch
 
-__all__ = ["FeatureConfig", "distance_to", "gain_change_only", "spectral_distance", "spectrogram"]
+__all__ = [
+    "KINDS",
+    "LEVELS_FLOOR_DB",
+    "FeatureConfig",
+    "distance_to",
+    "gain_change_only",
+    "spectral_distance",
+    "spectrogram",
+]
 
+KINDS = ("mel", "stft", "levels")
+# The quietest sample level the ``levels`` kind tells apart (quieter ones share its
+# lowest bin): 64 dB in 128 bins of 0.5 dB, from the noise of a recording to the
+# few tenths of a dB below full scale where a limiter's knee and ceiling lie.
+LEVELS_FLOOR_DB = -64.0
 # Mel bins below this carry too little of the dry to say how an effect moved them.
 AUDIBLE_DB = -80.0
 # A wet spectrogram within this (standard deviation, dB) of its dry one moved by one
@@ -33,8 +46,12 @@ GAIN_TOLERANCE_DB = 0.1
 class FeatureConfig:
     """The paper's features: 44.1 kHz mono, STFT 1024/512 Hann, 128 Mel bands, power in dB.
 
-    ``kind`` is ``"mel"`` (the paper's) or ``"stft"`` (linear frequency,
-    ``n_fft // 2 + 1`` bins).
+    ``kind`` is ``"mel"`` (the paper's), ``"stft"`` (linear frequency,
+    ``n_fft // 2 + 1`` bins) or ``"levels"``: the same frames, each as the
+    share of its samples at each level (``n_mels`` bins of sample magnitude
+    from :data:`LEVELS_FLOOR_DB` to full scale), in dB. A spectrogram hides
+    what a limiter does to samples (how many it holds at the ceiling, where
+    its knee bends the levels below); this shows it, frame by frame.
     """
 
     kind: str = "mel"
@@ -46,12 +63,12 @@ class FeatureConfig:
     eps: float = 1e-10
 
     def __post_init__(self) -> None:
-        if self.kind not in ("mel", "stft"):
-            raise ValueError(f"feature kind must be 'mel' or 'stft', not {self.kind!r}")
+        if self.kind not in KINDS:
+            raise ValueError(f"feature kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
 
     @property
     def bins(self) -> int:
-        return self.n_mels if self.kind == "mel" else self.n_fft // 2 + 1
+        return self.n_fft // 2 + 1 if self.kind == "stft" else self.n_mels
 
     def frames(self, samples: int) -> int:
         """Frames of a centred STFT over ``samples`` samples."""
@@ -129,14 +146,38 @@ def _hann(n_fft: int) -> np.ndarray:
 
 def _stft(x: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
     """``(..., samples)`` -> ``(..., frames, bins)``: ``torch.stft``, centred, reflect-padded."""
+    return np.fft.rfft(_frames(x, n_fft, hop_length) * _hann(n_fft), axis=-1)
+
+
+def _frames(x: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:
+    """``(..., samples)`` -> ``(..., frames, n_fft)``: centred, reflect-padded, as torch.stft."""
     pad = [(0, 0)] * (x.ndim - 1) + [(n_fft // 2, n_fft // 2)]
     padded = np.pad(x, pad, mode="reflect")
-    frames = sliding_window_view(padded, n_fft, axis=-1)[..., ::hop_length, :]
-    return np.fft.rfft(frames * _hann(n_fft), axis=-1)
+    return sliding_window_view(padded, n_fft, axis=-1)[..., ::hop_length, :]
+
+
+def _levels_db(clips: np.ndarray, config: FeatureConfig) -> np.ndarray:
+    """``(n, samples)`` -> ``(n, bins, frames)``: each frame's share of samples per level, dB.
+
+    The level bins are even in dB from :data:`LEVELS_FLOOR_DB` up; the top
+    one also holds whatever is at or above full scale.
+    """
+    width = -LEVELS_FLOOR_DB / config.n_mels
+    quietest = 10.0 ** (LEVELS_FLOOR_DB / 20)  # and silence: the lowest bin
+    level = 20.0 * np.log10(np.maximum(np.abs(clips, dtype=np.float64), quietest))
+    bins = np.minimum((level - LEVELS_FLOOR_DB) / width, config.n_mels - 1).astype(np.int64)
+    framed = _frames(bins, config.n_fft, config.hop_length)  # (n, frames, n_fft)
+    n, frames = framed.shape[:2]
+    rows = np.arange(n * frames).reshape(n, frames, 1) * config.n_mels
+    counts = np.bincount((rows + framed).ravel(), minlength=n * frames * config.n_mels)
+    share = counts.reshape(n, frames, config.n_mels) / config.n_fft
+    return 10.0 * np.log10(share.swapaxes(-1, -2) + config.eps)
 
 
 def _power_db(clips: np.ndarray, config: FeatureConfig) -> np.ndarray:
     """``(n, samples)`` -> ``(n, bins, frames)`` dB."""
+    if config.kind == "levels":
+        return _levels_db(clips, config)
     spec = _stft(clips, config.n_fft, config.hop_length)
     power = np.abs(spec) ** config.power
     if config.kind == "mel":

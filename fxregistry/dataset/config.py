@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from fxregistry.audio.features import KINDS
 from fxregistry.dataset.augment import AugmentPolicy, parse_augment, show_augment
 from fxregistry.errors import FxrError, check_finite, check_range
 
@@ -20,7 +21,6 @@ CLIP_SECONDS = 2.0
 
 __all__ = [
     "DEFAULT_SOURCE",
-    "FEATURE_KINDS",
     "SPLIT_BY",
     "BuildConfig",
     "format_split",
@@ -33,7 +33,6 @@ __all__ = [
 ]
 
 DEFAULT_SOURCE = "synth"
-FEATURE_KINDS = ("mel", "stft")
 SPLIT_BY = ("recording", "group")
 # Seeds feed numpy and torch generators, which take unsigned 32-bit (or larger) integers.
 MAX_SEED = 2**32 - 1
@@ -144,8 +143,8 @@ class BuildConfig:
     features: tuple[str, ...] = field(
         default=("mel",),
         metadata={
-            "help": "mel, stft or mel,stft (stored in dB): the study's Mel spectrogram, "
-            "a linear-frequency one, or both.",
+            "help": "Comma list of mel, stft, levels (stored in dB): the study's Mel "
+            "spectrogram, a linear-frequency one, each frame's share of samples per level.",
             "parse": parse_features,
             "show": ",".join,
         },
@@ -220,10 +219,10 @@ class BuildConfig:
         if self.split_by not in SPLIT_BY:
             raise FxrError(f"--split-by must be 'recording' or 'group', not {self.split_by!r}")
         for kind in self.features:
-            if kind not in FEATURE_KINDS:
-                raise FxrError(f"--features takes mel and/or stft, not {kind!r}")
+            if kind not in KINDS:
+                raise FxrError(f"--features takes {', '.join(KINDS)}, not {kind!r}")
         if not self.features:
-            raise FxrError("--features needs at least one of mel, stft")
+            raise FxrError(f"--features needs at least one of {', '.join(KINDS)}")
 
 
 def parse_grid(text: str) -> int | None:

@@ -159,9 +159,14 @@ def render_block(task: _Block) -> RenderResult:
             residual_features.append(spec)
     changed = rendered.copy()
     if job.identification and rendered.any():
-        # A setting that only moved this clip's level did nothing an estimate can see.
-        dry_of = dry_features[0][np.asarray(clip_of)[rendered]]
-        changed[rendered] = ~gain_change_only(wet_features[0][rendered], dry_of)
+        # A setting that only moved this clip's level did nothing an estimate can see. A
+        # gain moves every spectrogram band alike, but slides the levels along their bins.
+        k = next((k for k, c in enumerate(job.features) if c.kind != "levels"), None)
+        if k is None:
+            wet_db, dry_db = spectrogram(wet_audio[rendered]), spectrogram(dry)
+        else:
+            wet_db, dry_db = wet_features[k][rendered], dry_features[k]
+        changed[rendered] = ~gain_change_only(wet_db, dry_db[np.asarray(clip_of)[rendered]])
 
     def encode(rows: np.ndarray, dtype: str) -> list[bytes]:
         return [encode_chunk(row.astype(dtype, copy=False), job.compress) for row in rows]
