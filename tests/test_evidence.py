@@ -158,7 +158,7 @@ def write_16_bit_as_most_tools_do(path, audio):
 def test_a_16_bit_file_of_an_exact_projection_s_output_confirms_its_setting(name, guitar, tmp_path):
     # Most audio is delivered at 16 bits: the samples are then within a step of the
     # setting's grid (writers round either way, decoders scale by 32767 or 32768), and
-    # a setting finer than a few of those steps is not told from the word length.
+    # a setting finer than two of those steps is not told from the word length.
     effect = registry.get_effect(name)
     loud = (guitar / np.abs(guitar).max() * 0.9).astype(np.float32)
     ramp = np.linspace(-1, 1, 2**17 + 1, dtype=np.float32)
@@ -168,7 +168,7 @@ def test_a_16_bit_file_of_an_exact_projection_s_output_confirms_its_setting(name
     }
     tested = 0
     for setting in settings_of(effect):
-        if np.diff(np.unique(effect(ramp, SAMPLE_RATE, **setting))).min() < 4 / 32767:
+        if np.diff(np.unique(effect(ramp, SAMPLE_RATE, **setting))).min() < 2 / 32768:
             continue
         wet = effect(loud, SAMPLE_RATE, **setting)
         for writer, write in writers.items():

@@ -68,6 +68,9 @@ RAMP_SAMPLES = 2**17 + 1  # a ramp over full scale, finer than any step tested
 # Steps of a file's own word length a setting's grid must span to be told from it: a
 # recording is within one step of any grid of 2 (rounding), but not of 4.
 WORD_STEPS = 4
+# Samples of an integer file, off silence and below half scale, that must all be on a
+# setting's grid of codes to confirm it (each is on a grid of two by chance half the time).
+MIN_CODES = 64
 
 # (effect name, setting) -> how far the setting moves the probe: the same for every wet.
 _probe_moved: dict[tuple[str, tuple], float] = {}
@@ -126,8 +129,10 @@ def fixed_point_setting(
     the wet was read from a file of integers that long (:func:`~fxregistry.
     audio.io.word_bits`), so an exact fixed point holds within one of its
     steps, and settings finer than :data:`WORD_STEPS` of them are not told
-    from the file's own word length; of the settings a spectral one holds in
-    place, the strongest is the answer, not the least moved.
+    from the file's own word length that way; a setting whose grid is a whole
+    number of the file's integers is tested on them exactly (:func:`_on_codes`).
+    Of the settings a spectral one holds in place, the strongest is the
+    answer, not the least moved.
     """
     measured = moves(effect, wet, sample_rate, word_bits) if measured is None else measured
     if measured is None:
@@ -139,7 +144,8 @@ def fixed_point_setting(
         in_place = moved <= max(SAME_SAMPLES, word * (1 + ON_GRID) / peak)
         if word:
             coarse = [coarser_than_word(effect, s, sample_rate, word) for s in settings]
-            in_place &= np.array(coarse)
+            codes = [_on_codes(wet, _own_step(effect, s, sample_rate), word_bits) for s in settings]
+            in_place = (in_place & np.array(coarse)) | np.array(codes)
     elif word_bits:
         # Under the rounding noise a weaker setting can move the wet less than its own
         # (what told them apart lay under -100 dB): every setting in place is tied.
@@ -212,6 +218,24 @@ def coarser_than_word(effect: Effect, setting: dict[str, float], rate: int, word
     rounding; settings whose fixed points are no grid of levels are tested as they are."""
     own = _own_step(effect, setting, rate)
     return own is None or own >= WORD_STEPS * word * (1 - ON_GRID)
+
+
+def _on_codes(wet: np.ndarray, own: float | None, word_bits: int) -> bool:
+    """Whether the integers of a ``word_bits`` file are all on a grid of ``own`` (a
+    setting's step) when that is a whole number of them, two or more: the codes below
+    half scale, where writers scaling full scale by ``2**(bits-1)`` or by that less one
+    round alike. At two codes (14 bits in a 16-bit file) no step's tolerance can tell
+    the grid from the file's own rounding; the codes can, exactly."""
+    if own is None:
+        return False
+    per_code = own * 2 ** (word_bits - 1)
+    if per_code < 2 - ON_GRID or abs(per_code - round(per_code)) > ON_GRID:
+        return False
+    codes = np.round(np.asarray(wet, np.float64) / word_step(word_bits)).astype(np.int64)
+    low = codes[(codes != 0) & (np.abs(codes) < 2 ** (word_bits - 2))]
+    # Each code of audio off the grid is on it by chance one time in per_code: this
+    # many never are all at once.
+    return low.size >= MIN_CODES and not np.any(low % round(per_code))
 
 
 def _grid_step(wet: np.ndarray, word: float = 0.0) -> float | None:
