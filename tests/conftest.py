@@ -143,3 +143,13 @@ def assert_example_is_its_dry_rendered(f, example: int, effect, setting: dict) -
     np.testing.assert_allclose(f["examples/audio"][example], wet, atol=1e-6)
     np.testing.assert_allclose(f["examples/wet_mel"][example], wet_mel, atol=FLOAT16_DB)
     np.testing.assert_allclose(f["clips/dry_mel"][clip], dry_mel, atol=FLOAT16_DB)
+
+
+def file_contents(path) -> dict[str, np.ndarray]:
+    """Every dataset of the HDF5 file at ``path``, by name."""
+    import h5py
+
+    out = {}
+    with h5py.File(path) as f:
+        f.visit(lambda n: out.update({n: f[n][:]}) if isinstance(f[n], h5py.Dataset) else None)
+    return out

@@ -31,7 +31,7 @@ from fxregistry.dataset.header import describe, open_dataset, read_header
 from fxregistry.errors import FxrError
 from fxregistry.evaluation.examples import dry_clips
 
-from .conftest import assert_example_is_its_dry_rendered
+from .conftest import assert_example_is_its_dry_rendered, file_contents
 
 SAMPLE_RATE = 44100
 EFFECTS = registry.effect_names()
@@ -55,16 +55,8 @@ def tiny(effect: str = "delay", **options) -> BuildConfig:
     return BuildConfig(effect=effect, **{**TINY, **options})
 
 
-def contents(path) -> dict[str, np.ndarray]:
-    """Every dataset of the file at ``path``, by name."""
-    out = {}
-    with h5py.File(path) as f:
-        f.visit(lambda n: out.update({n: f[n][:]}) if isinstance(f[n], h5py.Dataset) else None)
-    return out
-
-
 def assert_same_contents(a, b) -> None:
-    first, second = contents(a), contents(b)
+    first, second = file_contents(a), file_contents(b)
     assert first.keys() == second.keys()
     for name in first:
         assert np.array_equal(first[name], second[name]), name

@@ -98,10 +98,10 @@ def test_bad_shard_options_are_one_clear_line(tmp_path, args, message):
     assert message in result.stderr
 
 
-def _changed(value):
+def _changed(value, key):
     """Another value of the same kind, for a header field that shards must share."""
-    if value is None:  # an optional field a file of one effect leaves out (effects)
-        return ({"name": "another effect"},)
+    if value is None:  # an optional field these files leave out
+        return 0.5 if key == "deliver_16bit" else ({"name": "another effect"},)
     if isinstance(value, bool):
         return not value
     if isinstance(value, int | float):
@@ -119,7 +119,7 @@ def test_shards_that_disagree_on_a_shared_header_field_are_refused(built, tmp_pa
     odd.write_bytes((built / "part3.h5").read_bytes())
     header = read_header(odd)
     with h5py.File(odd, "r+") as f:
-        replace(header, **{key: _changed(getattr(header, key))}).write(f)
+        replace(header, **{key: _changed(getattr(header, key), key)}).write(f)
     result = run("merge", tmp_path / "merged.h5", built / "part1.h5", built / "part2.h5", odd)
     assert result.exit_code == 2, result.output
     expected = "format version 2" if key == "format_version" else f"their {key} differ"

@@ -36,6 +36,7 @@ __all__ = [
     "WRITE_SUFFIXES",
     "read_audio",
     "write_audio",
+    "as_delivered",
     "check_audio_output",
     "check_audio_finite",
     "resample",
@@ -250,6 +251,19 @@ def _encode(path: Path, audio: np.ndarray, sample_rate: int, bit_depth: int | No
             f"as {suffix[1:]} ({' '.join(str(exc).split())})"
         ) from None
     return buffer.getvalue()
+
+
+def as_delivered(audio: np.ndarray, sample_rate: int, bits: int = 16) -> np.ndarray:
+    """``audio`` as a wav file of ``bits``-bit integers holds it, read back: pedalboard's
+    writer and reader in memory, so the rounding is the one a user's file has
+    (:func:`word_bits`)."""
+    from pedalboard.io import AudioFile
+
+    audio = np.asarray(audio, dtype=np.float32)
+    channels = np.atleast_2d(audio)
+    encoded = io.BytesIO(_encode(Path("delivered.wav"), channels, int(sample_rate), bits))
+    with AudioFile(encoded) as f:
+        return f.read(f.frames).reshape(audio.shape)
 
 
 def write_audio(

@@ -142,7 +142,7 @@ def format_inspect(info: dict[str, Any]) -> str:
             f"clips, {info['split_recordings'][split]} recordings"
         )
     for kind, cfg in info["features"].items():
-        bins = cfg["n_mels"] if kind == "mel" else cfg["n_fft"] // 2 + 1
+        bins = cfg["n_fft"] // 2 + 1 if kind == "stft" else cfg["n_mels"]
         lines.append(
             f"  features   {kind}: {bins} bins, n_fft {cfg['n_fft']}, hop {cfg['hop_length']}, dB"
         )
@@ -155,6 +155,9 @@ def format_inspect(info: dict[str, Any]) -> str:
     )
     if info["residual"]:
         lines.append("  residual   spectrograms of wet minus dry audio (fit --input pair+residual)")
+    if info["deliver_16bit"]:
+        share = f"{100 * info['deliver_16bit']:g} %"
+        lines.append(f"  delivered  {share} of wet clips as 16-bit samples, after the effect")
     return "\n".join(lines)
 
 

@@ -147,6 +147,7 @@ def _header(config: BuildConfig, effects: Sequence[Effect], clips: ClipTable) ->
         split_by=config.split_by,
         keep_audio=config.keep_audio,
         residual=config.residual,
+        deliver_16bit=config.deliver_16bit or None,
         augment=config.augment.as_dict(),
         build_config=asdict(config),
         shard=config.shard,
@@ -172,6 +173,7 @@ def _render_job(
         keep_audio=config.keep_audio,
         compress=config.compress,
         residual=config.residual,
+        deliver_16bit=config.deliver_16bit,
     )
 
 

@@ -63,7 +63,7 @@ def clip_samples(clip_seconds: float) -> int:
 
 # The streams of a clip's draws: the level and settings on the first (as
 # before augmentations existed), the augmentations on their own.
-LEVEL_STREAM, AUGMENT_STREAM = 0, 1
+LEVEL_STREAM, AUGMENT_STREAM, DELIVER_STREAM = 0, 1, 2
 
 
 def clip_rng(
@@ -72,7 +72,8 @@ def clip_rng(
     """The random draws of clip ``clip`` of recording ``recording`` (its level, its settings).
 
     ``stream=AUGMENT_STREAM`` gives the clip's augmentations their own draws,
-    so that augmenting a build does not change its levels and settings.
+    so that augmenting a build does not change its levels and settings;
+    ``DELIVER_STREAM``, which of its wet clips are delivered as 16-bit samples.
     """
     # Keyed by position, not by processing order: the same clip gets the
     # same draws whatever the worker count or shard.

@@ -140,6 +140,15 @@ class BuildConfig:
             "show": show_augment,
         },
     )
+    # What a reference track's file does to the wet after the effect: not part of the
+    # pair (the stored dry stays as augmented), so that the networks hear it as delivered.
+    deliver_16bit: float = field(
+        default=0.0,
+        metadata={
+            "help": "Share of wet clips rounded to 16-bit samples after the effect, as a "
+            "16-bit file holds them (0: none; the dry clips are kept as they are)."
+        },
+    )
     features: tuple[str, ...] = field(
         default=("mel",),
         metadata={
@@ -212,6 +221,7 @@ class BuildConfig:
         check_range("--clip-seconds", self.clip_seconds, above=0)
         check_finite("--min-level-db", self.min_level_db)
         check_range("--seed", self.seed, at_least=0, at_most=MAX_SEED)
+        check_range("--deliver-16bit", self.deliver_16bit, at_least=0, at_most=1)
         if self.max_clips is not None:
             check_range("--max-clips", self.max_clips, at_least=1)
         if len(self.split) != 3 or min(self.split) < 0 or not math.isclose(sum(self.split), 1):

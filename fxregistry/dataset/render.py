@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from fxregistry.audio.features import FeatureConfig, gain_change_only, spectrogram
-from fxregistry.audio.io import SAMPLE_RATE
-from fxregistry.dataset.clips import clip_rng
+from fxregistry.audio.io import SAMPLE_RATE, as_delivered
+from fxregistry.dataset.clips import DELIVER_STREAM, clip_rng
 from fxregistry.dataset.identification import parameter_columns
 from fxregistry.dataset.rows import SPECTROGRAM_DTYPE, encode_chunk
 from fxregistry.specs.effect import Effect
@@ -49,6 +49,7 @@ class RenderJob:
     keep_audio: bool
     compress: bool
     residual: bool
+    deliver_16bit: float = 0.0  # share of wet clips rounded to 16-bit samples after the effect
 
     @property
     def identification(self) -> bool:
@@ -110,6 +111,20 @@ def examples_of_clip(job: RenderJob, rng: np.random.Generator) -> list[tuple[int
     return examples
 
 
+def _delivered(
+    job: RenderJob, keys: Sequence[tuple[int, int]], clip_of: np.ndarray
+) -> np.ndarray:
+    """Which examples are delivered as 16-bit samples: each with ``job.deliver_16bit``'s
+    odds, drawn on its clip's own stream, so the other draws stay as without it."""
+    if not job.deliver_16bit:
+        return np.zeros(len(clip_of), bool)
+    draws = [
+        clip_rng(job.seed, rec, k, DELIVER_STREAM).random(int(np.sum(clip_of == i)))
+        for i, (rec, k) in enumerate(keys)
+    ]
+    return np.concatenate(draws) < job.deliver_16bit
+
+
 def render_block(task: _Block) -> RenderResult:
     """Render one block of clips at its settings and encode every row."""
     job, rows = task.job, len(task.keys)
@@ -138,6 +153,7 @@ def render_block(task: _Block) -> RenderResult:
             normalized.append(row[1])
     wet_audio = np.stack(wet)
     same_as_dry = np.asarray(same_as_dry)
+    clip_of = np.asarray(clip_of)
     rendered = same_as_dry < 0
     wet_features = []
     for cfg, dry_spec in zip(job.features, dry_features, strict=True):
@@ -146,17 +162,6 @@ def render_block(task: _Block) -> RenderResult:
             spec[rendered] = spectrogram(wet_audio[rendered], cfg)
         spec[~rendered] = dry_spec[same_as_dry[~rendered]]
         wet_features.append(spec)
-    residual_features = []
-    if job.residual:
-        # What the effect added or removed, which the wet spectrogram alone can
-        # bury: a faint added noise moves loud Mel bands by hundredths of a dB.
-        # At the identity setting nothing was added: the floor, not a transform.
-        difference = wet_audio[rendered] - dry[np.asarray(clip_of)[rendered]]
-        for cfg, wet_spec in zip(job.features, wet_features, strict=True):
-            spec = np.full_like(wet_spec, 10.0 * np.log10(cfg.eps))
-            if rendered.any():
-                spec[rendered] = spectrogram(difference, cfg)
-            residual_features.append(spec)
     changed = rendered.copy()
     if job.identification and rendered.any():
         # A setting that only moved this clip's level did nothing an estimate can see. A
@@ -166,7 +171,25 @@ def render_block(task: _Block) -> RenderResult:
             wet_db, dry_db = spectrogram(wet_audio[rendered]), spectrogram(dry)
         else:
             wet_db, dry_db = wet_features[k][rendered], dry_features[k]
-        changed[rendered] = ~gain_change_only(wet_db, dry_db[np.asarray(clip_of)[rendered]])
+        changed[rendered] = ~gain_change_only(wet_db, dry_db[clip_of[rendered]])
+    # Delivered after the labels: they say what the effect did, not what the file did.
+    delivered = _delivered(job, task.keys, clip_of)
+    if delivered.any():
+        wet_audio[delivered] = [as_delivered(w, SAMPLE_RATE) for w in wet_audio[delivered]]
+        for cfg, spec in zip(job.features, wet_features, strict=True):
+            spec[delivered] = spectrogram(wet_audio[delivered], cfg)
+    residual_features = []
+    if job.residual:
+        # What the effect added or removed, which the wet spectrogram alone can
+        # bury: a faint added noise moves loud Mel bands by hundredths of a dB.
+        # Where the wet is the dry clip nothing was added: the floor, not a transform.
+        moved = rendered | delivered
+        difference = wet_audio[moved] - dry[clip_of[moved]]
+        for cfg, wet_spec in zip(job.features, wet_features, strict=True):
+            spec = np.full_like(wet_spec, 10.0 * np.log10(cfg.eps))
+            if moved.any():
+                spec[moved] = spectrogram(difference, cfg)
+            residual_features.append(spec)
 
     def encode(rows: np.ndarray, dtype: str) -> list[bytes]:
         return [encode_chunk(row.astype(dtype, copy=False), job.compress) for row in rows]
