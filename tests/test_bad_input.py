@@ -152,6 +152,7 @@ TABLE: dict[str, list[Row]] = {
         Row("--effect delay --augment roomy", 2, "--augment must be"),
         Row("--effect delay --augment room,room", 2, "--augment must be"),
         Row("--effect delay --features wav", 2, "--features"),
+        Row("--effect delay --deliver mp3:2", 2, "--deliver mp3"),
         Row("--effect delay --keep-audio=yes", 2, "'--keep-audio' does not take a value"),
         Row("--effect delay --residual=yes", 2, "'--residual' does not take a value"),
         Row("--effect delay --split 80/20", 2, "--split '80/20'"),

@@ -1,9 +1,10 @@
-"""``fxr build --deliver-16bit``: wet clips as a 16-bit file holds them, after the effect.
+"""``fxr build --deliver``: wet clips as a file holds them, after the effect.
 
-A reference track reaches fxr as a file, most often of 16-bit samples
-(pedalboard's and soundfile's default for wav). Delivery rounds the wet as
-such a file does and leaves everything else of the build as it was: the dry
-clips, the settings, and the labels, which say what the effect did.
+A reference track reaches fxr as a file: most often of 16-bit samples
+(pedalboard's and soundfile's default for wav), often an mp3. Delivery
+makes a share of the wet clips so, and leaves everything else of the build
+as it was: the dry clips, the settings, and the labels, which say what the
+effect did.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from fxregistry import registry
-from fxregistry.audio.io import as_delivered, read_audio, write_audio
+from fxregistry.audio.io import DELIVERIES, as_delivered, read_audio, write_audio
 from fxregistry.cli.main import cli
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
@@ -22,73 +23,105 @@ from fxregistry.dataset.header import describe, read_header
 from .conftest import file_contents
 
 TINY = {"source": "synth:3", "clip_seconds": 0.25, "max_clips": 3, "keep_audio": True}
+MOVED = {"examples/audio", "examples/wet_mel", "examples/residual_mel"}
 
 
 def tiny(effect: str, **options) -> BuildConfig:
     return BuildConfig(effect=effect, **{**TINY, **options})
 
 
+def noise(shape) -> np.ndarray:
+    return (0.4 * np.random.default_rng(0).standard_normal(shape)).clip(-1, 1).astype(np.float32)
+
+
 @pytest.mark.parametrize("shape", [(3000,), (2, 3000)], ids=["mono", "stereo"])
-def test_delivery_is_what_a_16_bit_file_reads_back(tmp_path, shape):
-    audio = (0.4 * np.random.default_rng(0).standard_normal(shape)).clip(-1, 1)
-    audio = audio.astype(np.float32)
-    written = write_audio(tmp_path / "d.wav", audio, 44100, bit_depth=16)
+@pytest.mark.parametrize("delivery", ["16bit", "mp3:128"])
+def test_delivery_is_what_such_a_file_reads_back(tmp_path, shape, delivery):
+    audio = noise(shape)
+    path = tmp_path / ("d.wav" if delivery == "16bit" else "d.mp3")
+    written = write_audio(path, audio, 44100, bit_depth=16)
+    if delivery != "16bit":  # write_audio's mp3 is pedalboard's default, 320 kbps
+        delivery = "mp3:320"
     read, _ = read_audio(written, sample_rate=None, mono=False)
-    delivered = as_delivered(audio, 44100)
+    delivered = as_delivered(audio, 44100, delivery)
     assert delivered.shape == audio.shape
-    np.testing.assert_array_equal(delivered, read.reshape(shape))
+    np.testing.assert_array_equal(delivered, read.reshape(*shape[:-1], -1)[..., : shape[-1]])
     assert not np.array_equal(delivered, audio)
 
 
+def test_every_delivery_keeps_the_length_and_each_bitrate_is_its_own():
+    audio = noise(20000)
+    delivered = {d: as_delivered(audio, 44100, d) for d in DELIVERIES}
+    assert all(d.shape == audio.shape for d in delivered.values())
+    assert np.abs(delivered["16bit"] - audio).max() <= 2 / 32767  # rounding, no more
+    mp3s = [d for name, d in delivered.items() if name.startswith("mp3")]
+    assert all(not np.array_equal(a, b) for i, a in enumerate(mp3s) for b in mp3s[i + 1 :])
+
+
 @pytest.mark.parametrize("name", registry.effect_names())
-def test_delivery_rounds_every_wet_clip_and_changes_nothing_else(tmp_path, name):
+def test_16_bit_delivery_rounds_every_wet_clip_and_changes_nothing_else(tmp_path, name):
     build(tiny(name), tmp_path / "float.h5", workers=1)
-    build(tiny(name, deliver_16bit=1.0), tmp_path / "16bit.h5", workers=1)
+    build(tiny(name, deliver="16bit:1"), tmp_path / "16bit.h5", workers=1)
     plain, delivered = file_contents(tmp_path / "float.h5"), file_contents(tmp_path / "16bit.h5")
     assert plain.keys() == delivered.keys()
     for wet, expected in zip(delivered["examples/audio"], plain["examples/audio"], strict=True):
-        np.testing.assert_array_equal(wet, as_delivered(expected, 44100))
-    moved = {"examples/audio", "examples/wet_mel", "examples/residual_mel"}
-    for key in plain.keys() - moved:
+        np.testing.assert_array_equal(wet, as_delivered(expected, 44100, "16bit"))
+    for key in plain.keys() - MOVED:
         np.testing.assert_array_equal(plain[key], delivered[key], err_msg=key)
 
 
-def test_a_share_delivers_some_clips_the_same_ones_for_a_seed(tmp_path):
-    config = tiny("delay,limiter", deliver_16bit=0.5, seed=3)
+def test_shares_deliver_some_clips_each_way_the_same_ones_for_a_seed(tmp_path):
+    config = tiny("delay,limiter", deliver="16bit:0.3,mp3:0.4", seed=3)
     build(tiny("delay,limiter", seed=3), tmp_path / "float.h5", workers=1)
     build(config, tmp_path / "one.h5", workers=1)
     build(config, tmp_path / "two.h5", workers=2)
     plain, one, two = (file_contents(tmp_path / f"{n}.h5") for n in ("float", "one", "two"))
     for key in one:
         np.testing.assert_array_equal(one[key], two[key], err_msg=key)
-    pairs = zip(one["examples/audio"], plain["examples/audio"], strict=True)
-    same = [np.array_equal(a, b) for a, b in pairs]
-    assert 0 < sum(same) < len(same)
-    # The untouched copies too: a file rounds whatever it holds.
-    untouched = plain["examples/effect"] == -1
-    assert not all(np.array(same)[untouched])
-    np.testing.assert_array_equal(one["examples/changed"], plain["examples/changed"])
+    for key in plain.keys() - MOVED:  # the labels too: what the effect did
+        np.testing.assert_array_equal(one[key], plain[key], err_msg=key)
+    ways = []
+    for wet, expected in zip(one["examples/audio"], plain["examples/audio"], strict=True):
+        ways.append(
+            next(d for d in [None, *DELIVERIES] if np.array_equal(wet, deliver(expected, d)))
+        )
+    assert {None, "16bit"} <= set(ways) and any(w and w.startswith("mp3") for w in ways)
+    untouched = plain["examples/effect"] == -1  # a file holds untouched audio as any other
+    assert any(w is not None for w, u in zip(ways, untouched, strict=True) if u)
 
 
-def test_the_share_is_recorded_and_shown(tmp_path):
+def deliver(audio: np.ndarray, how: str | None) -> np.ndarray:
+    return audio if how is None else as_delivered(audio, 44100, how)
+
+
+def test_the_delivery_is_recorded_and_shown(tmp_path):
     path = tmp_path / "d.h5"
-    build(tiny("delay", deliver_16bit=0.25), path, workers=1)
-    assert read_header(path).deliver_16bit == 0.25
-    assert describe(path)["deliver_16bit"] == 0.25
-    build(tiny("delay"), tmp_path / "float.h5", workers=1)
-    assert read_header(tmp_path / "float.h5").deliver_16bit is None  # not written
-    assert describe(tmp_path / "float.h5")["deliver_16bit"] == 0.0
+    build(tiny("delay", deliver="16bit:0.25,mp3:0.5"), path, workers=1)
+    assert read_header(path).deliver == "16bit:0.25,mp3:0.5"
+    assert describe(path)["deliver"] == "16bit:0.25,mp3:0.5"
     shown = CliRunner().invoke(cli, ["inspect", str(path)]).output
-    assert "25 % of wet clips as 16-bit samples" in shown
+    assert "delivered  16bit:0.25,mp3:0.5" in shown
+    build(tiny("delay"), tmp_path / "float.h5", workers=1)
+    assert read_header(tmp_path / "float.h5").deliver is None  # not written
+    assert describe(tmp_path / "float.h5")["deliver"] == "none"
 
 
-@pytest.mark.parametrize("share", ["1.5", "-0.1", "nan"])
-def test_a_share_outside_0_to_1_is_one_line_and_exit_2(tmp_path, share):
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("16bit:1.5", "--deliver 16bit"),
+        ("16bit:0.7,mp3:0.7", "add up to more than 1"),
+        ("flac:0.5", "--deliver takes 16bit, mp3"),
+        ("16bit", "is not KIND:SHARE"),
+        ("mp3:nan", "--deliver mp3"),
+    ],
+)
+def test_a_bad_delivery_is_one_line_and_exit_2(tmp_path, text, message):
     out = tmp_path / "x.h5"
     result = CliRunner().invoke(
-        cli, ["build", "--effect", "delay", "--deliver-16bit", share, "--out", str(out)]
+        cli, ["build", "--effect", "delay", "--deliver", text, "--out", str(out)]
     )
     assert result.exit_code == 2
-    assert "--deliver-16bit" in result.output and "Traceback" not in result.output
+    assert message in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not out.exists()

@@ -36,6 +36,7 @@ __all__ = [
     "WRITE_SUFFIXES",
     "read_audio",
     "write_audio",
+    "DELIVERIES",
     "as_delivered",
     "check_audio_output",
     "check_audio_finite",
@@ -229,11 +230,15 @@ def check_audio_output(path: str | os.PathLike) -> Path:
     return path
 
 
-def _encode(path: Path, audio: np.ndarray, sample_rate: int, bit_depth: int | None) -> bytes:
+def _encode(
+    path: Path, audio: np.ndarray, sample_rate: int, bit_depth: int | None, quality=None
+) -> bytes:
     from pedalboard.io import AudioFile
 
     suffix = path.suffix.lower()
     options = {"bit_depth": bit_depth or _BIT_DEPTH[suffix]} if suffix in _BIT_DEPTH else {}
+    if quality is not None:
+        options["quality"] = quality
     buffer = io.BytesIO()
     try:
         with AudioFile(
@@ -253,17 +258,30 @@ def _encode(path: Path, audio: np.ndarray, sample_rate: int, bit_depth: int | No
     return buffer.getvalue()
 
 
-def as_delivered(audio: np.ndarray, sample_rate: int, bits: int = 16) -> np.ndarray:
-    """``audio`` as a wav file of ``bits``-bit integers holds it, read back: pedalboard's
-    writer and reader in memory, so the rounding is the one a user's file has
-    (:func:`word_bits`)."""
+# How a file delivers audio (as_delivered): a wav of 16-bit integers, or an mp3 at
+# one of a few bitrates (kbps) that reference tracks come at.
+DELIVERIES = {"16bit": None, "mp3:128": 128, "mp3:192": 192, "mp3:320": 320}
+
+
+def as_delivered(audio: np.ndarray, sample_rate: int, delivery: str = "16bit") -> np.ndarray:
+    """``audio`` as a file of ``delivery`` (:data:`DELIVERIES`) holds it, read back with
+    pedalboard's writer and reader in memory: the rounding (:func:`word_bits`) or the
+    codec a user's file has. The same shape; an mp3 keeps its decoder's delay at the
+    start, as reading such a file does, and is cut to the length."""
     from pedalboard.io import AudioFile
 
     audio = np.asarray(audio, dtype=np.float32)
     channels = np.atleast_2d(audio)
-    encoded = io.BytesIO(_encode(Path("delivered.wav"), channels, int(sample_rate), bits))
-    with AudioFile(encoded) as f:
-        return f.read(f.frames).reshape(audio.shape)
+    if delivery == "16bit":
+        encoded = _encode(Path("delivered.wav"), channels, int(sample_rate), 16)
+    else:
+        kbps = DELIVERIES[delivery]
+        encoded = _encode(Path("delivered.mp3"), channels, int(sample_rate), None, kbps)
+    with AudioFile(io.BytesIO(encoded)) as f:
+        read = f.read(f.frames)[:, : channels.shape[-1]]
+    if read.shape[-1] < channels.shape[-1]:
+        read = np.pad(read, ((0, 0), (0, channels.shape[-1] - read.shape[-1])))
+    return np.ascontiguousarray(read, dtype=np.float32).reshape(audio.shape)
 
 
 def write_audio(

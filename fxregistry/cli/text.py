@@ -155,9 +155,8 @@ def format_inspect(info: dict[str, Any]) -> str:
     )
     if info["residual"]:
         lines.append("  residual   spectrograms of wet minus dry audio (fit --input pair+residual)")
-    if info["deliver_16bit"]:
-        share = f"{100 * info['deliver_16bit']:g} %"
-        lines.append(f"  delivered  {share} of wet clips as 16-bit samples, after the effect")
+    if info["deliver"] != "none":
+        lines.append(f"  delivered  {info['deliver']} (shares of the wet clips, after the effect)")
     return "\n".join(lines)
 
 

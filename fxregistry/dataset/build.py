@@ -32,7 +32,7 @@ import numpy as np
 
 from fxregistry.audio.features import FeatureConfig
 from fxregistry.dataset.clips import ClipTable, clip_samples, cut_recordings, resolve_source
-from fxregistry.dataset.config import BuildConfig, parse_grid
+from fxregistry.dataset.config import BuildConfig, parse_grid, show_deliver
 from fxregistry.dataset.header import SPLITS, DatasetHeader, mark_complete
 from fxregistry.dataset.identification import composite_spec, resolve_effects
 from fxregistry.dataset.pool import ordered_map, worker_pool
@@ -147,7 +147,7 @@ def _header(config: BuildConfig, effects: Sequence[Effect], clips: ClipTable) ->
         split_by=config.split_by,
         keep_audio=config.keep_audio,
         residual=config.residual,
-        deliver_16bit=config.deliver_16bit or None,
+        deliver=show_deliver(config.deliver) if config.deliver else None,
         augment=config.augment.as_dict(),
         build_config=asdict(config),
         shard=config.shard,
@@ -173,7 +173,7 @@ def _render_job(
         keep_audio=config.keep_audio,
         compress=config.compress,
         residual=config.residual,
-        deliver_16bit=config.deliver_16bit,
+        deliver=config.deliver,
     )
 
 

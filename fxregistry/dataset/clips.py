@@ -73,7 +73,7 @@ def clip_rng(
 
     ``stream=AUGMENT_STREAM`` gives the clip's augmentations their own draws,
     so that augmenting a build does not change its levels and settings;
-    ``DELIVER_STREAM``, which of its wet clips are delivered as 16-bit samples.
+    ``DELIVER_STREAM``, which of its wet clips are delivered as files (``--deliver``).
     """
     # Keyed by position, not by processing order: the same clip gets the
     # same draws whatever the worker count or shard.

@@ -21,9 +21,12 @@ CLIP_SECONDS = 2.0
 
 __all__ = [
     "DEFAULT_SOURCE",
+    "DELIVER_KINDS",
     "SPLIT_BY",
     "BuildConfig",
     "format_split",
+    "show_deliver",
+    "parse_deliver",
     "parse_features",
     "parse_grid",
     "parse_level",
@@ -41,6 +44,31 @@ MAX_SEED = 2**32 - 1
 def parse_features(text: str) -> tuple[str, ...]:
     """``"mel,stft"`` -> ``("mel", "stft")``."""
     return tuple(kind.strip() for kind in text.split(",") if kind.strip())
+
+
+# How a build can deliver wet clips (--deliver): each a share of them, at most one each.
+DELIVER_KINDS = ("16bit", "mp3")
+
+
+def parse_deliver(text: str) -> tuple[tuple[str, float], ...]:
+    """``"16bit:0.3,mp3:0.2"`` -> ``(("16bit", 0.3), ("mp3", 0.2))``; ``"none"`` -> ``()``."""
+    if text.strip() in ("", "none"):
+        return ()
+    parsed = []
+    for part in text.split(","):
+        kind, _, share = part.strip().partition(":")
+        try:
+            parsed.append((kind, float(share)))
+        except ValueError:
+            raise FxrError(
+                f"--deliver {part.strip()!r} is not KIND:SHARE, e.g. 16bit:0.5"
+            ) from None
+    return tuple(parsed)
+
+
+def show_deliver(deliver: tuple[tuple[str, float], ...]) -> str:
+    """The inverse of :func:`parse_deliver`."""
+    return ",".join(f"{kind}:{share:g}" for kind, share in deliver) or "none"
 
 
 def parse_split(text: str) -> tuple[float, float, float]:
@@ -142,11 +170,14 @@ class BuildConfig:
     )
     # What a reference track's file does to the wet after the effect: not part of the
     # pair (the stored dry stays as augmented), so that the networks hear it as delivered.
-    deliver_16bit: float = field(
-        default=0.0,
+    deliver: tuple[tuple[str, float], ...] = field(
+        default=(),
         metadata={
-            "help": "Share of wet clips rounded to 16-bit samples after the effect, as a "
-            "16-bit file holds them (0: none; the dry clips are kept as they are)."
+            "help": "Deliver shares of the wet clips as files do, after the effect: none, or "
+            "a comma list of 16bit:SHARE (rounded to 16-bit samples) and mp3:SHARE (encoded "
+            "at 128, 192 or 320 kbps, drawn); the dry clips are kept as they are.",
+            "parse": parse_deliver,
+            "show": show_deliver,
         },
     )
     features: tuple[str, ...] = field(
@@ -210,6 +241,9 @@ class BuildConfig:
             object.__setattr__(self, "augment", parse_augment(self.augment))
         if not isinstance(self.augment, AugmentPolicy):
             raise FxrError(f"--augment takes a policy, not {self.augment!r}")
+        if isinstance(self.deliver, str):  # BuildConfig(deliver="16bit:0.5"), a recipe's
+            object.__setattr__(self, "deliver", parse_deliver(self.deliver))
+        object.__setattr__(self, "deliver", tuple((k, float(v)) for k, v in self.deliver))
         parse_grid(self.grid)
         if self.shard is not None:
             k, n = self.shard
@@ -221,7 +255,12 @@ class BuildConfig:
         check_range("--clip-seconds", self.clip_seconds, above=0)
         check_finite("--min-level-db", self.min_level_db)
         check_range("--seed", self.seed, at_least=0, at_most=MAX_SEED)
-        check_range("--deliver-16bit", self.deliver_16bit, at_least=0, at_most=1)
+        for kind, share in self.deliver:
+            if kind not in DELIVER_KINDS:
+                raise FxrError(f"--deliver takes {', '.join(DELIVER_KINDS)}, not {kind!r}")
+            check_range(f"--deliver {kind}", share, at_least=0, at_most=1)
+        if sum(share for _, share in self.deliver) > 1:
+            raise FxrError("--deliver: the shares add up to more than 1")
         if self.max_clips is not None:
             check_range("--max-clips", self.max_clips, at_least=1)
         if len(self.split) != 3 or min(self.split) < 0 or not math.isclose(sum(self.split), 1):

@@ -128,9 +128,9 @@ class DatasetHeader:
     skipped_quiet_clips: int = _stored(int, default=0)
     skipped_files: int = _stored(int, default=0)
     residual: bool = _stored(bool, default=False)
-    # The share of wet clips rounded to 16-bit samples after the effect (--deliver-16bit);
-    # None (not written) when none were, as in files from before it.
-    deliver_16bit: float | None = _stored(float, default=None)
+    # How shares of the wet clips were delivered after the effect (--deliver, as shown:
+    # "16bit:0.5,mp3:0.25"); None (not written) when none were, as in files before it.
+    deliver: str | None = _stored(str, default=None)
     shard: tuple[int, int] | None = _stored(_decode_shard, _encode_shard, default=None)
     # The --augment policy in full; None (not written) in files from before it, never augmented.
     augment: dict[str, Any] | None = _stored(json.loads, json.dumps, default=None)
@@ -163,7 +163,7 @@ class DatasetHeader:
         "split_by",
         "keep_audio",
         "residual",
-        "deliver_16bit",
+        "deliver",
         "augment",
         "effects",
         "format_version",
@@ -228,7 +228,7 @@ class DatasetHeader:
 
 
 # Optional attributes that files without them never had: written only when set.
-_UNLESS_NONE = ("merged_from", "augment", "effects", "deliver_16bit")
+_UNLESS_NONE = ("merged_from", "augment", "effects", "deliver")
 
 
 def _stored_fields() -> tuple[Field, ...]:
@@ -428,7 +428,7 @@ def describe(path: str | os.PathLike) -> dict[str, Any]:
         "split_by": header.split_by,
         "keep_audio": header.keep_audio,
         "residual": header.residual,
-        "deliver_16bit": header.deliver_16bit or 0.0,
+        "deliver": header.deliver or "none",
         "augment": header.augment_policy().as_dict(),
         "skipped_quiet_clips": header.skipped_quiet_clips,
         "skipped_files": header.skipped_files,

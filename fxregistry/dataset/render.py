@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fxregistry.audio.features import FeatureConfig, gain_change_only, spectrogram
-from fxregistry.audio.io import SAMPLE_RATE, as_delivered
+from fxregistry.audio.io import DELIVERIES, SAMPLE_RATE, as_delivered
 from fxregistry.dataset.clips import DELIVER_STREAM, clip_rng
 from fxregistry.dataset.identification import parameter_columns
 from fxregistry.dataset.rows import SPECTROGRAM_DTYPE, encode_chunk
@@ -49,7 +49,7 @@ class RenderJob:
     keep_audio: bool
     compress: bool
     residual: bool
-    deliver_16bit: float = 0.0  # share of wet clips rounded to 16-bit samples after the effect
+    deliver: tuple[tuple[str, float], ...] = ()  # --deliver: (kind, share) of the wet clips
 
     @property
     def identification(self) -> bool:
@@ -111,18 +111,24 @@ def examples_of_clip(job: RenderJob, rng: np.random.Generator) -> list[tuple[int
     return examples
 
 
-def _delivered(
-    job: RenderJob, keys: Sequence[tuple[int, int]], clip_of: np.ndarray
-) -> np.ndarray:
-    """Which examples are delivered as 16-bit samples: each with ``job.deliver_16bit``'s
-    odds, drawn on its clip's own stream, so the other draws stay as without it."""
-    if not job.deliver_16bit:
-        return np.zeros(len(clip_of), bool)
-    draws = [
-        clip_rng(job.seed, rec, k, DELIVER_STREAM).random(int(np.sum(clip_of == i)))
-        for i, (rec, k) in enumerate(keys)
-    ]
-    return np.concatenate(draws) < job.deliver_16bit
+def _delivered(job: RenderJob, keys: Sequence[tuple[int, int]], clip_of: np.ndarray) -> list:
+    """How each example is delivered (a key of ``DELIVERIES``, or None): each kind of
+    ``job.deliver`` with its odds, an mp3's bitrate drawn among the few; drawn on the
+    clip's own stream, so that the other draws stay as without delivery."""
+    if not job.deliver:
+        return [None] * len(clip_of)
+    kinds, shares = zip(*job.deliver, strict=True)
+    edges = np.cumsum(shares)
+    rates = [d for d in DELIVERIES if d.startswith("mp3:")]
+    chosen = []
+    for i, (rec, k) in enumerate(keys):
+        rng = clip_rng(job.seed, rec, k, DELIVER_STREAM)
+        n = int(np.sum(clip_of == i))
+        draws, rate = rng.random(n), rng.integers(len(rates), size=n)
+        for u, r in zip(draws, rate, strict=True):
+            kind = kinds[int(np.searchsorted(edges, u, side="right"))] if u < edges[-1] else None
+            chosen.append(rates[r] if kind == "mp3" else kind)
+    return chosen
 
 
 def render_block(task: _Block) -> RenderResult:
@@ -173,9 +179,11 @@ def render_block(task: _Block) -> RenderResult:
             wet_db, dry_db = wet_features[k][rendered], dry_features[k]
         changed[rendered] = ~gain_change_only(wet_db, dry_db[clip_of[rendered]])
     # Delivered after the labels: they say what the effect did, not what the file did.
-    delivered = _delivered(job, task.keys, clip_of)
+    how = _delivered(job, task.keys, clip_of)
+    delivered = np.array([h is not None for h in how], bool)
     if delivered.any():
-        wet_audio[delivered] = [as_delivered(w, SAMPLE_RATE) for w in wet_audio[delivered]]
+        for row in np.flatnonzero(delivered):
+            wet_audio[row] = as_delivered(wet_audio[row], SAMPLE_RATE, how[row])
         for cfg, spec in zip(job.features, wet_features, strict=True):
             spec[delivered] = spectrogram(wet_audio[delivered], cfg)
     residual_features = []
