@@ -33,7 +33,7 @@ __all__ = [
 KINDS = ("mel", "stft", "levels")
 # The quietest sample level the ``levels`` kind tells apart (quieter ones share its
 # lowest bin): 64 dB in 128 bins of 0.5 dB, from the noise of a recording to the
-# few tenths of a dB below full scale where a limiter's knee and ceiling lie.
+# few tenths of a dB below full scale where a dynamics effect's knee and ceiling lie.
 LEVELS_FLOOR_DB = -64.0
 # Mel bins below this carry too little of the dry to say how an effect moved them.
 AUDIBLE_DB = -80.0
@@ -50,7 +50,7 @@ class FeatureConfig:
     ``n_fft // 2 + 1`` bins) or ``"levels"``: the same frames, each as the
     share of its samples at each level (``n_mels`` bins of sample magnitude
     from :data:`LEVELS_FLOOR_DB` to full scale), in dB. A spectrogram hides
-    what a limiter does to samples (how many it holds at the ceiling, where
+    what a dynamics effect does to samples (how many it holds at the ceiling, where
     its knee bends the levels below); this shows it, frame by frame.
     """
 

@@ -266,7 +266,7 @@ DELIVERIES = {"16bit": None, "mp3:128": 128, "mp3:192": 192, "mp3:320": 320}
 def as_delivered(audio: np.ndarray, sample_rate: int, delivery: str = "16bit") -> np.ndarray:
     """``audio`` as a file of ``delivery`` (:data:`DELIVERIES`) holds it, read back with
     pedalboard's writer and reader in memory: the rounding (:func:`word_bits`) or the
-    codec a user's file has. The same shape; an mp3 keeps its decoder's delay at the
+    codec a user's file has. The same shape; an mp3 keeps its decoder's latency at the
     start, as reading such a file does, and is cut to the length."""
     from pedalboard.io import AudioFile
 
