@@ -171,7 +171,7 @@ def build_group(
     clips: int,
     seed: int,
     residual=True,
-    features: tuple[str, ...] = ("mel",),
+    features: tuple[str, ...] | None = None,
 ):
     """A corpus group as a dataset over ``effect``: every recording at its own level, as it
     is (no augmentation), at most ``clips`` clips; kept when ``out`` exists."""
@@ -210,8 +210,8 @@ def main() -> None:
     parser.add_argument("--model", help="depart from fxr fit's default model")
     parser.add_argument(
         "--features",
-        help="depart from fxr fit's default features: the runs hear this kind (levels, "
-        "stft), the datasets are built with mel and it",
+        help="depart from the effect's declared features: the runs hear this kind (mel, "
+        "levels, stft), the datasets are built with mel and it",
     )
     parser.add_argument(
         "--hparam", action="append", default=[], metavar="KEY=VALUE", help="as fxr fit's"
@@ -234,7 +234,8 @@ def main() -> None:
     started = time.perf_counter()
     rows, floors = [], {}
     groups = all_groups(args.corpus, args.groups)
-    kinds = ("mel",) if args.features in (None, "mel") else ("mel", args.features)
+    # None: the kinds each effect declares; a kind named: Mel beside it, the runs on it.
+    kinds = None if args.features is None else tuple(dict.fromkeys(("mel", args.features)))
     for effect in args.effects.split(","):
         train = work / f"{effect}.h5"
         if not train.exists():

@@ -37,6 +37,10 @@ BITCRUSHER = Effect(
     identity={"bit_depth": DRY_BIT_DEPTH},
     # Quantized audio is on the grid of every bit depth at or above its own: exactly.
     projection=1e-3,
+    # A quantizer shows in its samples' levels: trained on them, the blind network named
+    # 89-93 % of real examples' bit depth against 46-57 % on Mel spectrograms, the paired
+    # one 93-96 % against 87-92 % (benchmarks/results/real_audio-bitcrusher-levels*.md).
+    features=("levels", "mel"),
 )
 
 

@@ -3,12 +3,20 @@ effect plugin is tested here the moment it is installed."""
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
-from fxregistry import registry
+from fxregistry import Effect, registry
 from fxregistry.audio.features import spectral_distance
+from fxregistry.dataset.build import build
+from fxregistry.dataset.config import BuildConfig
+from fxregistry.dataset.header import read_header
 from fxregistry.errors import ParameterError
+from fxregistry.training.config import FitConfig
+from fxregistry.training.fit import fit
+from fxregistry.training.runs import RunBundle
 
 SAMPLE_RATE = 44100
 EFFECTS = registry.effect_names()
@@ -160,3 +168,41 @@ def test_delay_repeats_an_impulse_after_the_delay_time():
     out = registry.get_effect("delay")(impulse, SAMPLE_RATE, delay_seconds=delay_seconds)
     later = np.argmax(np.abs(out[200:])) + 200
     assert abs(later - (100 + delay_seconds * SAMPLE_RATE)) <= 2
+
+
+# ------------------------------------------------------------------ the features it is heard by
+
+
+@pytest.mark.parametrize("name", EFFECTS)
+def test_a_build_stores_the_features_the_effect_declares_and_fit_trains_on_the_first(
+    name, tmp_path
+):
+    effect = registry.get_effect(name)
+    data = tmp_path / "e.h5"
+    build(BuildConfig(effect=name, source="synth:2", clip_seconds=0.25, max_clips=2), data)
+    assert tuple(read_header(data).features) == effect.features
+    run = tmp_path / "run"
+    fit(FitConfig(model="cnn", data=str(data), input="wet", epochs=1), run)
+    assert RunBundle.load(run).features.kind == effect.features[0]
+    # Named on the command line, the kinds are the user's.
+    build(
+        BuildConfig(
+            effect=name, source="synth:2", clip_seconds=0.25, max_clips=2, features=("stft",)
+        ),
+        tmp_path / "s.h5",
+    )
+    assert tuple(read_header(tmp_path / "s.h5").features) == ("stft",)
+
+
+def test_an_effect_declares_only_known_feature_kinds_and_its_spec_keeps_them():
+    render = registry.get_effect("delay").render
+    parameters = registry.get_effect("delay").parameters
+    with pytest.raises(ValueError, match="features must be some of mel, stft, levels"):
+        Effect("x", "", parameters, render, features=("cqt",))
+    with pytest.raises(ValueError, match="features"):
+        Effect("x", "", parameters, render, features=())
+    declared = Effect("x", "", parameters, render, features=("levels", "mel"))
+    assert Effect.from_dict(declared.as_dict()).features == ("levels", "mel")
+    older = {k: v for k, v in declared.as_dict().items() if k != "features"}  # older files
+    assert Effect.from_dict(older).features == ("mel",)
+    assert pickle.loads(pickle.dumps(declared)).features == ("levels", "mel")

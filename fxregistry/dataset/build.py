@@ -127,6 +127,14 @@ def _examples_per_clip(config: BuildConfig, effects: Sequence[Effect]) -> int:
     return settings + (1 if len(effects) > 1 else 0)  # several: the untouched clip too
 
 
+def features_of(config: BuildConfig, effects: Sequence[Effect]) -> tuple[str, ...]:
+    """The feature kinds a build stores: ``--features``, else the effect's own; over
+    several effects Mel, what the identifiers were measured on (docs/estimate.md)."""
+    if config.features:
+        return tuple(config.features)
+    return tuple(effects[0].features) if len(effects) == 1 else ("mel",)
+
+
 def _header(config: BuildConfig, effects: Sequence[Effect], clips: ClipTable) -> DatasetHeader:
     """The file's header once pass 1 has counted the clips (not yet complete)."""
     clip_split = np.asarray(clips.split, np.uint8)
@@ -136,7 +144,7 @@ def _header(config: BuildConfig, effects: Sequence[Effect], clips: ClipTable) ->
         effect=",".join(e.name for e in effects),
         effect_spec=composite_spec(effects) if several else effects[0].as_dict(),
         effects=tuple(e.as_dict() for e in effects) if several else None,
-        features={kind: FeatureConfig(kind=kind) for kind in config.features},
+        features={kind: FeatureConfig(kind=kind) for kind in features_of(config, effects)},
         source=config.source,
         seed=config.seed,
         grid=config.grid,

@@ -180,13 +180,15 @@ class BuildConfig:
             "show": show_deliver,
         },
     )
-    features: tuple[str, ...] = field(
-        default=("mel",),
+    # None: the kinds the effect declares (Effect.features), measured per effect.
+    features: tuple[str, ...] | None = field(
+        default=None,
         metadata={
             "help": "Comma list of mel, stft, levels (stored in dB): the study's Mel "
-            "spectrogram, a linear-frequency one, each frame's share of samples per level.",
+            "spectrogram, a linear-frequency one, each frame's share of samples per level "
+            "[default: the kinds the effect declares (fxr list-effects); mel over several "
+            "effects].",
             "parse": parse_features,
-            "show": ",".join,
         },
     )
     keep_audio: bool = field(
@@ -267,6 +269,8 @@ class BuildConfig:
             raise FxrError(f"--split needs three fractions that add up to 1, got {self.split}")
         if self.split_by not in SPLIT_BY:
             raise FxrError(f"--split-by must be 'recording' or 'group', not {self.split_by!r}")
+        if self.features is None:
+            return
         for kind in self.features:
             if kind not in KINDS:
                 raise FxrError(f"--features takes {', '.join(KINDS)}, not {kind!r}")

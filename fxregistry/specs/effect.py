@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from fxregistry.audio.features import KINDS
 from fxregistry.errors import FxrError, ParameterError
 
 __all__ = ["Parameter", "Effect", "SCALES", "UNITS"]
@@ -161,7 +162,10 @@ class Effect:
     that holds its output's peaks at one level whenever it limits them (a
     brick-wall limiting made up to full scale: 1.0): a limited wet has many
     samples at that level, audio the effect never limited one at most
-    (:mod:`fxregistry.estimation.evidence`).
+    (:mod:`fxregistry.estimation.evidence`). ``features`` are the feature
+    kinds its estimators hear best, measured (docs/real-audio.md): ``fxr
+    build --effect NAME`` stores them unless ``--features`` says otherwise,
+    and ``fxr fit`` trains on the first unless told.
 
     Call the effect itself rather than ``render``: the call checks the
     parameters and the audio before rendering.
@@ -176,6 +180,7 @@ class Effect:
     projection: float | None = None
     linear: bool = False
     ceiling: float | None = None
+    features: tuple[str, ...] = ("mel",)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "parameters", tuple(self.parameters))
@@ -191,6 +196,13 @@ class Effect:
             raise ValueError(f"effect {self.name!r}: projection must be above 0 or None")
         if self.ceiling is not None and not self.ceiling > 0:
             raise ValueError(f"effect {self.name!r}: ceiling must be above 0 or None")
+        object.__setattr__(self, "features", tuple(self.features))
+        unknown = [k for k in self.features if k not in KINDS]
+        if not self.features or unknown:
+            raise ValueError(
+                f"effect {self.name!r}: features must be some of {', '.join(KINDS)}, "
+                f"not {list(self.features)}"
+            )
 
     @classmethod
     def from_dict(cls, spec: Mapping[str, Any]) -> Effect:
@@ -227,6 +239,7 @@ class Effect:
             spec.get("projection"),
             bool(spec.get("linear", False)),
             spec.get("ceiling"),
+            tuple(spec.get("features", ("mel",))),
         )
 
     def __reduce__(self):
@@ -234,7 +247,7 @@ class Effect:
         identity = None if self.identity is None else dict(self.identity)
         fields = (self.name, self.description, self.parameters, self.render, dict(self.fixed))
         checks = (self.projection, self.linear, self.ceiling)
-        return (type(self), (*fields, identity, *checks))
+        return (type(self), (*fields, identity, *checks, self.features))
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -326,4 +339,5 @@ class Effect:
             "projection": self.projection,
             "linear": self.linear,
             "ceiling": self.ceiling,
+            "features": list(self.features),
         }
