@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from fxregistry.audio.features import FeatureConfig
 from fxregistry.estimation.echoes import ECHO_SCORE
 from fxregistry.registry import Registration
 
@@ -142,7 +143,7 @@ def format_inspect(info: dict[str, Any]) -> str:
             f"clips, {info['split_recordings'][split]} recordings"
         )
     for kind, cfg in info["features"].items():
-        bins = cfg["n_fft"] // 2 + 1 if kind == "stft" else cfg["n_mels"]
+        bins = FeatureConfig(**cfg).bins
         lines.append(
             f"  features   {kind}: {bins} bins, n_fft {cfg['n_fft']}, hop {cfg['hop_length']}, dB"
         )

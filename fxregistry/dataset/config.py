@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 
 from fxregistry.audio.features import KINDS
+from fxregistry.audio.io import DELIVERIES
 from fxregistry.dataset.augment import AugmentPolicy, parse_augment, show_augment
 from fxregistry.errors import FxrError, check_finite, check_range
 
@@ -46,8 +47,9 @@ def parse_features(text: str) -> tuple[str, ...]:
     return tuple(kind.strip() for kind in text.split(",") if kind.strip())
 
 
-# How a build can deliver wet clips (--deliver): each a share of them, at most one each.
-DELIVER_KINDS = ("16bit", "mp3")
+# How a build can deliver wet clips (--deliver): each a share of them, at most one each;
+# an mp3's bitrate is drawn among io.DELIVERIES's.
+DELIVER_KINDS = tuple(dict.fromkeys(d.partition(":")[0] for d in DELIVERIES))
 
 
 def parse_deliver(text: str) -> tuple[tuple[str, float], ...]:

@@ -144,8 +144,9 @@ def fixed_point_setting(
         in_place = moved <= max(SAME_SAMPLES, word * (1 + ON_GRID) / peak)
         if word:
             coarse = [coarser_than_word(effect, s, sample_rate, word) for s in settings]
-            codes = [_on_codes(wet, _own_step(effect, s, sample_rate), word_bits) for s in settings]
-            in_place = (in_place & np.array(coarse)) | np.array(codes)
+            codes = _low_codes(wet, word_bits)
+            on = [_on_codes(codes, _own_step(effect, s, sample_rate), word_bits) for s in settings]
+            in_place = (in_place & np.array(coarse)) | np.array(on)
     elif word_bits:
         # Under the rounding noise a weaker setting can move the wet less than its own
         # (what told them apart lay under -100 dB): every setting in place is tied.
@@ -220,19 +221,24 @@ def coarser_than_word(effect: Effect, setting: dict[str, float], rate: int, word
     return own is None or own >= WORD_STEPS * word * (1 - ON_GRID)
 
 
-def _on_codes(wet: np.ndarray, own: float | None, word_bits: int) -> bool:
-    """Whether the integers of a ``word_bits`` file are all on a grid of ``own`` (a
-    setting's step) when that is a whole number of them, two or more: the codes below
-    half scale, where writers scaling full scale by ``2**(bits-1)`` or by that less one
-    round alike. At two codes (14 bits in a 16-bit file) no step's tolerance can tell
-    the grid from the file's own rounding; the codes can, exactly."""
+def _low_codes(wet: np.ndarray, word_bits: int) -> np.ndarray:
+    """The integers of a ``word_bits`` file that :func:`_on_codes` tests: off silence
+    and below half scale, where writers scaling full scale by ``2**(bits-1)`` or by
+    that less one round alike."""
+    codes = np.round(np.asarray(wet, np.float64) / word_step(word_bits)).astype(np.int64)
+    return codes[(codes != 0) & (np.abs(codes) < 2 ** (word_bits - 2))]
+
+
+def _on_codes(low: np.ndarray, own: float | None, word_bits: int) -> bool:
+    """Whether a file's integers (:func:`_low_codes`) are all on a grid of ``own`` (a
+    setting's step) when that is a whole number of them, two or more. At two codes
+    (14 bits in a 16-bit file) no step's tolerance can tell the grid from the file's
+    own rounding; the codes can, exactly."""
     if own is None:
         return False
     per_code = own * 2 ** (word_bits - 1)
     if per_code < 2 - ON_GRID or abs(per_code - round(per_code)) > ON_GRID:
         return False
-    codes = np.round(np.asarray(wet, np.float64) / word_step(word_bits)).astype(np.int64)
-    low = codes[(codes != 0) & (np.abs(codes) < 2 ** (word_bits - 2))]
     # Each code of audio off the grid is on it by chance one time in per_code: this
     # many never are all at once.
     return low.size >= MIN_CODES and not np.any(low % round(per_code))
