@@ -22,6 +22,10 @@ augmentations that made blind identification hold better on real recordings
     fxr fit --data all.h5 --epochs 8 --input wet --model fxnet   -> identify-wet
     fxr fit --data all.h5 --epochs 8                  -> identify-pair
 
+and, for lossy files alone (an mp3: Estimator.lossy), the blind identifier
+again on the same data with every wet clip delivered as an mp3 (--deliver
+mp3:1)                                                -> identify-lossy-wet
+
 Each run's model.pt is exported to plugins/weights/NAME.onnx (`fxr export`:
 served without torch, fxregistry.estimation.models), and
 plugins/weights/manifest.json records the recipe, each model's data and
@@ -73,6 +77,12 @@ PARAMETERS = recipe("effect")  # each effect's settings, --effect given per effe
 # Four times the data (synth:120, 1000 clips, random:4) did better on the synth test
 # split but worse on real recordings (benchmarks/results/identification-large.md).
 IDENTIFY = recipe("identify")
+# Every wet clip an mp3 at 128, 192 or 320 kbps: the codec band-limits and adds noise, which
+# an identifier trained on exact files hears as the sample rate's or the bitcrusher's, and
+# hides what tells an effect from none (docs/estimate.md, "Lossy files"). Trained with half
+# its clips delivered, one identifier for every file called most untouched guitar solos
+# band-limited; trained on lossy files alone, it is used for those alone.
+IDENTIFY_LOSSY = {**IDENTIFY, "deliver": "mp3:1"}
 SEED = PARAMETERS["seed"]
 INPUTS = ("wet", "pair")  # pair: fit's default input, pair+residual
 # Where another model measured better than fit's default for one estimator. The blind
@@ -94,6 +104,7 @@ class EstimatorRecipe:
     effect: str | None  # None: it identifies the effect
     options: dict  # the build's (BuildConfig fields)
     input: str  # wet (blind) or pair: fit's --input, pair meaning fit's default
+    lossy: bool = False  # trained on lossy files, for lossy files (Estimator.lossy)
 
     @property
     def name(self) -> str:
@@ -141,26 +152,33 @@ def main() -> None:
     work = workspace(args.work, "fxr-models-")
     started, trained_at = time.perf_counter(), commit()  # the code that trains, not later's
     groups = all_groups(args.corpus, args.groups)
-    # (data stem, effect or None, build options)
-    plan = [("identify", None, IDENTIFY)] + [
-        (effect, effect, {"effect": effect, **PARAMETERS}) for effect in registry.effect_names()
+    # (data stem, effect or None, build options, inputs)
+    plan = [
+        ("identify", None, IDENTIFY, INPUTS),
+        ("identify-lossy", None, IDENTIFY_LOSSY, ("wet",)),
+    ]
+    plan += [
+        (effect, effect, {"effect": effect, **PARAMETERS}, INPUTS)
+        for effect in registry.effect_names()
     ]
     only = set(args.only.split(",")) if args.only else None
     previous = json.loads((WEIGHTS / "manifest.json").read_text()) if only else {}
     entries = {e["name"]: e for e in previous.get("estimators", [])}
-    for stem, effect, options in plan:
+    for stem, effect, options, inputs in plan:
         data = work / f"{stem}.h5"
-        wanted = [i for i in INPUTS if only is None or f"{stem}-{i}" in only]
+        wanted = [i for i in inputs if only is None or f"{stem}-{i}" in only]
         if not wanted:
             continue
         if not data.exists():
             build(BuildConfig(**options), data)
-        real = {}
+        real, deliver = {}, options.get("deliver")
         for group, folder in groups.items():
             out = work / f"{stem}-{group.replace('/', '-')}.h5"
-            real[group] = build_group(options["effect"], folder, out, args.corpus_clips, SEED)
+            real[group] = build_group(
+                options["effect"], folder, out, args.corpus_clips, SEED, deliver=deliver
+            )
         for input_name in wanted:
-            estimator = EstimatorRecipe(stem, effect, options, input_name)
+            estimator = EstimatorRecipe(stem, effect, options, input_name, lossy=bool(deliver))
             run = work / estimator.name
             trained = fit_recipe(
                 data,
@@ -206,13 +224,15 @@ def entry(estimator: EstimatorRecipe, trained: str, run: Path, real: dict, train
         "name": name,
         "effect": effect,
         "input": trained,
+        **({"lossy": True} if estimator.lossy else {}),
         "file": f"{name}.onnx",
         "description": (
             f"which effect ({', '.join(synth['classes'])})"
             if effect is None
             else f"{effect} settings"
         )
-        + (" from the wet audio alone" if trained == "wet" else " from wet and dry"),
+        + (" from the wet audio alone" if trained == "wet" else " from wet and dry")
+        + (", for lossy files (mp3)" if estimator.lossy else ""),
         "data": command(options, f"{stem}.h5"),
         "fit": f"fxr fit --data {stem}.h5 --epochs {EPOCHS} --seed 0"
         + (f" --input {trained}" if trained == "wet" else "")

@@ -172,9 +172,11 @@ def build_group(
     seed: int,
     residual=True,
     features: tuple[str, ...] | None = None,
+    deliver: str | None = None,
 ):
     """A corpus group as a dataset over ``effect``: every recording at its own level, as it
-    is (no augmentation), at most ``clips`` clips; kept when ``out`` exists."""
+    is (no augmentation), at most ``clips`` clips, the wet clips delivered as ``deliver``
+    says (fxr build --deliver); kept when ``out`` exists."""
     if not out.exists():
         config = BuildConfig(
             effect=effect,
@@ -185,6 +187,7 @@ def build_group(
             max_clips=clips,
             seed=seed,
             features=features,
+            deliver=deliver or (),
         )
         build(config, out)
     return out

@@ -42,6 +42,7 @@ def register_estimators(register):
                 input=entry["input"],
                 path=path,
                 description=entry.get("description", ""),
+                lossy=entry.get("lossy", False),
                 manifest={**shared, **entry},
             )
         )

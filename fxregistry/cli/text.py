@@ -99,7 +99,8 @@ def estimator_rows(reg: Registration) -> list[list[str]]:
     estimator = reg.item
     estimates = "which effect" if estimator.identifies else f"{estimator.effect} settings"
     measured = estimator.manifest.get("measured", {}).get("summary", "")
-    return [[reg.name, reg.provider, estimates, estimator.input, measured]]
+    heard = f"{estimator.input} (lossy files)" if estimator.lossy else estimator.input
+    return [[reg.name, reg.provider, estimates, heard, measured]]
 
 
 def format_build_report(report: Any) -> str:

@@ -40,15 +40,21 @@ def installed_estimators() -> list[Estimator]:
 
 
 def pick_estimator(
-    estimators: list[Estimator], effect: str | None, paired: bool
+    estimators: list[Estimator], effect: str | None, paired: bool, lossy: bool = False
 ) -> Estimator | None:
     """The estimator of ``effect`` (None: identification) for the input at hand.
 
     With the dry audio a paired estimator is preferred and a blind one will
-    do; without it only a blind one can answer.
+    do; without it only a blind one can answer. For a ``lossy`` wet file (an
+    mp3) one trained on lossy files is preferred; for an exact one it never
+    answers.
     """
-    usable = [e for e in estimators if e.effect == effect and (paired or not e.needs_dry)]
-    usable.sort(key=lambda e: (e.needs_dry != paired, e.name))
+    usable = [
+        e
+        for e in estimators
+        if e.effect == effect and (paired or not e.needs_dry) and (lossy or not e.lossy)
+    ]
+    usable.sort(key=lambda e: (e.needs_dry != paired, e.lossy != lossy, e.name))
     return usable[0] if usable else None
 
 
@@ -154,9 +160,10 @@ def estimate_with_defaults(
     estimators = installed_estimators()
     paired = dry_path is not None
     inputs = read_inputs(wet_path, dry_path)  # once, for every estimate and check below
+    lossy = not inputs.exact
     used, identification = [], None
     if effect is None:
-        identifier = pick_estimator(estimators, None, paired)
+        identifier = pick_estimator(estimators, None, paired, lossy)
         if identifier is None:
             raise _none_installed("that identifies the effect (name it with --effect)", estimators)
         identification = estimate(
@@ -171,7 +178,7 @@ def estimate_with_defaults(
         effect = identification["effect"]
         if effect is None:  # no registered effect shows in the audio
             return {**identification, "estimators": used}
-    setter = pick_estimator(estimators, effect, paired)
+    setter = pick_estimator(estimators, effect, paired, lossy)
     if setter is None:
         raise _none_installed(f"of {effect!r} settings", estimators)
     result = estimate(

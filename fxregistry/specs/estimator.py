@@ -30,7 +30,10 @@ class Estimator:
 
     ``effect`` names the effect whose parameters it estimates; None for the
     identification model (which effect, or none). ``input`` is the input it
-    was trained on (``wet``, ``pair`` or ``pair+residual``). ``manifest``
+    was trained on (``wet``, ``pair`` or ``pair+residual``). ``lossy``: it
+    was trained on wet clips as a lossy codec (an mp3) delivers them, so it
+    is picked for a lossy wet file before any other, and never for an exact
+    one (whose band limit and noise floor a codec's would hide). ``manifest``
     says how it was made and what it measured (recipe, data, seed, commit,
     accuracy), as ``fxr list-estimators --json`` shows it.
     """
@@ -40,6 +43,7 @@ class Estimator:
     input: str
     path: Any  # str, os.PathLike or an importlib.resources Traversable
     description: str = ""
+    lossy: bool = False
     manifest: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -67,6 +71,7 @@ class Estimator:
             "effect": self.effect,
             "task": "identify" if self.identifies else "parameters",
             "input": self.input,
+            "lossy": self.lossy,
             "path": self.file(),
             "description": self.description,
             "manifest": dict(self.manifest),

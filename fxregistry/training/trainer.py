@@ -101,6 +101,8 @@ class Trainer:
             "grid": header.grid,
             "min_level_db": header.min_level_db,
         }
+        if header.deliver is not None:  # the clips as files delivered them (--deliver)
+            self.data_info["deliver"] = header.deliver
         self.feature_kind = config.features or next(iter(kinds))
         if self.feature_kind not in kinds:
             raise FxrError(
