@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fxregistry.audio.features import FeatureConfig, gain_change_only, spectrogram
+from fxregistry.audio.features import AUDIBLE_DB, FeatureConfig, gain_change_only, spectrogram
 from fxregistry.audio.io import DELIVERIES, SAMPLE_RATE, as_delivered
 from fxregistry.dataset.clips import DELIVER_STREAM, clip_rng
 from fxregistry.dataset.identification import parameter_columns
@@ -29,6 +29,7 @@ __all__ = [
     "examples_of_clip",
     "render_block",
     "settings_for_clip",
+    "shown_by_file",
 ]
 
 # Clips rendered per task: large enough to batch the spectrograms, small
@@ -131,6 +132,45 @@ def _delivered(job: RenderJob, keys: Sequence[tuple[int, int]], clip_of: np.ndar
     return chosen
 
 
+# A delivered example is labelled as its file shows it: unchanged when its wet, delivered,
+# moves from its dry delivered the same way by no more than this many times what the codec
+# moves on its own (see shown_by_file).
+CODEC_MARGIN = 1.5
+# The audio the codec's own movement is measured on: the dry with noise this far below
+# full scale, which no effect makes and no listener hears (-120 dBFS).
+CODEC_PROBE_RMS = 1e-6
+
+
+def shown_by_file(
+    wet: np.ndarray, dry: np.ndarray, clip_of: np.ndarray, how: list, rows: np.ndarray
+) -> np.ndarray:
+    """``(len(rows),)``: whether each delivered row's change survives its delivery.
+
+    An mp3 moves every bin of a clip by its own choices, a different noise for
+    each input: a bitcrusher's 14 bits, or a limiter that barely touched a
+    clip, leave a file no more changed than re-encoding the dry clip with an
+    inaudible noise added would. Such an example, labelled by what the effect
+    did, would teach an identifier to name effects it cannot hear, and so to
+    name them on untouched files. Compared as :func:`gain_change_only` compares
+    (the spread of the Mel change), against the codec's own spread on the dry.
+    """
+    probe = np.random.default_rng(0).normal(0.0, CODEC_PROBE_RMS, dry.shape[-1])
+    reference: dict[tuple[int, str], tuple[np.ndarray, float]] = {}
+    shown = np.empty(len(rows), dtype=bool)
+    for j, row in enumerate(rows):
+        key = (int(clip_of[row]), how[row])
+        if key not in reference:
+            clip = dry[key[0]]
+            encoded = spectrogram(as_delivered(clip, SAMPLE_RATE, key[1]))
+            again = spectrogram(as_delivered(clip + probe.astype(np.float32), SAMPLE_RATE, key[1]))
+            own = (again - encoded)[encoded > AUDIBLE_DB]
+            reference[key] = encoded, float(own.std()) if own.size else 0.0
+        encoded, own_spread = reference[key]
+        file_db = spectrogram(wet[row])
+        shown[j] = ~gain_change_only(file_db[None], encoded[None], CODEC_MARGIN * own_spread)[0]
+    return shown
+
+
 def render_block(task: _Block) -> RenderResult:
     """Render one block of clips at its settings and encode every row."""
     job, rows = task.job, len(task.keys)
@@ -178,12 +218,16 @@ def render_block(task: _Block) -> RenderResult:
         else:
             wet_db, dry_db = wet_features[k][rendered], dry_features[k]
         changed[rendered] = ~gain_change_only(wet_db, dry_db[clip_of[rendered]])
-    # Delivered after the labels: they say what the effect did, not what the file did.
+    # Delivered after the effect's labels are drawn; a change the delivery buries is
+    # then labelled none (shown_by_file).
     how = _delivered(job, task.keys, clip_of)
     delivered = np.array([h is not None for h in how], bool)
     if delivered.any():
         for row in np.flatnonzero(delivered):
             wet_audio[row] = as_delivered(wet_audio[row], SAMPLE_RATE, how[row])
+        if job.identification:
+            relabel = np.flatnonzero(delivered & changed)
+            changed[relabel] = shown_by_file(wet_audio, dry, clip_of, how, relabel)
         for cfg, spec in zip(job.features, wet_features, strict=True):
             spec[delivered] = spectrogram(wet_audio[delivered], cfg)
     residual_features = []
