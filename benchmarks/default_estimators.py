@@ -22,9 +22,10 @@ augmentations that made blind identification hold better on real recordings
     fxr fit --data all.h5 --epochs 8 --input wet --model fxnet   -> identify-wet
     fxr fit --data all.h5 --epochs 8                  -> identify-pair
 
-and, for lossy files alone (an mp3: Estimator.lossy), the blind identifier
-again on the same data with every wet clip delivered as an mp3 (--deliver
-mp3:1)                                                -> identify-lossy-wet
+and, for lossy files alone (an mp3: Estimator.lossy), the blind identifier and
+the bitcrusher's and sample rate's blind estimators again on the same data
+with every wet clip delivered as an mp3 (--deliver mp3:1; LOSSY)
+                                                      -> identify-lossy-wet, E-lossy-wet
 
 Each run's model.pt is exported to plugins/weights/NAME.onnx (`fxr export`:
 served without torch, fxregistry.estimation.models), and
@@ -77,12 +78,15 @@ PARAMETERS = recipe("effect")  # each effect's settings, --effect given per effe
 # Four times the data (synth:120, 1000 clips, random:4) did better on the synth test
 # split but worse on real recordings (benchmarks/results/identification-large.md).
 IDENTIFY = recipe("identify")
-# Every wet clip an mp3 at 128, 192 or 320 kbps: the codec band-limits and adds noise, which
-# an identifier trained on exact files hears as the sample rate's or the bitcrusher's, and
-# hides what tells an effect from none (docs/estimate.md, "Lossy files"). Trained with half
-# its clips delivered, one identifier for every file called most untouched guitar solos
-# band-limited; trained on lossy files alone, it is used for those alone.
-IDENTIFY_LOSSY = {**IDENTIFY, "deliver": "mp3:1"}
+# The blind estimators trained again with every wet clip an mp3 at 128, 192 or 320 kbps,
+# as STEM-lossy-wet, for lossy files alone (Estimator.lossy). The codec band-limits and adds
+# noise, which an identifier trained on exact files hears as the sample rate's or the
+# bitcrusher's, and it moves the samples whose levels the bitcrusher is heard by
+# (docs/estimate.md, "Lossy files"). Trained with half its clips delivered, one identifier
+# for every file called most untouched guitar solos band-limited. Not the delay and the
+# limiter: an mp3's echoes and dynamics are the exact file's.
+LOSSY = ("identify", "bitcrusher", "sample-rate")
+LOSSY_DELIVERY = "mp3:1"
 SEED = PARAMETERS["seed"]
 INPUTS = ("wet", "pair")  # pair: fit's default input, pair+residual
 # Where another model measured better than fit's default for one estimator. The blind
@@ -153,13 +157,14 @@ def main() -> None:
     started, trained_at = time.perf_counter(), commit()  # the code that trains, not later's
     groups = all_groups(args.corpus, args.groups)
     # (data stem, effect or None, build options, inputs)
-    plan = [
-        ("identify", None, IDENTIFY, INPUTS),
-        ("identify-lossy", None, IDENTIFY_LOSSY, ("wet",)),
-    ]
-    plan += [
+    plan = [("identify", None, IDENTIFY, INPUTS)] + [
         (effect, effect, {"effect": effect, **PARAMETERS}, INPUTS)
         for effect in registry.effect_names()
+    ]
+    plan += [
+        (f"{stem}-lossy", effect, {**options, "deliver": LOSSY_DELIVERY}, ("wet",))
+        for stem, effect, options, _ in plan
+        if stem in LOSSY
     ]
     only = set(args.only.split(",")) if args.only else None
     previous = json.loads((WEIGHTS / "manifest.json").read_text()) if only else {}
