@@ -26,6 +26,8 @@ from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig, parse_deliver
 from fxregistry.dataset.identification import NONE
 from fxregistry.estimation.defaults import (
+    LOSSY_CONFIDENCE,
+    doubt_lossy,
     estimate_with_defaults,
     installed_estimators,
     pick_estimator,
@@ -209,6 +211,29 @@ def test_estimate_picks_the_identifier_by_the_files_codec(guitar, tmp_path):
         found = estimate_with_defaults(tmp_path / f"delayed{suffix}", device="cpu")
         assert (found["effect"], found["identified_by"]) == ("delay", "echoes")
         assert (found["estimators"][0] in lossy) == (suffix == ".mp3")
+
+
+def test_on_a_lossy_file_an_effect_the_network_alone_names_must_be_probable():
+    def answer(p: float) -> dict:
+        others = {NONE: (1 - p) * 0.75, "delay": (1 - p) * 0.25}
+        return {
+            "effect": "bitcrusher",
+            "probability": p,
+            "probabilities": {"bitcrusher": p, **others},
+        }
+
+    doubted = answer(LOSSY_CONFIDENCE - 0.01)
+    doubt_lossy(doubted)
+    assert doubted["effect"] is None
+    assert doubted["probability"] == doubted["probabilities"][NONE]
+    assert doubted["unsure"] == {
+        "effect": "bitcrusher",
+        "probability": LOSSY_CONFIDENCE - 0.01,
+        "needed": LOSSY_CONFIDENCE,
+    }
+    sure = answer(LOSSY_CONFIDENCE)
+    doubt_lossy(sure)
+    assert sure == answer(LOSSY_CONFIDENCE)
 
 
 def test_an_estimator_takes_only_an_input_fxr_knows():
