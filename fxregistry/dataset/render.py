@@ -147,7 +147,7 @@ def shown_by_file(
     """``(len(rows),)``: whether each delivered row's change survives its delivery.
 
     An mp3 moves every bin of a clip by its own choices, a different noise for
-    each input: a bitcrusher's 14 bits, or a limiter that barely touched a
+    each input: a quantizer's fine steps, or dynamics that barely touched a
     clip, leave a file no more changed than re-encoding the dry clip with an
     inaudible noise added would. Such an example, labelled by what the effect
     did, would teach an identifier to name effects it cannot hear, and so to
