@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/producer.py --corpus freepats=datasets/real-freepats \
         [--corpus fluid=...] [--groups guitar-solo,band-mix] [--corpus-clips 5] [--paired] \
-        [--stereo] [--rate 44100] [--normalize DB] [--format wav] [--bits 16] [--tag T]
+        [--stereo] [--rate 44100] [--normalize DB] [--format wav] [--bits 16] [--kbps 128] [--tag T]
 
 Issue 14's acceptance, on our own corpora: 2 s clips of each corpus group
 (``--corpus-clips`` loud ones spread over the group's files, at the recordings' own
@@ -30,7 +30,8 @@ also ``--dry dry.wav --refine``). Reported per group:
   clip untouched) turned to peak at that many dBFS after the effect, as a
   reference track is mastered or normalized after its effects; ``--bits``:
   the files' word length (16: as most music is delivered), where the format
-  has one (wav, flac, aiff), else the finest it takes;
+  has one (wav, flac, aiff), else the finest it takes; ``--kbps``: an mp3's
+  bitrate;
 - the median wall time of one estimate in this process (the command adds
   Python's and torch's start-up; benchmarks/estimate_speed.py times that).
 
@@ -72,6 +73,7 @@ def measure(
     rate: int = SAMPLE_RATE,
     normalize: float | None = None,
     bits: int | None = None,
+    kbps: int | None = None,
 ) -> dict:
     counts = defaultdict(lambda: [0, 0])  # key -> [right, total]
     errors, grid_hits, seconds = defaultdict(list), defaultdict(list), []
@@ -86,7 +88,7 @@ def measure(
                 continue
             if normalize is not None:  # a gain: what changed the clip, and how, is as it was
                 wet = (wet * (10 ** (normalize / 20) / np.abs(wet).max())).astype(np.float32)
-            wet_path = write_audio(folder / f"wet{suffix}", wet, rate, bits)
+            wet_path = write_audio(folder / f"wet{suffix}", wet, rate, bits, kbps)
             started = time.perf_counter()
             blind = estimate_with_defaults(wet_path, device="cpu")
             seconds.append(time.perf_counter() - started)
@@ -182,6 +184,7 @@ def main() -> None:
         "--normalize", type=float, metavar="DB", help="turn each wet to peak at DB dBFS"
     )
     parser.add_argument("--bits", type=int, help="the files' word length: 16, 24")
+    parser.add_argument("--kbps", type=int, help="an mp3's bitrate (pedalboard's default: 320)")
     parser.add_argument("--tag")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -203,6 +206,7 @@ def main() -> None:
                 args.rate,
                 args.normalize,
                 args.bits,
+                args.kbps,
             )
             log(f"{group}: {rows[group]}")
     minutes = (time.perf_counter() - started) / 60
@@ -247,6 +251,7 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
         + (f" --normalize {args.normalize:g}" if args.normalize is not None else "")
         + (f" --format {args.format}" if args.format != "wav" else "")
         + (f" --bits {args.bits}" if args.bits else "")
+        + (f" --kbps {args.kbps}" if args.kbps else "")
         + (f" --tag {args.tag}" if args.tag else "")
         + "`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, CPU; "

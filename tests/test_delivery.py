@@ -41,13 +41,13 @@ def noise(shape) -> np.ndarray:
 
 
 @pytest.mark.parametrize("shape", [(3000,), (2, 3000)], ids=["mono", "stereo"])
-@pytest.mark.parametrize("delivery", ["16bit", "mp3:128"])
+@pytest.mark.parametrize("delivery", ["16bit", "mp3:128", "mp3:320"])
 def test_delivery_is_what_such_a_file_reads_back(tmp_path, shape, delivery):
     audio = noise(shape)
     path = tmp_path / ("d.wav" if delivery == "16bit" else "d.mp3")
-    written = write_audio(path, audio, 44100, bit_depth=16)
-    if delivery != "16bit":  # write_audio's mp3 is pedalboard's default, 320 kbps
-        delivery = "mp3:320"
+    kbps = DELIVERIES[delivery]
+    # An mp3 without kbps is pedalboard's default, 320 kbps.
+    written = write_audio(path, audio, 44100, bit_depth=16, kbps=None if kbps == 320 else kbps)
     read, _ = read_audio(written, sample_rate=None, mono=False)
     delivered = as_delivered(audio, 44100, delivery)
     assert delivered.shape == audio.shape

@@ -285,12 +285,17 @@ def as_delivered(audio: np.ndarray, sample_rate: int, delivery: str = "16bit") -
 
 
 def write_audio(
-    path: str | os.PathLike, audio: np.ndarray, sample_rate: int, bit_depth: int | None = None
+    path: str | os.PathLike,
+    audio: np.ndarray,
+    sample_rate: int,
+    bit_depth: int | None = None,
+    kbps: int | None = None,
 ) -> Path:
     """Write float32 audio (``(samples,)`` or ``(channels, samples)``) atomically.
 
     ``bit_depth`` (16, 24, 32) overrides the finest sample format the
-    container takes, for formats that have one (wav, flac, aiff).
+    container takes, for formats that have one (wav, flac, aiff); ``kbps``
+    an mp3's bitrate (pedalboard's default: 320).
 
     Raises :class:`FxrError` naming ``path`` for an output
     :func:`check_audio_output` refuses, audio holding NaN or Inf, and a
@@ -300,7 +305,7 @@ def write_audio(
     audio = np.atleast_2d(np.asarray(audio, dtype=np.float32))
     _check_format(path, sample_rate, audio.shape[0])
     check_audio_finite(audio, sample_rate, f"{path}: refusing to write")
-    encoded = _encode(path, audio, int(sample_rate), bit_depth)
+    encoded = _encode(path, audio, int(sample_rate), bit_depth, kbps)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Keep the real suffix last, as the format was chosen from it.
