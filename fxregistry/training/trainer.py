@@ -92,17 +92,15 @@ class Trainer:
         self.classes = header.classes
         self.task = Task.PARAMETERS if self.classes is None else Task.IDENTIFY
         kinds = header.features
-        # What estimate must know of the data the model saw.
-        self.data_info = {
+        self.data_info = {  # what estimate must know of the data the model saw
             "path": str(config.data),
             "clip_seconds": header.clip_seconds,
             "sample_rate": header.sample_rate,
             "level": header.level,
             "grid": header.grid,
             "min_level_db": header.min_level_db,
+            **({"deliver": header.deliver} if header.deliver else {}),  # as files held them
         }
-        if header.deliver is not None:  # the clips as files delivered them (--deliver)
-            self.data_info["deliver"] = header.deliver
         self.feature_kind = config.features or next(iter(kinds))
         if self.feature_kind not in kinds:
             raise FxrError(
