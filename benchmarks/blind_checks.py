@@ -208,7 +208,8 @@ def main() -> None:
     runs = dict(r.split("=", 1) for r in args.run)
     for reg in registry.registrations("estimator").values():
         estimator = reg.item
-        if estimator.effect and not estimator.needs_dry:
+        # The clips are exact (rendered here, never encoded): the exact-file estimators.
+        if estimator.effect and not estimator.needs_dry and not estimator.lossy:
             runs.setdefault(estimator.effect, estimator.file())
     effects = [e for e in registry.effect_names() if registry.get_effect(e).projection]
     groups = {

@@ -13,7 +13,7 @@ from fxregistry.audio.io import SAMPLE_RATE, read_audio, write_audio
 from fxregistry.cli.main import cli
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
-from fxregistry.estimation.echoes import ECHO_SCORE
+from fxregistry.estimation.echoes import confirms
 from fxregistry.estimation.estimate import estimate, windows
 from fxregistry.estimation.search import search_settings
 from fxregistry.evaluation.checked import checked_predictions
@@ -143,7 +143,7 @@ def test_a_wet_runs_evaluation_also_scores_what_a_blind_estimate_answers(runs, t
         said = estimate(runs["wet"], write_audio(tmp_path / f"{i}.wav", wet, SAMPLE_RATE))
         value = said["parameters"]["delay_seconds"]["value"]
         if np.isnan(answer[i, 0]):
-            assert said.get("echoes") is None or said["echoes"]["score"] < ECHO_SCORE
+            assert said.get("echoes") is None or not confirms(said["echoes"])
         else:
             assert value == pytest.approx(delay.parameters[0].denormalize(answer[i, 0]))
     assert examples and {i for i, *_ in examples} == set(range(len(examples)))

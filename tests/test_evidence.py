@@ -15,7 +15,14 @@ import pytest
 
 from fxregistry import Effect, Parameter, registry
 from fxregistry.audio.io import resample, write_audio
-from fxregistry.estimation.echoes import ECHO_SCORE, TRAIN_SCORE, echo_scores, echo_setting
+from fxregistry.estimation.echoes import (
+    ECHO_SCORE,
+    ECHO_SHARE,
+    TRAIN_SCORE,
+    confirms,
+    echo_scores,
+    echo_setting,
+)
 from fxregistry.estimation.estimate import read_inputs
 from fxregistry.estimation.evidence import CONFIRMED, REFUTED, blind_evidence, can_confirm
 from fxregistry.estimation.fixed_point import EXACT
@@ -41,6 +48,7 @@ def test_each_setting_s_echoes_are_found_at_that_setting(name, guitar):
         found = echo_setting(effect, effect(guitar, SAMPLE_RATE, **setting))
         assert found["setting"] == setting
         assert found["score"] >= ECHO_SCORE, f"{name} {setting}: {found['score']:.1f}"
+        assert found["share"] >= ECHO_SHARE, f"{name} {setting}: {found['share']:.3f}"
         assert blind_evidence(effect, effect(guitar, SAMPLE_RATE, **setting)).verdict == CONFIRMED
 
 
@@ -59,6 +67,15 @@ def test_audio_the_effect_never_processed_refutes_it(name, guitar):
         (_, scores), peak = echo_scores(effect, wet.astype(np.float32))
         assert scores.max() < ECHO_SCORE and peak < TRAIN_SCORE
         assert blind_evidence(effect, wet).verdict == REFUTED
+
+
+def test_echoes_confirm_only_as_strong_as_an_echo_makes_them():
+    # A band limit empties the noise the score is counted in: a faint repetition in the
+    # music then scores as an echo does, at a hundredth of an echo's strength.
+    found = {"setting": {}, "score": 52.0, "share": 0.009, "peak": 0.0}
+    assert not confirms(found)
+    assert confirms({**found, "share": 0.1})
+    assert not confirms({**found, "score": ECHO_SCORE - 1, "share": 0.5})
 
 
 @pytest.mark.parametrize("name", LINEAR)

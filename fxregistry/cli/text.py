@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from fxregistry.audio.features import FeatureConfig
-from fxregistry.estimation.echoes import ECHO_SCORE
+from fxregistry.estimation.echoes import confirms
 from fxregistry.registry import Registration
 
 __all__ = [
@@ -277,7 +277,7 @@ def format_estimate(result: dict[str, Any], truth: Sequence[tuple[str, float]] =
     if result.get("fixed_point"):
         shown = ", ".join(f"{k}={v:g}" for k, v in result["fixed_point"]["setting"].items())
         lines.append(f"  the wet audio is a fixed point of {shown}: that setting, checked blind")
-    if result.get("echoes") and result["echoes"]["score"] >= ECHO_SCORE:
+    if result.get("echoes") and confirms(result["echoes"]):
         shown = ", ".join(f"{k}={v:g}" for k, v in result["echoes"]["setting"].items())
         score = result["echoes"]["score"]
         lines.append(f"  the wet audio echoes as {shown} does (score {score:.0f}): checked blind")

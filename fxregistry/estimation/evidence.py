@@ -12,7 +12,8 @@ never names an effect:
   one); a spectral one only gives the setting (band-limited recordings are fixed
   points of a band limit they never passed through).
 - ``linear``: the echo check (:mod:`.echoes`). A score of ``ECHO_SCORE`` or
-  more at some setting *confirms* the effect; no train of its echoes
+  more at some setting, as strong as ``ECHO_SHARE`` of its own echoes,
+  *confirms* the effect; no train of its echoes
   (``TRAIN_SCORE``) at any time between its settings' *refutes* it.
 - ``ceiling``: the held-peaks check. An effect that limits peaks holds each
   at its ceiling, so a limited wet has many samples there (up to about 5,000
@@ -38,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from fxregistry.audio.io import SAMPLE_RATE, resample
-from fxregistry.estimation.echoes import ECHO_SCORE, TRAIN_SCORE, echo_setting
+from fxregistry.estimation.echoes import TRAIN_SCORE, confirms, echo_setting
 from fxregistry.estimation.fixed_point import MAX_LEVELS, any_fixed_point, exact_projection, moves
 from fxregistry.specs.effect import Effect
 
@@ -141,7 +142,7 @@ def _check(
         found = echo_setting(effect, resample(wet, rate, SAMPLE_RATE))
         if found is None:
             return None
-        if found["score"] >= ECHO_SCORE:
+        if confirms(found):
             return Evidence("echoes", CONFIRMED, found["setting"], found)
         # Echoes between the grid's settings: the effect's, but at no setting it can name.
         verdict = REFUTED if found["peak"] < TRAIN_SCORE else None
