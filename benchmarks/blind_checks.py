@@ -35,6 +35,7 @@ from report import log, save, update_section
 from fxregistry import registry
 from fxregistry.audio.features import spectrogram
 from fxregistry.audio.io import AUDIO_SUFFIXES, SAMPLE_RATE, read_audio, rms_db
+from fxregistry.estimation.defaults import installed_estimators, pick_estimator
 from fxregistry.estimation.evidence import REFUTED, blind_evidence, check_of
 from fxregistry.estimation.fixed_point import EXACT, fixed_point_setting, moves, strength
 from fxregistry.estimation.models import Predictor, load_predictor
@@ -206,11 +207,12 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     runs = dict(r.split("=", 1) for r in args.run)
-    for reg in registry.registrations("estimator").values():
-        estimator = reg.item
-        # The clips are exact (rendered here, never encoded): the exact-file estimators.
-        if estimator.effect and not estimator.needs_dry and not estimator.lossy:
-            runs.setdefault(estimator.effect, estimator.file())
+    installed = installed_estimators()
+    for effect in registry.effect_names():
+        # Blind, on exact clips (rendered here, never encoded): what fxr estimate picks.
+        estimator = pick_estimator(installed, effect, paired=False)
+        if estimator is not None:
+            runs.setdefault(effect, estimator.file())
     effects = [e for e in registry.effect_names() if registry.get_effect(e).projection]
     groups = {
         name: clips_of(folder, args.corpus_clips)

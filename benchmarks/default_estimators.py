@@ -183,7 +183,8 @@ def main() -> None:
                 options["effect"], folder, out, args.corpus_clips, SEED, deliver=deliver
             )
         for input_name in wanted:
-            estimator = EstimatorRecipe(stem, effect, options, input_name, lossy=bool(deliver))
+            lossy = deliver == LOSSY_DELIVERY
+            estimator = EstimatorRecipe(stem, effect, options, input_name, lossy=lossy)
             run = work / estimator.name
             trained = fit_recipe(
                 data,

@@ -243,16 +243,14 @@ def format_estimate(result: dict[str, Any], truth: Sequence[tuple[str, float]] =
     lines = [f"{result['effect']}: estimated from {result['windows']} window(s)"]
     if "probabilities" in result:
         said = result["effect"] or "no effect"
-        lines[0] = (
-            f"{said} (probability {result['probability']:.2f}), from {result['windows']} window(s)"
-        )
+        said = f"{said} (probability {result['probability']:.2f})"
         if "unsure" in result:  # a lossy file's doubted answer (estimation.defaults)
             unsure = result["unsure"]
-            lines[0] = (
+            said = (
                 f"no effect named: {unsure['effect']} at probability {unsure['probability']:.2f}"
-                f" is below the {unsure['needed']:.2f} a lossy file needs, from "
-                f"{result['windows']} window(s)"
+                f" is below the {unsure['needed']:.2f} a lossy file needs"
             )
+        lines[0] = f"{said}, from {result['windows']} window(s)"
         lines += [f"  {name:<16} {p:>6.3f}" for name, p in result["probabilities"].items()]
         if result.get("evidence"):
             checked = ", ".join(f"{name} {v}" for name, v in result["evidence"].items())

@@ -32,6 +32,8 @@ __all__ = [
     "shown_by_file",
 ]
 
+MEL = FeatureConfig()  # what shown_by_file compares, spectrogram()'s default
+
 # Clips rendered per task: large enough to batch the spectrograms, small
 # enough that a task's result stays a few tens of MB.
 BLOCK_CLIPS = 4
@@ -142,7 +144,12 @@ CODEC_PROBE_RMS = 1e-6
 
 
 def shown_by_file(
-    wet: np.ndarray, dry: np.ndarray, clip_of: np.ndarray, how: list, rows: np.ndarray
+    wet: np.ndarray,
+    dry: np.ndarray,
+    clip_of: np.ndarray,
+    how: list,
+    rows: np.ndarray,
+    wet_db: np.ndarray | None = None,
 ) -> np.ndarray:
     """``(len(rows),)``: whether each delivered row's change survives its delivery.
 
@@ -153,8 +160,11 @@ def shown_by_file(
     did, would teach an identifier to name effects it cannot hear, and so to
     name them on untouched files. Compared as :func:`gain_change_only` compares
     (the spread of the Mel change), against the codec's own spread on the dry.
+    ``wet_db``: the rows' Mel spectrograms, when the caller has them already.
     """
     probe = np.random.default_rng(0).normal(0.0, CODEC_PROBE_RMS, dry.shape[-1])
+    probe = probe.astype(np.float32)
+    wet_db = spectrogram(wet[rows]) if wet_db is None else wet_db
     reference: dict[tuple[int, str], tuple[np.ndarray, float]] = {}
     shown = np.empty(len(rows), dtype=bool)
     for j, row in enumerate(rows):
@@ -162,12 +172,11 @@ def shown_by_file(
         if key not in reference:
             clip = dry[key[0]]
             encoded = spectrogram(as_delivered(clip, SAMPLE_RATE, key[1]))
-            again = spectrogram(as_delivered(clip + probe.astype(np.float32), SAMPLE_RATE, key[1]))
+            again = spectrogram(as_delivered(clip + probe, SAMPLE_RATE, key[1]))
             own = (again - encoded)[encoded > AUDIBLE_DB]
             reference[key] = encoded, float(own.std()) if own.size else 0.0
         encoded, own_spread = reference[key]
-        file_db = spectrogram(wet[row])
-        shown[j] = ~gain_change_only(file_db[None], encoded[None], CODEC_MARGIN * own_spread)[0]
+        shown[j] = ~gain_change_only(wet_db[j][None], encoded[None], CODEC_MARGIN * own_spread)[0]
     return shown
 
 
@@ -225,11 +234,14 @@ def render_block(task: _Block) -> RenderResult:
     if delivered.any():
         for row in np.flatnonzero(delivered):
             wet_audio[row] = as_delivered(wet_audio[row], SAMPLE_RATE, how[row])
-        if job.identification:
-            relabel = np.flatnonzero(delivered & changed)
-            changed[relabel] = shown_by_file(wet_audio, dry, clip_of, how, relabel)
         for cfg, spec in zip(job.features, wet_features, strict=True):
             spec[delivered] = spectrogram(wet_audio[delivered], cfg)
+        if job.identification:
+            relabel = np.flatnonzero(delivered & changed)
+            # The file's Mel spectrograms were just computed, where the build stores Mel.
+            mel = [s for c, s in zip(job.features, wet_features, strict=True) if c == MEL]
+            wet_db = mel[0][relabel] if mel else None
+            changed[relabel] = shown_by_file(wet_audio, dry, clip_of, how, relabel, wet_db)
     residual_features = []
     if job.residual:
         # What the effect added or removed, which the wet spectrogram alone can
