@@ -43,8 +43,8 @@ class Estimator:
     input: str
     path: Any  # str, os.PathLike or an importlib.resources Traversable
     description: str = ""
-    lossy: bool = False
     manifest: Mapping[str, Any] = field(default_factory=dict)
+    lossy: bool = False  # last: a plugin's positional manifest keeps its place
 
     def __post_init__(self) -> None:
         if self.input != WET and self.input not in PAIRED_INPUTS:
