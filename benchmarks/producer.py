@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/producer.py --corpus freepats=datasets/real-freepats \
         [--corpus fluid=...] [--groups guitar-solo,band-mix] [--corpus-clips 5] [--paired] \
-        [--stereo] [--rate 44100] [--normalize DB] [--format wav] [--bits 16] [--kbps 128] [--tag T]
+        [--peaks=-20:-1] [--recorded] [--stereo] [--rate 44100] [--normalize DB] \
+        [--format wav] [--bits 16] [--kbps 128] [--tag T]
 
 Issue 14's acceptance, on our own corpora: 2 s clips of each corpus group
 (``--corpus-clips`` loud ones spread over the group's files, at the recordings' own
@@ -23,6 +24,12 @@ also ``--dry dry.wav --refine``). Reported per group:
   when the truth is among them; fxregistry.estimation.search);
 - how many wet clips were digital silence (0 bits on a quiet clip): fxr
   refuses those, one line, and they are left out of the scores;
+- ``--peaks LOW:HIGH``: each clip turned to a peak drawn uniformly in LOW …
+  HIGH dBFS before any effect, as the issue's acceptance draws its levels
+  (without it, clips keep the recordings' own levels, mostly quieter);
+- ``--recorded``: each clip heard as a microphone in a room takes it
+  (:func:`recordings`: a room's reflections and tail, a preamp's hiss and
+  mains hum), before any effect, as a user's recording is processed;
 - ``--stereo``: each clip made a stereo mix (:func:`stereo_mixes`) before
   the effect processes it, as a user's mix is processed; ``--rate``: the
   clips resampled to another rate first (48 kHz: video, most sessions), the
@@ -142,6 +149,54 @@ def least_mae(effect, tied: list[dict[str, float]]) -> float:
     return float(np.abs(normalized - np.median(normalized, axis=0)).mean())
 
 
+def at_peaks(clips: np.ndarray, low: float, high: float, seed: int = 0) -> np.ndarray:
+    """Each clip turned to a peak drawn uniformly in ``low`` … ``high`` dBFS."""
+    peaks = 10 ** (np.random.default_rng(seed).uniform(low, high, len(clips)) / 20)
+    now = np.abs(clips).reshape(len(clips), -1).max(axis=1)
+    scale = peaks / np.maximum(now, 1e-12)
+    return (clips * scale.reshape(-1, *([1] * (clips.ndim - 1)))).astype(np.float32)
+
+
+def recordings(clips: np.ndarray, seed: int = 0) -> np.ndarray:
+    """``(n, samples)`` -> the same, each clip as a microphone in a room takes it.
+
+    The corpus is rendered clean and close; a recording is not. Unlike fxr's
+    own room (pedalboard's Freeverb, ``fxr build --augment``), the room here is
+    an impulse response: the direct sound, 3-6 early reflections 2-25 ms after
+    it at -14 to -6 dB, and a tail of decaying noise (RT60 0.2-0.8 s) 0-10 dB
+    below the direct sound. Then a preamp's white hiss 55-75 dB and mains hum
+    (50 or 60 Hz and two harmonics) 60-80 dB below the clip's peak. Each
+    clip keeps its peak.
+    """
+    rng = np.random.default_rng(seed)
+    out = []
+    for clip in clips:
+        rt60 = rng.uniform(0.2, 0.8)
+        t = np.arange(int(rt60 * SAMPLE_RATE)) / SAMPLE_RATE
+        tail = rng.standard_normal(t.size) * 10 ** (-3 * t / rt60)  # -60 dB at rt60
+        tail *= np.sqrt(10 ** (-rng.uniform(0, 10) / 10) / np.sum(tail**2))
+        response = np.concatenate([[1.0], tail])
+        for _ in range(rng.integers(3, 7)):
+            lag = int(rng.uniform(0.002, 0.025) * SAMPLE_RATE)
+            response[lag] += rng.choice([-1, 1]) * 10 ** (rng.uniform(-14, -6) / 20)
+        size = clip.size + response.size
+        room = np.fft.irfft(np.fft.rfft(clip, size) * np.fft.rfft(response, size), size)
+        room = room[: clip.size]
+        peak = np.abs(clip).max()
+        room *= peak / max(np.abs(room).max(), 1e-12)
+        seconds = np.arange(clip.size) / SAMPLE_RATE
+        mains = rng.choice([50.0, 60.0])
+        hum = sum(
+            np.sin(2 * np.pi * mains * k * seconds + rng.uniform(0, 2 * np.pi)) / k
+            for k in (1, 2, 3)
+        )
+        hum *= peak * 10 ** (-rng.uniform(60, 80) / 20) / np.abs(hum).max()
+        hiss = rng.standard_normal(clip.size) * peak * 10 ** (-rng.uniform(55, 75) / 20)
+        taken = room + hum + hiss
+        out.append(taken * (peak / np.abs(taken).max()))
+    return np.stack(out).astype(np.float32)
+
+
 def stereo_mixes(clips: np.ndarray) -> np.ndarray:
     """``(n, samples)`` -> ``(n, 2, samples)``: each clip in the middle of a stereo image,
     the group's next clip at the sides (left in phase, right out), at the first's peak.
@@ -176,6 +231,12 @@ def main() -> None:
     add_corpus_options(parser, 5, "2 s clips per group")
     parser.add_argument("--paired", action="store_true", help="also --dry --refine")
     parser.add_argument("--format", default="wav", help="the wet files' format: wav, mp3, ...")
+    parser.add_argument(
+        "--peaks", metavar="LOW:HIGH", help="each clip turned to a peak drawn in LOW … HIGH dBFS"
+    )
+    parser.add_argument(
+        "--recorded", action="store_true", help="the clips taken in a room, with hiss and hum"
+    )
     parser.add_argument("--stereo", action="store_true", help="stereo mixes of the clips")
     parser.add_argument(
         "--rate", type=int, default=SAMPLE_RATE, help="the files' sample rate (resampled to it)"
@@ -193,6 +254,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for group, path in all_groups(args.corpus, args.groups).items():
             clips = clips_of(path, args.corpus_clips)
+            if args.recorded:
+                clips = recordings(clips)
+            if args.peaks:
+                clips = at_peaks(clips, *(float(v) for v in args.peaks.split(":")))
             if args.stereo:
                 clips = stereo_mixes(clips)
             clips = resample(clips, SAMPLE_RATE, args.rate)
@@ -246,6 +311,8 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
         "Command: `.venv/bin/python benchmarks/producer.py"
         + corpus_command(args)
         + (" --paired" if args.paired else "")
+        + (f" --peaks={args.peaks}" if args.peaks else "")
+        + (" --recorded" if args.recorded else "")
         + (" --stereo" if args.stereo else "")
         + (f" --rate {args.rate}" if args.rate != SAMPLE_RATE else "")
         + (f" --normalize {args.normalize:g}" if args.normalize is not None else "")
@@ -261,7 +328,16 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
             if args.stereo
             else "2 s clips at"
         )
-        + " the recordings' own levels"
+        + (
+            " peaks drawn uniformly in {} … {} dBFS".format(*args.peaks.split(":"))
+            if args.peaks
+            else " the recordings' own levels"
+        )
+        + (
+            ", each taken in a room with hiss and hum (`recordings`) before any effect"
+            if args.recorded
+            else ""
+        )
         + (f", at {args.rate} Hz" if args.rate != SAMPLE_RATE else "")
         + ", every grid setting of "
         f"{', '.join(effects)}, and each clip untouched; "
