@@ -37,6 +37,10 @@ LIMITER = Effect(
     # JUCE's limiter makes its threshold up to full scale and clips there: whatever
     # it limits peaks at 1.0 (fxregistry.estimation.evidence; tested).
     ceiling=1.0,
+    # JUCE's first stage compresses 4:1 above -10 dBFS at every setting, and the output
+    # gain adds 3.75 dB to the threshold's make-up: at 0 dB it compresses what passes
+    # -10 dBFS and limits nothing, so its peaks stay at -6.25 dBFS and above (tested).
+    gentle_peak_db=-6.25,
 )
 
 

@@ -26,12 +26,16 @@ from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig, parse_deliver
 from fxregistry.dataset.identification import NONE
 from fxregistry.estimation.defaults import (
-    LOSSY_CONFIDENCE,
-    doubt_lossy,
+    BEYOND_REACH,
+    CONFIDENCE,
+    LOSSY,
+    _beyond_reach,
+    doubt,
     estimate_with_defaults,
     installed_estimators,
     pick_estimator,
 )
+from fxregistry.estimation.estimate import read_inputs
 from fxregistry.estimation.models import load_predictor
 from fxregistry.estimation.synthesis import MATCH_DB
 from fxregistry.specs.estimator import Estimator
@@ -213,7 +217,7 @@ def test_estimate_picks_the_identifier_by_the_files_codec(guitar, tmp_path):
         assert (found["estimators"][0] in lossy) == (suffix == ".mp3")
 
 
-def test_on_a_lossy_file_an_effect_the_network_alone_names_must_be_probable():
+def test_an_effect_the_network_alone_names_where_no_check_could_rule_must_be_probable():
     def answer(p: float) -> dict:
         others = {NONE: (1 - p) * 0.75, "delay": (1 - p) * 0.25}
         return {
@@ -222,18 +226,38 @@ def test_on_a_lossy_file_an_effect_the_network_alone_names_must_be_probable():
             "probabilities": {"bitcrusher": p, **others},
         }
 
-    doubted = answer(LOSSY_CONFIDENCE - 0.01)
-    doubt_lossy(doubted)
-    assert doubted["effect"] is None
-    assert doubted["probability"] == doubted["probabilities"][NONE]
-    assert doubted["unsure"] == {
-        "effect": "bitcrusher",
-        "probability": LOSSY_CONFIDENCE - 0.01,
-        "needed": LOSSY_CONFIDENCE,
-    }
-    sure = answer(LOSSY_CONFIDENCE)
-    doubt_lossy(sure)
-    assert sure == answer(LOSSY_CONFIDENCE)
+    for why in (LOSSY, BEYOND_REACH):
+        doubted = answer(CONFIDENCE - 0.01)
+        doubt(doubted, why)
+        assert doubted["effect"] is None
+        assert doubted["probability"] == doubted["probabilities"][NONE]
+        assert doubted["unsure"] == {
+            "effect": "bitcrusher",
+            "probability": CONFIDENCE - 0.01,
+            "needed": CONFIDENCE,
+            "why": why,
+        }
+        sure = answer(CONFIDENCE)
+        doubt(sure, why)
+        assert sure == answer(CONFIDENCE)
+
+
+GENTLE = [n for n in registry.effect_names() if registry.get_effect(n).gentle_peak_db]
+
+
+@pytest.mark.parametrize("name", GENTLE)
+def test_a_wet_its_check_cannot_rule_on_leaves_the_network_in_doubt(name, guitar, tmp_path):
+    # A gentle compression holds no peak at the ceiling: above the gentle peak the check
+    # can neither confirm nor refute, and a network's answer there needs CONFIDENCE.
+    # Below it, no held peak refutes the effect, as before.
+    effect = registry.get_effect(name)
+    for offset_db, beyond in ((1.0, True), (-1.0, False)):
+        level = 10 ** ((effect.gentle_peak_db + offset_db) / 20)
+        music = (guitar / np.abs(guitar).max() * level).astype(np.float32)
+        path = write_audio(tmp_path / "wet.wav", music, SAMPLE_RATE)
+        inputs = read_inputs(path)
+        assert _beyond_reach({"effect": name}, inputs) == beyond, offset_db
+        assert not _beyond_reach({"effect": None}, inputs)
 
 
 def test_an_estimator_takes_only_an_input_fxr_knows():

@@ -114,6 +114,27 @@ def test_an_effect_with_a_ceiling_holds_what_it_limits_there(name, guitar):
         assert np.sum(wet >= effect.ceiling * 0.999) >= 3, f"{name} {setting}"
 
 
+@pytest.mark.parametrize("name", [n for n in EFFECTS if registry.get_effect(n).gentle_peak_db])
+def test_a_change_that_holds_no_peak_peaks_at_or_above_the_gentle_peak(name, guitar):
+    # What `gentle_peak_db` promises: below it, a wet with no held peak is the dry at
+    # another level, so the held-peaks check may refute the effect there.
+    effect = registry.get_effect(name)
+    gentle, quietest = effect.gentle_peak_db, 0.0
+    for level_db in np.arange(-20.0, 0.01, 1.0):
+        dry = (guitar / np.abs(guitar).max() * 10 ** (level_db / 20)).astype(np.float32)
+        for setting in settings_of(effect):
+            wet = effect(dry, SAMPLE_RATE, **setting)
+            if np.sum(np.abs(wet) >= effect.ceiling * 0.999) > 0:
+                continue
+            gain = float(np.dot(wet, dry) / np.dot(dry, dry))
+            if np.abs(wet - gain * dry).max() <= 1e-4 * np.abs(wet).max():
+                continue  # a mere gain change
+            peak_db = 20 * np.log10(np.abs(wet).max())
+            assert peak_db >= gentle, f"{name} {setting} at {level_db} dBFS: {peak_db:.2f} dBFS"
+            quietest = min(quietest, peak_db)
+    assert quietest < 0.0, "no gentle change found: the effect needs no gentle_peak_db"
+
+
 @pytest.mark.parametrize("name", EFFECTS)
 def test_render_rejects_out_of_range_missing_and_unknown_parameters(name, guitar):
     effect = registry.get_effect(name)

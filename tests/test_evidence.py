@@ -121,13 +121,29 @@ def test_peaks_held_below_the_ceiling_after_a_level_change_still_confirm_it(name
         assert evidence.verdict == CONFIRMED, setting
         ceiling_db = 20 * np.log10(effect.ceiling)
         assert evidence.found["level_db"] == pytest.approx(ceiling_db - 4.2, abs=0.01)
-    for gain_db in (-20.0, -4.2, -1.0):
+    # Quieter than a gentle change of it (test_a_wet_above_the_gentle_peak_...), and at
+    # full scale when the effect only ever limits.
+    loudest = min(-1.0, (effect.gentle_peak_db or 0.0) - 0.5)
+    for gain_db in (-20.0, (loudest - 20.0) / 2, loudest):
         music = (guitar / np.abs(guitar).max() * 10 ** (gain_db / 20)).astype(np.float32)
         assert blind_evidence(effect, music).verdict == REFUTED
         # Quantized to a few levels, music repeats its peak, as every other level.
         coarse = (np.round(music / music.max() * 3) / 3 * music.max()).astype(np.float32)
         assert np.sum(np.abs(coarse) == np.abs(coarse).max()) >= 3
         assert blind_evidence(effect, coarse).verdict == REFUTED
+
+
+@pytest.mark.parametrize("name", [n for n in CEILINGS if registry.get_effect(n).gentle_peak_db])
+def test_a_wet_above_the_gentle_peak_is_not_refuted_for_holding_no_peak(name, guitar):
+    # An effect that can compress without reaching its ceiling: above its gentle peak,
+    # no held peak says nothing; below, the wet is at most a gain change of its dry.
+    effect = registry.get_effect(name)
+    for offset_db, verdict in ((1.0, None), (-1.0, REFUTED)):
+        level = 10 ** ((effect.gentle_peak_db + offset_db) / 20)
+        music = (guitar / np.abs(guitar).max() * level).astype(np.float32)
+        evidence = blind_evidence(effect, music)
+        assert evidence.verdict == verdict, offset_db
+        assert evidence.beyond_reach == (verdict is None)  # what it reads may not be there
 
 
 @pytest.mark.parametrize("name", EXACT_PROJECTIONS)

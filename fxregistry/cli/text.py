@@ -244,11 +244,16 @@ def format_estimate(result: dict[str, Any], truth: Sequence[tuple[str, float]] =
     if "probabilities" in result:
         said = result["effect"] or "no effect"
         said = f"{said} (probability {result['probability']:.2f})"
-        if "unsure" in result:  # a lossy file's doubted answer (estimation.defaults)
+        if "unsure" in result:  # a doubted answer (estimation.defaults.doubt)
             unsure = result["unsure"]
             said = (
                 f"no effect named: {unsure['effect']} at probability {unsure['probability']:.2f}"
-                f" is below the {unsure['needed']:.2f} a lossy file needs"
+                f" is below the {unsure['needed']:.2f} needed where "
+                + (
+                    "a lossy file hides the checks"
+                    if unsure.get("why") == "lossy file"
+                    else f"the {unsure['effect']}'s check cannot tell"
+                )
             )
         lines[0] = f"{said}, from {result['windows']} window(s)"
         lines += [f"  {name:<16} {p:>6.3f}" for name, p in result["probabilities"].items()]

@@ -11,8 +11,10 @@
    (``network_probabilities`` keeps them as the network gave them,
    ``evidence`` each check's verdict). When none is the most probable, that
    is the answer: no parameters. On a lossy file (an mp3) the identifier
-   trained on lossy files answers, and an effect it names below
-   :data:`LOSSY_CONFIDENCE` is doubted into none (``unsure``).
+   trained on lossy files answers. An effect the network alone names below
+   :data:`CONFIDENCE` where no check could rule on it is doubted into none
+   (``unsure``): on a lossy file, or where the effect's own check said
+   nothing for want of what it reads (a gentle compression holds no peak).
 2. Which settings: the effect's own estimator, paired when the dry audio is
    given and one is installed, else blind (``--refine`` still uses the dry).
    It runs as ``fxr estimate RUN WET`` would with its model file.
@@ -35,8 +37,8 @@ from fxregistry.estimation.estimate import Inputs, estimate, read_inputs
 from fxregistry.specs.estimator import Estimator
 
 __all__ = [
-    "LOSSY_CONFIDENCE",
-    "doubt_lossy",
+    "CONFIDENCE",
+    "doubt",
     "estimate_with_defaults",
     "installed_estimators",
     "pick_estimator",
@@ -103,6 +105,15 @@ def _weigh_synthesis(
     identification["identified_by"] = "synthesis"
 
 
+def _check_clip() -> int:
+    """Samples of the window the blind checks run on: the shipped estimators' clip, so
+    that the effect's own estimate finds these checks already run (Inputs.evidence)."""
+    from fxregistry.audio.io import SAMPLE_RATE
+    from fxregistry.dataset.config import CLIP_SECONDS
+
+    return int(CLIP_SECONDS * SAMPLE_RATE)
+
+
 def _weigh_evidence(identification: dict[str, Any], inputs: Inputs) -> None:
     """Overrule the network where the blind checks are decisive (module docstring, step 1).
 
@@ -114,13 +125,9 @@ def _weigh_evidence(identification: dict[str, Any], inputs: Inputs) -> None:
     refutes, to the first that stands (none stands always), and the
     probabilities are renormalized over what was not struck off.
     """
-    from fxregistry.audio.io import SAMPLE_RATE
-    from fxregistry.dataset.config import CLIP_SECONDS
     from fxregistry.estimation.evidence import CONFIRMED, REFUTED, Evidence, can_confirm
 
-    # The windows of the shipped estimators, so that the effect's own estimate finds
-    # these checks already run (Inputs.evidence).
-    clip = int(CLIP_SECONDS * SAMPLE_RATE)
+    clip = _check_clip()
     effects = {name: reg.item for name, reg in registry.registrations("effect").items()}
     found: dict[str, Evidence | None] = {}
 
@@ -155,29 +162,44 @@ def _weigh_evidence(identification: dict[str, Any], inputs: Inputs) -> None:
     identification["evidence"] = {n: verdict(n) for n in found if verdict(n) is not None}
 
 
-# On a lossy file (an mp3) the blind checks stand aside, and the codec's band limit and
-# noise hide much of what tells an effect from none: there an effect that the network
-# alone names must be at least this probable, or the answer is none. Through fxr estimate
-# on mp3s of real recordings, 0.9 kept 68-69 % of changed examples named right and called
-# 70-99 % of unchanged ones none, against 80-86 % and 39-60 % without it
-# (benchmarks/producer.py --format mp3; docs/estimate.md, "Lossy files").
-LOSSY_CONFIDENCE = 0.9
+# Where no check could rule on an effect that the network alone names, the answer must be
+# at least this probable, or it is none. On a lossy file (an mp3) the blind checks stand
+# aside, and the codec's band limit and noise hide much of what tells an effect from none:
+# through fxr estimate on mp3s of real recordings, 0.9 kept 68-69 % of changed examples
+# named right and called 70-99 % of unchanged ones none, against 80-86 % and 39-60 %
+# without it (benchmarks/producer.py --format mp3; docs/estimate.md, "Lossy files"). An
+# effect's own check can say nothing on an exact file too: a limiter's gentle compression
+# holds no peak at its ceiling (``gentle_peak_db``). There the network named 33 such wets
+# rightly and 26 wrongly, and above 0.9, 9 and none (benchmarks/producer.py --peaks).
+CONFIDENCE = 0.9
+LOSSY, BEYOND_REACH = "lossy file", "beyond its check"  # why an answer was doubted
 
 
-def doubt_lossy(identification: dict[str, Any]) -> None:
-    """A network's answer on a lossy file less probable than :data:`LOSSY_CONFIDENCE`
-    becomes none (not a check's: a confirmed echo is as sure in an mp3); ``unsure``
-    keeps what was doubted, ``probability`` becomes none's."""
+def doubt(identification: dict[str, Any], why: str) -> None:
+    """A network's answer less probable than :data:`CONFIDENCE`, where ``why`` no check
+    could rule on it, becomes none; ``unsure`` keeps what was doubted and why,
+    ``probability`` becomes none's."""
     effect, probability = identification["effect"], identification["probability"]
-    if effect is None or probability >= LOSSY_CONFIDENCE:
+    if effect is None or probability >= CONFIDENCE:
         return
     identification["unsure"] = {
         "effect": effect,
         "probability": probability,
-        "needed": LOSSY_CONFIDENCE,
+        "needed": CONFIDENCE,
+        "why": why,
     }
     identification["effect"] = None
     identification["probability"] = identification["probabilities"].get(NONE, 0.0)
+
+
+def _beyond_reach(identification: dict[str, Any], inputs: Inputs) -> bool:
+    """Whether the answer's own check said nothing because what it reads may not be in
+    this wet (:attr:`~fxregistry.estimation.evidence.Evidence.beyond_reach`)."""
+    effect = identification["effect"]
+    if effect is None or effect not in registry.effect_names():
+        return False
+    found = inputs.evidence(registry.get_effect(effect), _check_clip())
+    return found is not None and found.beyond_reach
 
 
 def estimate_with_defaults(
@@ -205,8 +227,11 @@ def estimate_with_defaults(
         identification["identified_by"] = identifier.name
         if dry_path is None:
             _weigh_evidence(identification, inputs)
-            if lossy and identification["identified_by"] == identifier.name:
-                doubt_lossy(identification)
+            if identification["identified_by"] == identifier.name:  # the network decided
+                if lossy:
+                    doubt(identification, LOSSY)
+                elif _beyond_reach(identification, inputs):
+                    doubt(identification, BEYOND_REACH)
         elif refine:
             _weigh_synthesis(identification, inputs, estimators)
         used.append(identifier.name)

@@ -25,8 +25,10 @@ never names an effect:
   :data:`HELD_PEAKS` or more exactly at the wet's own peak confirm it too,
   unless the wet has few levels (a coarse quantizer's output repeats each).
   Music has its peak sample once or twice (benchmarks/producer.py
-  ``--normalize``). Fewer *refute* it (no limiting was done, so at most a
-  gain change or a gentler compression).
+  ``--normalize``). None *refutes* it (no limiting was done, so at most a
+  gain change), unless the effect declares ``gentle_peak_db`` and the wet
+  peaks above it: a gentler compression that holds no peak may have been
+  done there, and the check says nothing.
 
 The fixed-point and echo checks also say which setting, when they find one.
 """
@@ -57,6 +59,8 @@ __all__ = [
 CONFIRMED, REFUTED = "confirmed", "refuted"
 HELD_PEAKS = 3  # samples at the ceiling that only limiting holds there
 AT_CEILING_DB = 0.01  # within this of the ceiling a sample is held there
+# A gentle change's quietest peak, read from a file: a 16-bit one rounds it by far less.
+GENTLE_MARGIN_DB = 0.05
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,9 @@ class Evidence:
     setting: dict[str, float] | None
     found: dict[str, Any] | None
     exact: bool = False  # an exact fixed point: a confirmation no chance can give
+    # Said nothing because what the check reads may not be in this wet though the effect
+    # was applied (a gentle compression holds no peak): the network's word alone is weak.
+    beyond_reach: bool = False
 
 
 def check_of(effect: Effect) -> str | None:
@@ -157,7 +164,13 @@ def _check(
             # A coarse quantizer's output repeats each of its few levels, its peak too.
             if at_peak >= HELD_PEAKS and np.unique(magnitudes).size > MAX_LEVELS:
                 level, held = peak, at_peak
-        verdict = CONFIRMED if held >= HELD_PEAKS else REFUTED if held == 0 else None
         level_db = 20 * np.log10(max(level, 1e-12))
-        return Evidence("held_peaks", verdict, None, {"samples": held, "level_db": level_db})
+        verdict = CONFIRMED if held >= HELD_PEAKS else REFUTED if held == 0 else None
+        found = {"samples": held, "level_db": level_db}
+        gentle = effect.gentle_peak_db
+        if verdict == REFUTED and gentle is not None:
+            peak_db = 20 * np.log10(max(float(magnitudes.max()), 1e-12))
+            if peak_db >= gentle - GENTLE_MARGIN_DB:
+                return Evidence("held_peaks", None, None, found, beyond_reach=True)
+        return Evidence("held_peaks", verdict, None, found)
     return None

@@ -162,7 +162,13 @@ class Effect:
     that holds its output's peaks at one level whenever it limits them (a
     brick-wall limiting made up to full scale: 1.0): a limited wet has many
     samples at that level, audio the effect never limited one at most
-    (:mod:`fxregistry.estimation.evidence`). ``features`` are the feature
+    (:mod:`fxregistry.estimation.evidence`). ``gentle_peak_db`` is set for an
+    effect with a ``ceiling`` that can also change audio without reaching it
+    (a compressor stage before the limiting one): the quietest
+    peak, in dBFS, such a gentler change leaves. A wet with no peak held that
+    peaks below it was not processed; one that peaks above may have been,
+    and the check then says nothing. None: every change the effect makes
+    holds peaks at the ceiling. ``features`` are the feature
     kinds its estimators hear best, measured (docs/real-audio.md): ``fxr
     build --effect NAME`` stores them unless ``--features`` says otherwise,
     and ``fxr fit`` trains on the first unless told.
@@ -181,6 +187,7 @@ class Effect:
     linear: bool = False
     ceiling: float | None = None
     features: tuple[str, ...] = ("mel",)
+    gentle_peak_db: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "parameters", tuple(self.parameters))
@@ -196,6 +203,11 @@ class Effect:
             raise ValueError(f"effect {self.name!r}: projection must be above 0 or None")
         if self.ceiling is not None and not self.ceiling > 0:
             raise ValueError(f"effect {self.name!r}: ceiling must be above 0 or None")
+        gentle = self.gentle_peak_db
+        if gentle is not None and (self.ceiling is None or not gentle < 0):
+            raise ValueError(
+                f"effect {self.name!r}: gentle_peak_db needs a ceiling and must be below 0 dBFS"
+            )
         object.__setattr__(self, "features", tuple(self.features))
         unknown = [k for k in self.features if k not in KINDS]
         if not self.features or unknown:
@@ -240,6 +252,7 @@ class Effect:
             bool(spec.get("linear", False)),
             spec.get("ceiling"),
             tuple(spec.get("features", ("mel",))),
+            spec.get("gentle_peak_db"),
         )
 
     def __reduce__(self):
@@ -247,7 +260,7 @@ class Effect:
         identity = None if self.identity is None else dict(self.identity)
         fields = (self.name, self.description, self.parameters, self.render, dict(self.fixed))
         checks = (self.projection, self.linear, self.ceiling)
-        return (type(self), (*fields, identity, *checks, self.features))
+        return (type(self), (*fields, identity, *checks, self.features, self.gentle_peak_db))
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -340,4 +353,5 @@ class Effect:
             "linear": self.linear,
             "ceiling": self.ceiling,
             "features": list(self.features),
+            "gentle_peak_db": self.gentle_peak_db,
         }
