@@ -240,6 +240,11 @@ def test_an_effect_the_network_alone_names_where_no_check_could_rule_must_be_pro
         sure = answer(CONFIDENCE)
         doubt(sure, why)
         assert sure == answer(CONFIDENCE)
+    # Weighed by the probability given (the network's own, before the checks struck
+    # other effects off), not the answer's renormalized one.
+    named = answer(CONFIDENCE)
+    doubt(named, BEYOND_REACH, CONFIDENCE - 0.2)
+    assert named["effect"] is None and named["unsure"]["probability"] == CONFIDENCE - 0.2
 
 
 GENTLE = [n for n in registry.effect_names() if registry.get_effect(n).gentle_peak_db]

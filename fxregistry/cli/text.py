@@ -245,13 +245,15 @@ def format_estimate(result: dict[str, Any], truth: Sequence[tuple[str, float]] =
         said = result["effect"] or "no effect"
         said = f"{said} (probability {result['probability']:.2f})"
         if "unsure" in result:  # a doubted answer (estimation.defaults.doubt)
+            from fxregistry.estimation.defaults import LOSSY
+
             unsure = result["unsure"]
             said = (
                 f"no effect named: {unsure['effect']} at probability {unsure['probability']:.2f}"
                 f" is below the {unsure['needed']:.2f} needed where "
                 + (
                     "a lossy file hides the checks"
-                    if unsure.get("why") == "lossy file"
+                    if unsure.get("why") == LOSSY
                     else f"the {unsure['effect']}'s check cannot tell"
                 )
             )

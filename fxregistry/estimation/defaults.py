@@ -169,17 +169,21 @@ def _weigh_evidence(identification: dict[str, Any], inputs: Inputs) -> None:
 # named right and called 70-99 % of unchanged ones none, against 80-86 % and 39-60 %
 # without it (benchmarks/producer.py --format mp3; docs/estimate.md, "Lossy files"). An
 # effect's own check can say nothing on an exact file too: a limiter's gentle compression
-# holds no peak at its ceiling (``gentle_peak_db``). There the network named 33 such wets
-# rightly and 26 wrongly, and above 0.9, 9 and none (benchmarks/producer.py --peaks).
+# holds no peak at its ceiling (``gentle_peak_db``). There, at the issue's levels, the
+# network alone named 6-9 more limited clips per group and called 0-13 unchanged ones
+# limiter; doubted on its own probability, 0-3 more and none, at the recordings' own
+# levels too (producer.py --peaks; docs/estimate.md, "At the issue's levels").
 CONFIDENCE = 0.9
 LOSSY, BEYOND_REACH = "lossy file", "beyond its check"  # why an answer was doubted
 
 
-def doubt(identification: dict[str, Any], why: str) -> None:
-    """A network's answer less probable than :data:`CONFIDENCE`, where ``why`` no check
-    could rule on it, becomes none; ``unsure`` keeps what was doubted and why,
-    ``probability`` becomes none's."""
-    effect, probability = identification["effect"], identification["probability"]
+def doubt(identification: dict[str, Any], why: str, probability: float | None = None) -> None:
+    """A network's answer less probable than :data:`CONFIDENCE` (its ``probability``, or
+    the one given), where ``why`` no check could rule on it, becomes none; ``unsure``
+    keeps what was doubted and why, ``probability`` becomes none's."""
+    effect = identification["effect"]
+    if probability is None:
+        probability = identification["probability"]
     if effect is None or probability >= CONFIDENCE:
         return
     identification["unsure"] = {
@@ -231,7 +235,10 @@ def estimate_with_defaults(
                 if lossy:
                     doubt(identification, LOSSY)
                 elif _beyond_reach(identification, inputs):
-                    doubt(identification, BEYOND_REACH)
+                    # As sure as the network was before the checks struck others off: they
+                    # ruled out those, not none, which is what this answer competes with.
+                    named = identification["network_probabilities"][identification["effect"]]
+                    doubt(identification, BEYOND_REACH, named)
         elif refine:
             _weigh_synthesis(identification, inputs, estimators)
         used.append(identifier.name)
