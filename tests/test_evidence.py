@@ -87,6 +87,8 @@ def test_echoes_between_two_settings_are_not_refuted(name, guitar):
     between = {k: (a[k] + b[k]) / 2 for k in a}
     evidence = blind_evidence(effect, effect(guitar, SAMPLE_RATE, **between))
     assert evidence.verdict != REFUTED, evidence
+    # Nor confirmed: whether it was the effect is then the network's call, doubted.
+    assert evidence.verdict == CONFIRMED or evidence.beyond_reach, evidence
 
 
 def test_an_effect_that_declares_no_check_gives_no_evidence(guitar):

@@ -14,7 +14,8 @@
    trained on lossy files answers. An effect the network alone names below
    :data:`CONFIDENCE` where no check could rule on it is doubted into none
    (``unsure``): on a lossy file, or where the effect's own check said
-   nothing for want of what it reads (a gentle compression holds no peak).
+   nothing for want of what it reads (a gentle compression holds no peak;
+   echoes at no grid setting may be music that repeats).
 2. Which settings: the effect's own estimator, paired when the dry audio is
    given and one is installed, else blind (``--refine`` still uses the dry).
    It runs as ``fxr estimate RUN WET`` would with its model file.

@@ -151,9 +151,11 @@ def _check(
             return None
         if confirms(found):
             return Evidence("echoes", CONFIRMED, found["setting"], found)
-        # Echoes between the grid's settings: the effect's, but at no setting it can name.
-        verdict = REFUTED if found["peak"] < TRAIN_SCORE else None
-        return Evidence("echoes", verdict, None, found)
+        if found["peak"] < TRAIN_SCORE:
+            return Evidence("echoes", REFUTED, None, found)
+        # A train of echoes at no grid setting: a delay between two, or music that repeats
+        # (a walking bass line), which the check cannot tell apart.
+        return Evidence("echoes", None, None, found, beyond_reach=True)
     if effect.ceiling is not None:
         magnitudes = np.abs(wet)
         level = effect.ceiling
