@@ -169,11 +169,11 @@ def _weigh_evidence(identification: dict[str, Any], inputs: Inputs) -> None:
 # through fxr estimate on mp3s of real recordings, 0.9 kept 68-69 % of changed examples
 # named right and called 70-99 % of unchanged ones none, against 80-86 % and 39-60 %
 # without it (benchmarks/producer.py --format mp3; docs/estimate.md, "Lossy files"). An
-# effect's own check can say nothing on an exact file too: a limiter's gentle compression
-# holds no peak at its ceiling (``gentle_peak_db``). There, at the issue's levels, the
-# network alone named 6-9 more limited clips per group and called 0-13 unchanged ones
-# limiter; doubted on its own probability, 0-3 more and none, at the recordings' own
-# levels too (producer.py --peaks; docs/estimate.md, "At the issue's levels").
+# effect's own check can say nothing on an exact file too: a gentle compression holds no
+# peak at the ceiling (``gentle_peak_db``). There, at the issue's levels, the network
+# alone named 6-9 more such changes per group and called 0-13 unchanged clips changed;
+# doubted on its own probability, 0-3 more and none, at the recordings' own levels too
+# (producer.py --peaks; docs/estimate.md, "At the issue's levels").
 CONFIDENCE = 0.9
 LOSSY, BEYOND_REACH = "lossy file", "beyond its check"  # why an answer was doubted
 

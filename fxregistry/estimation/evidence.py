@@ -153,8 +153,8 @@ def _check(
             return Evidence("echoes", CONFIRMED, found["setting"], found)
         if found["peak"] < TRAIN_SCORE:
             return Evidence("echoes", REFUTED, None, found)
-        # A train of echoes at no grid setting: a delay between two, or music that repeats
-        # (a walking bass line), which the check cannot tell apart.
+        # A train of echoes at no grid setting: the effect between two settings, or music
+        # that repeats (a walking bass line), which the check cannot tell apart.
         return Evidence("echoes", None, None, found, beyond_reach=True)
     if effect.ceiling is not None:
         magnitudes = np.abs(wet)
