@@ -64,6 +64,8 @@ from report import log, save, update_section
 
 from fxregistry import registry
 from fxregistry.audio.io import SAMPLE_RATE, resample, write_audio
+from fxregistry.dataset.config import parse_level
+from fxregistry.errors import FxrError
 from fxregistry.estimation.defaults import estimate_with_defaults, installed_estimators
 from fxregistry.estimation.estimate import SILENCE_DB
 from fxregistry.estimation.search import closest_grid_settings
@@ -248,6 +250,11 @@ def main() -> None:
     parser.add_argument("--kbps", type=int, help="an mp3's bitrate (pedalboard's default: 320)")
     parser.add_argument("--tag")
     args = parser.parse_args()
+    # Checked as `fxr build --level random:LOW:HIGH` checks its range, before any work.
+    try:
+        peaks = parse_level(f"random:{args.peaks}")[1:] if args.peaks else None
+    except FxrError:
+        parser.error(f"--peaks must be LOW:HIGH dBFS with LOW <= HIGH, got {args.peaks!r}")
     started = time.perf_counter()
     effects = sorted({e.effect for e in installed_estimators() if e.effect and not e.needs_dry})
     rows = {}
@@ -257,7 +264,7 @@ def main() -> None:
             if args.recorded:
                 clips = recordings(clips)
             if args.peaks:
-                clips = at_peaks(clips, *(float(v) for v in args.peaks.split(":")))
+                clips = at_peaks(clips, *peaks)
             if args.stereo:
                 clips = stereo_mixes(clips)
             clips = resample(clips, SAMPLE_RATE, args.rate)

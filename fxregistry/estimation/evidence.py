@@ -158,10 +158,10 @@ def _check(
         return Evidence("echoes", None, None, found, beyond_reach=True)
     if effect.ceiling is not None:
         magnitudes = np.abs(wet)
+        peak = float(magnitudes.max())
         level = effect.ceiling
         held = int(np.sum(magnitudes >= level * 10 ** (-AT_CEILING_DB / 20)))
         if held == 0:  # turned down after the effect, or never limited
-            peak = float(magnitudes.max())
             at_peak = int(np.sum(magnitudes == peak))
             # A coarse quantizer's output repeats each of its few levels, its peak too.
             if at_peak >= HELD_PEAKS and np.unique(magnitudes).size > MAX_LEVELS:
@@ -171,8 +171,7 @@ def _check(
         found = {"samples": held, "level_db": level_db}
         gentle = effect.gentle_peak_db
         if verdict == REFUTED and gentle is not None:
-            peak_db = 20 * np.log10(max(float(magnitudes.max()), 1e-12))
-            if peak_db >= gentle - GENTLE_MARGIN_DB:
+            if 20 * np.log10(max(peak, 1e-12)) >= gentle - GENTLE_MARGIN_DB:
                 return Evidence("held_peaks", None, None, found, beyond_reach=True)
         return Evidence("held_peaks", verdict, None, found)
     return None
