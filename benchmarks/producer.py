@@ -57,6 +57,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+import pedalboard
 import torch
 from blind_checks import clips_of, examples
 from real_audio import add_corpus_options, all_groups, corpus_command
@@ -64,6 +65,7 @@ from report import log, save, update_section
 
 from fxregistry import registry
 from fxregistry.audio.io import SAMPLE_RATE, resample, write_audio
+from fxregistry.dataset.clips import level_clip
 from fxregistry.dataset.config import parse_level
 from fxregistry.errors import FxrError
 from fxregistry.estimation.defaults import estimate_with_defaults, installed_estimators
@@ -152,11 +154,10 @@ def least_mae(effect, tied: list[dict[str, float]]) -> float:
 
 
 def at_peaks(clips: np.ndarray, low: float, high: float, seed: int = 0) -> np.ndarray:
-    """Each clip turned to a peak drawn uniformly in ``low`` … ``high`` dBFS."""
-    peaks = 10 ** (np.random.default_rng(seed).uniform(low, high, len(clips)) / 20)
-    now = np.abs(clips).reshape(len(clips), -1).max(axis=1)
-    scale = peaks / np.maximum(now, 1e-12)
-    return (clips * scale.reshape(-1, *([1] * (clips.ndim - 1)))).astype(np.float32)
+    """Each clip turned to a peak drawn uniformly in ``low`` … ``high`` dBFS, as
+    ``fxr build --level random:LOW:HIGH`` draws it (clip ``i`` as recording ``i``'s first)."""
+    policy = ("random", low, high)
+    return np.stack([level_clip(c, policy, seed, i, 0)[1] for i, c in enumerate(clips)])
 
 
 def recordings(clips: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -181,9 +182,8 @@ def recordings(clips: np.ndarray, seed: int = 0) -> np.ndarray:
         for _ in range(rng.integers(3, 7)):
             lag = int(rng.uniform(0.002, 0.025) * SAMPLE_RATE)
             response[lag] += rng.choice([-1, 1]) * 10 ** (rng.uniform(-14, -6) / 20)
-        size = clip.size + response.size
-        room = np.fft.irfft(np.fft.rfft(clip, size) * np.fft.rfft(response, size), size)
-        room = room[: clip.size]
+        convolve = pedalboard.Convolution(response.astype(np.float32), sample_rate=SAMPLE_RATE)
+        room = convolve(clip.astype(np.float32), SAMPLE_RATE)
         peak = np.abs(clip).max()
         room *= peak / max(np.abs(room).max(), 1e-12)
         seconds = np.arange(clip.size) / SAMPLE_RATE
