@@ -33,13 +33,12 @@ from real_audio import add_corpus_options, all_groups, corpus_command
 from report import log, save, update_section
 
 from fxregistry import registry
-from fxregistry.audio.features import spectrogram
+from fxregistry.audio.features import mere_gain_change, spectrogram
 from fxregistry.audio.io import AUDIO_SUFFIXES, SAMPLE_RATE, read_audio, rms_db
 from fxregistry.estimation.defaults import installed_estimators, pick_estimator
 from fxregistry.estimation.evidence import REFUTED, blind_evidence, check_of
 from fxregistry.estimation.fixed_point import EXACT, fixed_point_setting, moves, strength
 from fxregistry.estimation.models import Predictor, load_predictor
-from fxregistry.estimation.synthesis import mere_gain_change
 
 CLIP = 2 * SAMPLE_RATE
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "results.md"

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from fxregistry import registry
-from fxregistry.audio.features import spectral_distance
+from fxregistry.audio.features import mere_gain_change, spectral_distance
 from fxregistry.audio.io import SAMPLE_RATE, rms_db, write_audio
 from fxregistry.cli.text import format_estimate
 from fxregistry.dataset.build import build
@@ -36,7 +36,6 @@ from fxregistry.dataset.config import DEFAULT_SOURCE, BuildConfig
 from fxregistry.dataset.header import describe
 from fxregistry.errors import FxrError
 from fxregistry.estimation.estimate import estimate
-from fxregistry.estimation.synthesis import mere_gain_change
 from fxregistry.evaluation.evaluate import evaluate
 from fxregistry.specs.effect import Effect
 from fxregistry.training.config import DEFAULT_MODEL, FitConfig

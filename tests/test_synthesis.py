@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from fxregistry import registry
+from fxregistry.audio.features import mere_gain_change
 from fxregistry.audio.io import SAMPLE_RATE, resample, word_step, write_audio
 from fxregistry.dataset.identification import NONE
 from fxregistry.estimation.estimate import read_inputs
@@ -21,7 +22,6 @@ from fxregistry.estimation.synthesis import (
     MATCH_DB,
     decide,
     identify_by_synthesis,
-    mere_gain_change,
     synthesis_fits,
 )
 

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from fxregistry.audio.features import distance_to, spectral_distance
+from fxregistry.audio.features import SAME_SAMPLES, distance_to, spectral_distance
 from fxregistry.audio.io import SAMPLE_RATE, rounding_noise, word_step
 from fxregistry.specs.effect import Effect
 
@@ -55,7 +55,6 @@ __all__ = [
 ]
 
 EXACT = 0.01  # a projection declared this tight or tighter is exact, sample for sample
-SAME_SAMPLES = 1e-6  # relative to the peak: float32 rounding, nothing more
 TIE = 0.005  # spectral distances this close to the least count as tied
 PROBE_SECONDS = 1.0
 MAX_SETTINGS = 64  # grids larger than this are not searched exhaustively

@@ -35,9 +35,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from fxregistry.audio.features import at_best_gain, mere_gain_change
 from fxregistry.audio.io import SAMPLE_RATE
 from fxregistry.dataset.identification import NONE
-from fxregistry.estimation.fixed_point import SAME_SAMPLES, coarser_than_word, exact_projection
+from fxregistry.estimation.fixed_point import coarser_than_word, exact_projection
 from fxregistry.specs.effect import Effect
 
 __all__ = [
@@ -45,7 +46,6 @@ __all__ = [
     "MATCH_DB",
     "decide",
     "identify_by_synthesis",
-    "mere_gain_change",
     "synthesis_fits",
 ]
 
@@ -65,28 +65,6 @@ def fit_db(render: np.ndarray, wet: np.ndarray) -> float:
     return 10.0 * np.log10(energy / residual)
 
 
-def _at_best_gain(dry: np.ndarray, wet: np.ndarray) -> np.ndarray:
-    """The dry (float64) scaled by the gain that brings it closest to ``wet``."""
-    dry64 = np.asarray(dry, np.float64)
-    # vdot: over every sample of every channel.
-    return dry64 * (float(np.vdot(dry64, wet) / max(float(np.vdot(dry64, dry64)), 1e-30)))
-
-
-def mere_gain_change(dry: np.ndarray, wet: np.ndarray) -> bool:
-    """Is ``wet`` the dry at another level, sample for sample (float32 rounding aside)?
-
-    Measured once on benchmarks/producer.py's corpus clips: a dynamics effect that
-    never reached its threshold moves no sample by more than 6e-8 of the peak
-    beyond its gain; a 15-bit quantization moves samples by 1e-5 of it or more,
-    and a dynamics effect that caught a few peaks by 8 %.
-    """
-    wet64 = np.asarray(wet, np.float64)
-    if not wet64.any():  # silenced (a coarse quantizer's output of quiet audio): a change
-        return not np.any(dry)
-    moved = float(np.abs(wet64 - _at_best_gain(dry, wet64)).max())
-    return moved <= SAME_SAMPLES * float(np.abs(wet64).max())
-
-
 def synthesis_fits(
     dry: np.ndarray,
     wet: np.ndarray,
@@ -99,7 +77,7 @@ def synthesis_fits(
     The renders are at ``sample_rate``, the files'. ``word``: the step of the dry
     file's word length (:func:`~fxregistry.audio.io.word_step`), 0 for floats.
     """
-    fits = {NONE: fit_db(_at_best_gain(dry, wet), wet)}
+    fits = {NONE: fit_db(at_best_gain(dry, wet), wet)}
     for name, effect in effects.items():
         fitted = (
             _render_fit(effect, dry, wet, s, sample_rate, word) for s in effect.changing_grid()
