@@ -143,9 +143,10 @@ def test_identity_settings_in_the_paper_grid_are_unchanged(tmp_path):
     assert not changed[delay_off | sixteen_bits].any()
 
 
-def test_what_changed_does_not_depend_on_the_features_stored(tmp_path):
-    # A gain slides sample levels along their bins: the levels kind cannot tell a mere
-    # gain change, so the label is taken from a spectrogram whatever the file stores.
+def test_what_changed_is_judged_in_what_the_file_stores(tmp_path):
+    # A gain slides sample levels along their bins, so a file of levels alone judges a
+    # change on the samples themselves (a mere gain change is none, as issue 14 counts it);
+    # they show every change a Mel band does, and compressions too gentle to move one.
     changed = {}
     for kinds in [("mel",), ("levels",)]:
         path = tmp_path / f"{kinds[0]}.h5"
@@ -155,8 +156,31 @@ def test_what_changed_does_not_depend_on_the_features_stored(tmp_path):
         build(config, path, workers=1)
         with h5py.File(path) as f:
             changed[kinds] = f["examples/changed"][:].astype(bool)
+            effect = f["examples/effect"][:]
     assert changed[("mel",)].any() and not changed[("mel",)].all()
-    np.testing.assert_array_equal(changed[("levels",)], changed[("mel",)])
+    assert (changed[("levels",)] >= changed[("mel",)]).all()
+    assert not changed[("levels",)][effect == -1].any()
+
+
+@pytest.mark.parametrize("name", registry.effect_names())
+def test_one_effect_with_identify_trains_a_detector_of_it(name, tmp_path):
+    # --identify labels one effect's file as a file over several is labelled: each clip
+    # untouched first, then the effect's settings; the classes are none and the effect.
+    path = tmp_path / "detect.h5"
+    config = BuildConfig(
+        effect=name, source="synth:2", clip_seconds=0.5, max_clips=2, identify=True
+    )
+    build(config, path, workers=1)
+    header = read_header(path)
+    assert header.classes == (NONE, name)
+    settings = len(registry.get_effect(name).grid())
+    with h5py.File(path) as f:
+        effect, clip = f["examples/effect"][:], f["examples/clip"][:]
+        changed = f["examples/changed"][:].astype(bool)
+    for c in np.unique(clip):
+        assert effect[clip == c].tolist() == [-1] + [0] * settings
+    assert not changed[effect == -1].any()
+    assert describe(path)["class_examples"][NONE] >= len(np.unique(clip))
 
 
 def test_fit_on_several_effects_trains_a_model_with_one_output_per_class(

@@ -124,7 +124,12 @@ def build(
 def _examples_per_clip(config: BuildConfig, effects: Sequence[Effect]) -> int:
     random = parse_grid(config.grid)
     settings = sum(random or len(effect.grid()) for effect in effects)
-    return settings + (1 if len(effects) > 1 else 0)  # several: the untouched clip too
+    return settings + (1 if labelled(config, effects) else 0)  # the untouched clip too
+
+
+def labelled(config: BuildConfig, effects: Sequence[Effect]) -> bool:
+    """Whether the file trains identification: several effects, or one with ``--identify``."""
+    return len(effects) > 1 or config.identify
 
 
 def features_of(config: BuildConfig, effects: Sequence[Effect]) -> tuple[str, ...]:
@@ -143,7 +148,7 @@ def _header(config: BuildConfig, effects: Sequence[Effect], clips: ClipTable) ->
     return DatasetHeader(
         effect=",".join(e.name for e in effects),
         effect_spec=composite_spec(effects) if several else effects[0].as_dict(),
-        effects=tuple(e.as_dict() for e in effects) if several else None,
+        effects=tuple(e.as_dict() for e in effects) if labelled(config, effects) else None,
         features={kind: FeatureConfig(kind=kind) for kind in features_of(config, effects)},
         source=config.source,
         seed=config.seed,
@@ -182,6 +187,7 @@ def _render_job(
         compress=config.compress,
         residual=config.residual,
         deliver=config.deliver,
+        identification=labelled(config, effects),
     )
 
 

@@ -196,6 +196,17 @@ class BuildConfig:
     keep_audio: bool = field(
         default=False, metadata={"help": "Also store the dry and wet clip audio (float32)."}
     )
+    # One effect's file labelled as a file over several is (each clip untouched too, each
+    # example none or the effect): it trains a detector of the effect, a model that hears
+    # what its blind check cannot (docs/estimate.md, "Detectors").
+    identify: bool = field(
+        default=False,
+        metadata={
+            "help": "Label the examples for identification (the effect, or none) and add "
+            "each clip untouched, as several effects always are: one effect's file then "
+            "trains a detector of it."
+        },
+    )
     # Also the spectrograms of wet minus dry audio: what the effect added or removed.
     # On by default: it shows changes too small for the wet spectrogram (docs/training.md).
     residual: bool = field(
@@ -248,6 +259,8 @@ class BuildConfig:
         if isinstance(self.deliver, str):  # BuildConfig(deliver="16bit:0.5"), a recipe's
             object.__setattr__(self, "deliver", parse_deliver(self.deliver))
         object.__setattr__(self, "deliver", tuple((k, float(v)) for k, v in self.deliver))
+        if isinstance(self.features, str):  # BuildConfig(features="levels"), a recipe's
+            object.__setattr__(self, "features", parse_features(self.features))
         parse_grid(self.grid)
         if self.shard is not None:
             k, n = self.shard

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fxregistry.audio.features import AUDIBLE_DB, FeatureConfig, gain_change_only, spectrogram
+from fxregistry.audio.features import (
+    AUDIBLE_DB,
+    FeatureConfig,
+    gain_change_only,
+    mere_gain_change,
+    spectrogram,
+)
 from fxregistry.audio.io import DELIVERIES, SAMPLE_RATE, as_delivered
 from fxregistry.dataset.clips import DELIVER_STREAM, clip_rng
 from fxregistry.dataset.identification import parameter_columns
@@ -53,11 +59,9 @@ class RenderJob:
     compress: bool
     residual: bool
     deliver: tuple[tuple[str, float], ...] = ()  # --deliver: (kind, share) of the wet clips
-
-    @property
-    def identification(self) -> bool:
-        """Several effects: every clip also gives an untouched example, all are labelled."""
-        return len(self.effects) > 1
+    # Several effects, or one with --identify: every clip also gives an untouched example,
+    # and each example is labelled with its effect or none.
+    identification: bool = False
 
     @property
     def parameters(self) -> int:
@@ -106,7 +110,7 @@ def examples_of_clip(job: RenderJob, rng: np.random.Generator) -> list[tuple[int
     """``(effect index, setting)`` of each example of one clip, in file order.
 
     One effect: its settings, as a single-effect file has always had them.
-    Several: the untouched clip first (index -1), then each effect's settings.
+    Identification: the untouched clip first (index -1), then each effect's settings.
     """
     examples = [(-1, {})] if job.identification else []
     for index, effect in enumerate(job.effects):
@@ -223,10 +227,13 @@ def render_block(task: _Block) -> RenderResult:
         # gain moves every spectrogram band alike, but slides the levels along their bins.
         k = next((k for k, c in enumerate(job.features) if c.kind != "levels"), None)
         if k is None:
-            wet_db, dry_db = spectrogram(wet_audio[rendered]), spectrogram(dry)
+            # Levels alone show each sample's level: a compression too gentle to move a Mel
+            # band by 0.1 dB still bends them (a detector of it learns from these files).
+            for row in np.flatnonzero(rendered):
+                changed[row] = not mere_gain_change(dry[clip_of[row]], wet_audio[row])
         else:
             wet_db, dry_db = wet_features[k][rendered], dry_features[k]
-        changed[rendered] = ~gain_change_only(wet_db, dry_db[clip_of[rendered]])
+            changed[rendered] = ~gain_change_only(wet_db, dry_db[clip_of[rendered]])
     # Delivered after the effect's labels are drawn; a change the delivery buries is
     # then labelled none (shown_by_file).
     how = _delivered(job, task.keys, clip_of)
