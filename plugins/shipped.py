@@ -43,7 +43,6 @@ def register_estimators(register):
                 path=path,
                 description=entry.get("description", ""),
                 lossy=entry.get("lossy", False),
-                detects=entry.get("detects", False),
                 manifest={**shared, **entry},
             )
         )

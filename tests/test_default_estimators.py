@@ -19,7 +19,6 @@ import pytest
 from click.testing import CliRunner
 
 import fxregistry
-import fxregistry.estimation.defaults as defaults
 from fxregistry import registry
 from fxregistry.audio.io import write_audio
 from fxregistry.cli.main import cli
@@ -30,7 +29,6 @@ from fxregistry.estimation.defaults import (
     BEYOND_REACH,
     CONFIDENCE,
     LOSSY,
-    _ask_detectors,
     _beyond_reach,
     doubt,
     estimate_with_defaults,
@@ -65,8 +63,6 @@ def test_every_estimators_file_says_what_its_spec_says(name):
         assert "mp3" not in delivered
     if estimator.identifies:
         assert card.classes is not None and card.classes[0] == NONE
-    elif estimator.detects:
-        assert tuple(card.classes) == (NONE, estimator.effect)
     else:
         assert card.classes is None and card.effect.name == estimator.effect
 
@@ -265,48 +261,8 @@ def test_a_wet_its_check_cannot_rule_on_leaves_the_network_in_doubt(name, guitar
         music = (guitar / np.abs(guitar).max() * level).astype(np.float32)
         path = write_audio(tmp_path / "wet.wav", music, SAMPLE_RATE)
         inputs = read_inputs(path)
-        assert _beyond_reach(name, inputs) == beyond, offset_db
-        assert not _beyond_reach(None, inputs)
-
-
-@pytest.mark.parametrize("name", GENTLE)
-def test_a_detector_decides_only_what_its_effects_check_could_not(
-    name, guitar, tmp_path, monkeypatch
-):
-    # A blind answer of none is put to a detector of an effect whose check could not rule
-    # on this wet (above its gentle peak), and it names its effect if CONFIDENCE sure.
-    # The network's word is given here; the shipped detector is tested on real renders.
-    detector = Estimator(f"{name}-detect", name, "wet", "unused.onnx", detects=True)
-    heard = {}
-    monkeypatch.setattr(
-        defaults, "estimate", lambda *args, **kwargs: {"probabilities": dict(heard)}
-    )
-    effect = registry.get_effect(name)
-    for offset_db, beyond in ((1.0, True), (-1.0, False)):
-        level = 10 ** ((effect.gentle_peak_db + offset_db) / 20)
-        music = (guitar / np.abs(guitar).max() * level).astype(np.float32)
-        inputs = read_inputs(write_audio(tmp_path / "wet.wav", music, SAMPLE_RATE))
-        for probability in (CONFIDENCE, CONFIDENCE - 0.01):
-            heard.update({name: probability, NONE: 1 - probability})
-            answer = {"effect": None, "probability": 0.7, "probabilities": {NONE: 0.7, name: 0.3}}
-            asked = _ask_detectors(answer, inputs, [detector], "cpu")
-            assert asked == ([detector.name] if beyond else [])
-            if beyond and probability >= CONFIDENCE:
-                assert (answer["effect"], answer["identified_by"]) == (name, detector.name)
-                assert answer["probabilities"] == {name: probability, NONE: 1 - probability}
-            else:
-                assert answer["effect"] is None and "identified_by" not in answer
-            assert answer.get("detectors", {}) == ({detector.name: probability} if beyond else {})
-
-
-def test_a_detector_says_whether_its_effect_is_there_never_which_settings():
-    detector = Estimator("x-detect", "delay", "wet", "x.onnx", detects=True)
-    setter = Estimator("x-delay", "delay", "wet", "y.onnx")
-    assert (detector.task, setter.task) == ("detect", "parameters")
-    assert pick_estimator([detector, setter], "delay", paired=False) is setter
-    assert pick_estimator([detector], "delay", paired=False) is None
-    with pytest.raises(ValueError, match="detect"):
-        Estimator("x", None, "wet", "x.onnx", detects=True)
+        assert _beyond_reach({"effect": name}, inputs) == beyond, offset_db
+        assert not _beyond_reach({"effect": None}, inputs)
 
 
 def test_an_estimator_takes_only_an_input_fxr_knows():
@@ -321,7 +277,6 @@ PLUGIN = """
 from pathlib import Path
 
 import fxregistry
-import fxregistry.estimation.defaults as defaults
 from fxregistry import Estimator
 
 HERE = Path(__file__).parent

@@ -97,11 +97,7 @@ def model_rows(reg: Registration) -> list[list[str]]:
 
 def estimator_rows(reg: Registration) -> list[list[str]]:
     estimator = reg.item
-    estimates = {
-        "identify": "which effect",
-        "detect": f"whether {estimator.effect}",
-        "parameters": f"{estimator.effect} settings",
-    }[estimator.task]
+    estimates = "which effect" if estimator.identifies else f"{estimator.effect} settings"
     measured = estimator.manifest.get("measured", {}).get("summary", "")
     heard = f"{estimator.input} (lossy files)" if estimator.lossy else estimator.input
     return [[reg.name, reg.provider, estimates, heard, measured]]

@@ -15,10 +15,7 @@
    :data:`CONFIDENCE` where no check could rule on it is doubted into none
    (``unsure``): on a lossy file, or where the effect's own check said
    nothing for want of what it reads (a gentle compression holds no peak;
-   echoes at no grid setting may be music that repeats). Where the answer
-   is then none and an installed *detector*'s effect is one its check
-   could not rule on, the detector decides: its effect, if it is at least
-   :data:`CONFIDENCE` sure (``detectors`` shows what each said).
+   echoes at no grid setting may be music that repeats).
 2. Which settings: the effect's own estimator, paired when the dry audio is
    given and one is installed, else blind (``--refine`` still uses the dry).
    It runs as ``fxr estimate RUN WET`` would with its model file.
@@ -66,10 +63,7 @@ def pick_estimator(
     usable = [
         e
         for e in estimators
-        if e.effect == effect
-        and not e.detects
-        and (paired or not e.needs_dry)
-        and (lossy or not e.lossy)
+        if e.effect == effect and (paired or not e.needs_dry) and (lossy or not e.lossy)
     ]
     usable.sort(key=lambda e: (e.needs_dry != paired, e.lossy != lossy, e.name))
     return usable[0] if usable else None
@@ -203,41 +197,14 @@ def doubt(identification: dict[str, Any], why: str, probability: float | None = 
     identification["probability"] = identification["probabilities"].get(NONE, 0.0)
 
 
-def _beyond_reach(effect: str | None, inputs: Inputs) -> bool:
-    """Whether ``effect``'s own check said nothing because what it reads may not be in
+def _beyond_reach(identification: dict[str, Any], inputs: Inputs) -> bool:
+    """Whether the answer's own check said nothing because what it reads may not be in
     this wet (:attr:`~fxregistry.estimation.evidence.Evidence.beyond_reach`)."""
+    effect = identification["effect"]
     if effect is None or effect not in registry.effect_names():
         return False
     found = inputs.evidence(registry.get_effect(effect), _check_clip())
     return found is not None and found.beyond_reach
-
-
-def _ask_detectors(
-    identification: dict[str, Any], inputs: Inputs, estimators: list[Estimator], device: str
-) -> list[str]:
-    """A blind answer of none, put to the detectors of effects whose own check could not
-    rule on this wet; the first at least :data:`CONFIDENCE` sure of its effect names it.
-    The names of the detectors asked."""
-    asked = []
-    for detector in sorted(estimators, key=lambda e: e.name):
-        if not detector.detects or detector.needs_dry or detector.lossy:
-            continue
-        if not _beyond_reach(detector.effect, inputs):
-            continue
-        heard = estimate(detector.file(), inputs.wet_path, device=device, inputs=inputs)
-        probability = heard["probabilities"].get(detector.effect, 0.0)
-        asked.append(detector.name)
-        identification.setdefault("detectors", {})[detector.name] = probability
-        if probability >= CONFIDENCE:
-            said = {detector.effect: probability, NONE: 1.0 - probability}
-            others = {c: 0.0 for c in identification["probabilities"] if c not in said}
-            identification.pop("unsure", None)
-            identification["effect"] = detector.effect
-            identification["probability"] = probability
-            identification["probabilities"] = said | others
-            identification["identified_by"] = detector.name
-            break
-    return asked
 
 
 def estimate_with_defaults(
@@ -268,13 +235,11 @@ def estimate_with_defaults(
             if identification["identified_by"] == identifier.name:  # the network decided
                 if lossy:
                     doubt(identification, LOSSY)
-                elif _beyond_reach(identification["effect"], inputs):
+                elif _beyond_reach(identification, inputs):
                     # As sure as the network was before the checks struck others off: they
                     # ruled out those, not none, which is what this answer competes with.
                     named = identification["network_probabilities"][identification["effect"]]
                     doubt(identification, BEYOND_REACH, named)
-            if identification["effect"] is None and not lossy:
-                used += _ask_detectors(identification, inputs, estimators, device)
         elif refine:
             _weigh_synthesis(identification, inputs, estimators)
         used.append(identifier.name)
@@ -297,7 +262,7 @@ def estimate_with_defaults(
     if identification is not None:
         for key in ("probability", "probabilities", "identified_by"):
             result[key] = identification[key]
-        for key in ("network_probabilities", "evidence", "synthesis", "detectors"):
+        for key in ("network_probabilities", "evidence", "synthesis"):  # where they ran
             if key in identification:
                 result[key] = identification[key]
     return {**result, "estimators": used}

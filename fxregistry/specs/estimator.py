@@ -2,10 +2,7 @@
 
 ``fxr estimate WET`` (no run directory) answers with the registered
 estimators: first the one that identifies the effect, then the effect's own
-for its parameters. A *detector* (``detects``) says only whether its effect
-processed the audio, or none: it is asked where that effect's own blind
-check cannot rule (a gentle compression holds no peak at the ceiling) and
-the identifier did not name it. A plugin registers an :class:`Estimator` per model file,
+for its parameters. A plugin registers an :class:`Estimator` per model file,
 usually package data (``importlib.resources.files(__package__) / "x.onnx"``):
 a run's ``model.pt`` as ``fxr fit`` writes it, or its portable export
 (``fxr export``, served without torch). The spec says what the file
@@ -38,9 +35,7 @@ class Estimator:
     is picked for a lossy wet file before any other, and never for an exact
     one (whose band limit and noise floor a codec's would hide). ``manifest``
     says how it was made and what it measured (recipe, data, seed, commit,
-    accuracy), as ``fxr list-estimators --json`` shows it. ``detects``: it
-    tells ``effect`` from none (a model trained on ``fxr build --identify``),
-    rather than estimating its settings.
+    accuracy), as ``fxr list-estimators --json`` shows it.
     """
 
     name: str
@@ -49,28 +44,18 @@ class Estimator:
     path: Any  # str, os.PathLike or an importlib.resources Traversable
     description: str = ""
     manifest: Mapping[str, Any] = field(default_factory=dict)
-    lossy: bool = False  # after the rest: a plugin's positional manifest keeps its place
-    detects: bool = False
+    lossy: bool = False  # last: a plugin's positional manifest keeps its place
 
     def __post_init__(self) -> None:
         if self.input != WET and self.input not in PAIRED_INPUTS:
             known = ", ".join((WET, *PAIRED_INPUTS))
             raise ValueError(f"estimator {self.name!r}: input must be one of {known}")
-        if self.detects and self.effect is None:
-            raise ValueError(f"estimator {self.name!r}: a detector detects an effect; name it")
         object.__setattr__(self, "manifest", MappingProxyType(dict(self.manifest)))
 
     @property
     def identifies(self) -> bool:
         """Whether it says which effect processed the audio (rather than its settings)."""
         return self.effect is None
-
-    @property
-    def task(self) -> str:
-        """``identify`` (which effect), ``detect`` (this effect or none) or ``parameters``."""
-        if self.identifies:
-            return "identify"
-        return "detect" if self.detects else "parameters"
 
     @property
     def needs_dry(self) -> bool:
@@ -84,7 +69,7 @@ class Estimator:
         return {
             "name": self.name,
             "effect": self.effect,
-            "task": self.task,
+            "task": "identify" if self.identifies else "parameters",
             "input": self.input,
             "lossy": self.lossy,
             "path": self.file(),
