@@ -197,8 +197,8 @@ class BuildConfig:
         default=False, metadata={"help": "Also store the dry and wet clip audio (float32)."}
     )
     # One effect's file labelled as a file over several is (each clip untouched too, each
-    # example none or the effect): it trains a detector of the effect, a model that hears
-    # what its blind check cannot (docs/estimate.md, "Detectors").
+    # example none or the effect): it trains a detector of the effect, a model that might
+    # hear what its blind check cannot (benchmarks/gentle_compression.py measures some).
     identify: bool = field(
         default=False,
         metadata={
