@@ -15,6 +15,7 @@ import pytest
 
 from fxregistry import Effect, Parameter, registry
 from fxregistry.audio.io import resample, write_audio
+from fxregistry.estimation import echoes
 from fxregistry.estimation.echoes import (
     ECHO_SCORE,
     ECHO_SHARE,
@@ -76,6 +77,23 @@ def test_echoes_confirm_only_as_strong_as_an_echo_makes_them():
     assert not confirms(found)
     assert confirms({**found, "share": 0.1})
     assert not confirms({**found, "score": ECHO_SCORE - 1, "share": 0.5})
+
+
+@pytest.mark.parametrize("name", LINEAR)
+def test_the_matched_filters_kept_are_bounded(name, guitar, monkeypatch):
+    # One filter per setting and length, kept between estimates: a process that estimates
+    # files of ever new lengths keeps the latest few, and each is as computed afresh.
+    monkeypatch.setattr(echoes, "_cache", {})
+    monkeypatch.setattr(echoes, "_CACHE_SIZE", 3)
+    effect = registry.get_effect(name)
+    setting = effect.changing_grid()[-1]
+    for samples in range(12000, 12600, 100):  # longer than every grid delay
+        kept = echoes._echoes(effect, setting, samples)
+        assert len(echoes._cache) <= 3
+    echoes._cache.clear()
+    again = echoes._echoes(effect, setting, samples)
+    assert kept is not None and again is not None
+    np.testing.assert_array_equal(kept[0], again[0])
 
 
 @pytest.mark.parametrize("name", LINEAR)

@@ -82,7 +82,10 @@ def _cepstrum(audio: np.ndarray) -> np.ndarray:
 
 
 # (effect name, setting, samples) -> matched filter and its length: the same for every wet.
+# Bounded, the oldest dropped first: a process that estimates many files of many lengths
+# (a benchmark, a server) would otherwise keep a filter per length for good.
 _cache: dict[tuple[str, tuple, int], tuple[np.ndarray, float] | None] = {}
+_CACHE_SIZE = 256  # a few lengths of every setting of a grid as large as the delay's
 
 
 def _echoes(
@@ -92,6 +95,8 @@ def _echoes(
     length) and that cepstrum's length (its own match); None if it holds no echoes."""
     key = (effect.name, tuple(sorted(setting.items())), samples)
     if key not in _cache:
+        if len(_cache) >= _CACHE_SIZE:
+            del _cache[next(iter(_cache))]
         _cache[key] = _echoes_of(effect(_impulse(samples), SAMPLE_RATE, **setting))
     return _cache[key]
 
