@@ -155,6 +155,7 @@ TABLE: dict[str, list[Row]] = {
         Row("--effect delay --deliver mp3:2", 2, "--deliver mp3"),
         Row("--effect delay --keep-audio=yes", 2, "'--keep-audio' does not take a value"),
         Row("--effect delay --residual=yes", 2, "'--residual' does not take a value"),
+        Row("--effect delay --identify=yes", 2, "'--identify' does not take a value"),
         Row("--effect delay --split 80/20", 2, "--split '80/20'"),
         Row("--effect delay --split nan/10/10", 2, "--split 'nan/10/10'"),
         Row("--effect delay --split-by player2", 2, "'--split-by'"),

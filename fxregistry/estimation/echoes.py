@@ -85,7 +85,7 @@ def _cepstrum(audio: np.ndarray) -> np.ndarray:
 # Bounded, the oldest dropped first: a process that estimates many files of many lengths
 # (a benchmark, a server) would otherwise keep a filter per length for good.
 _cache: dict[tuple[str, tuple, int], tuple[np.ndarray, float] | None] = {}
-_CACHE_SIZE = 256  # a few lengths of every setting of a grid as large as the delay's
+_CACHE_SIZE = 256  # a few lengths of every setting of a grid of dozens
 
 
 def _echoes(
