@@ -233,7 +233,7 @@ def estimate_with_defaults(
         if dry_path is None:
             _weigh_evidence(identification, inputs)
             if identification["identified_by"] == identifier.name:  # the network decided
-                if lossy:
+                if lossy:  # after the echoes struck the delay off: measured better there
                     doubt(identification, LOSSY)
                 elif _beyond_reach(identification, inputs):
                     # As sure as the network was before the checks struck others off: they
