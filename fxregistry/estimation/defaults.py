@@ -233,7 +233,7 @@ def estimate_with_defaults(
         if dry_path is None:
             _weigh_evidence(identification, inputs)
             if identification["identified_by"] == identifier.name:  # the network decided
-                if lossy:  # after the echoes struck the delay off: measured better there
+                if lossy:  # weighed after the echo check struck off what it refuted: measured
                     doubt(identification, LOSSY)
                 elif _beyond_reach(identification, inputs):
                     # As sure as the network was before the checks struck others off: they
