@@ -224,6 +224,13 @@ def test_features_stft_stores_linear_frequency_spectrograms(tmp_path, audio_fold
         assert f["examples/wet_mel"].shape[1] == 128
 
 
+def test_features_given_as_text_read_as_on_the_command_line():
+    # A recipe's TOML and Python callers give the kinds as fxr build's option takes them.
+    assert BuildConfig(effect="delay", features="levels,mel").features == ("levels", "mel")
+    with pytest.raises(FxrError, match="--features"):
+        BuildConfig(effect="delay", features="levels,wav")
+
+
 def test_assign_splits_is_seeded_and_gives_every_split_a_key():
     keys = [f"take{i}" for i in range(10)]
     first = assign_splits(keys, (0.8, 0.1, 0.1), seed=1)
