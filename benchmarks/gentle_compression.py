@@ -93,18 +93,15 @@ def cases(effect, clips: np.ndarray) -> dict[str, list[np.ndarray]]:
     gentle_db = effect.gentle_peak_db
     found = {kind: [] for kind in KINDS}
     for clip in clips:
-        turned = clip / np.abs(clip).max()
-        found["untouched"] += [turned * 10 ** (db / 20) for db in rng.uniform(gentle_db, -1, 2)]
+        found["untouched"] += [_at_peak(clip, db) for db in rng.uniform(gentle_db, -1, 2)]
         compressor = pedalboard.Compressor(
             threshold_db=rng.uniform(-24, -6),
             ratio=rng.uniform(2, 8),
             attack_ms=rng.uniform(1, 10),
             release_ms=rng.uniform(50, 300),
         )
-        before = compressor(turned, SAMPLE_RATE)
-        found["compressed before"].append(
-            before / np.abs(before).max() * 10 ** (rng.uniform(gentle_db, -1) / 20)
-        )
+        before = compressor(_at_peak(clip, 0.0), SAMPLE_RATE)
+        found["compressed before"].append(_at_peak(before, rng.uniform(gentle_db, -1)))
     for clip in at_peaks(clips, -20, -1):
         for setting in effect.grid():
             wet = effect(clip, SAMPLE_RATE, **setting)
@@ -116,7 +113,12 @@ def cases(effect, clips: np.ndarray) -> dict[str, list[np.ndarray]]:
     }
 
 
+def _at_peak(audio: np.ndarray, peak_db: float) -> np.ndarray:
+    return audio / np.abs(audio).max() * 10 ** (peak_db / 20)
+
+
 def _beyond_reach(effect, wet: np.ndarray) -> bool:
+    """Whether ``effect``'s check says nothing of ``wet`` (where estimate would ask)."""
     found = blind_evidence(effect, wet)
     return found is not None and found.beyond_reach
 
