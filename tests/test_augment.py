@@ -14,8 +14,10 @@ from click.testing import CliRunner
 from fxregistry import registry
 from fxregistry.cli.main import cli
 from fxregistry.dataset.augment import (
+    AUGMENTATIONS,
     AugmentPolicy,
     ColourSpec,
+    DriveSpec,
     DynamicsSpec,
     NoiseSpec,
     RoomSpec,
@@ -43,6 +45,7 @@ ALWAYS = AugmentPolicy(
     noise=NoiseSpec(probability=1.0),
     dynamics=DynamicsSpec(probability=1.0),
     silence=SilenceSpec(probability=1.0),
+    drive=DriveSpec(probability=1.0),
 )
 TINY = {"source": "synth:3", "clip_seconds": 0.25, "max_clips": 3}
 
@@ -71,7 +74,7 @@ def test_rendering_the_stored_augmented_dry_gives_the_stored_wet(tmp_path, name)
     effect = registry.get_effect(name)
     with open_dataset(tmp_path / "a.h5") as f:
         records = [json.loads(r) for r in f["clips/augment"][:]]
-        assert all(set(r) == {"room", "colour", "noise", "dynamics", "silence"} for r in records)
+        assert all(set(r) == set(AUGMENTATIONS) for r in records)
         examples = int(f.attrs["examples"])
         for example in sorted({0, examples // 2, examples - 1}):
             stored = f["examples/params"][example]
@@ -205,7 +208,7 @@ def test_a_bad_augment_option_is_one_line_with_exit_status_2(tmp_path):
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [
         "fxr: error: --augment must be 'none', 'default' or a comma list of room, colour, "
-        "noise, dynamics, silence, got 'roomy'"
+        "noise, dynamics, silence, drive, got 'roomy'"
     ]
     assert not (tmp_path / "x.h5").exists()
 
@@ -264,7 +267,24 @@ def test_silence_is_gaps_of_exact_zeros_of_the_drawn_share_faded_in_and_out():
         assert np.all((clip[near] >= 0) & (clip[near] <= 0.5))
 
 
-@pytest.mark.parametrize("last", ["dynamics", "silence"])
+@pytest.mark.parametrize("kind", ["soft", "hard"])
+def test_drive_saturates_or_clips_the_clip_the_drawn_depth_past_its_peak(kind):
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+    audio = (0.3 * np.sin(2 * np.pi * 220 * t) * np.linspace(0.2, 1, t.size)).astype(np.float32)
+    spec = DriveSpec(probability=1.0, drive_db=(6.0, 6.0), soft_share=float(kind == "soft"))
+    policy = AugmentPolicy(name="drive", drive=spec)
+    clip, drawn = augment_clip(audio, 0, audio.size, policy, np.random.default_rng(0), 44100)
+    assert drawn == {"drive": {"drive_db": 6.0, "kind": kind}}
+    peak, gain = float(np.abs(audio).max()), 10 ** (6 / 20)
+    if kind == "soft":  # tanh, the peak driven 6 dB into it
+        expected = np.tanh(gain * audio / peak) / np.tanh(gain) * peak
+    else:  # flat at 6 dB below the peak, then turned back up to it
+        expected = np.clip(audio, -peak / gain, peak / gain) * gain
+    assert np.abs(clip).max() == pytest.approx(peak, rel=1e-5)
+    np.testing.assert_allclose(clip, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("last", ["dynamics", "silence", "drive"])
 def test_a_later_augmentation_leaves_what_the_earlier_ones_draw(last):
     from fxregistry.dataset.augment import AUGMENTATIONS
 

@@ -165,7 +165,8 @@ class BuildConfig:
             "exact): none, default (room,colour,noise,dynamics) or a comma list of room (a small "
             "or medium reverb), colour (microphone and instrument EQ), noise (a noise floor "
             "40-70 dB below the clip), dynamics (swells and dips of 10-40 dB), silence (gaps "
-            "of exact zeros, 5-40 % of the clip).",
+            "of exact zeros, 5-40 % of the clip), drive (saturation or clipping 0.5-12 dB "
+            "deep).",
             "parse": parse_augment,
             "show": show_augment,
         },
