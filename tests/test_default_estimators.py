@@ -30,12 +30,14 @@ from fxregistry.estimation.defaults import (
     CONFIDENCE,
     LOSSY,
     _beyond_reach,
+    _weigh_evidence,
     doubt,
     estimate_with_defaults,
     installed_estimators,
     pick_estimator,
 )
 from fxregistry.estimation.estimate import read_inputs
+from fxregistry.estimation.fixed_point import exact_projection
 from fxregistry.estimation.models import load_predictor
 from fxregistry.estimation.synthesis import MATCH_DB
 from fxregistry.specs.estimator import Estimator
@@ -245,6 +247,50 @@ def test_an_effect_the_network_alone_names_where_no_check_could_rule_must_be_pro
     named = answer(CONFIDENCE)
     doubt(named, BEYOND_REACH, CONFIDENCE - 0.2)
     assert named["effect"] is None and named["unsure"]["probability"] == CONFIDENCE - 0.2
+
+
+# A check that finds its effect's setting but cannot confirm it (a band limit), and one
+# that refutes what it did not make for certain (an exact quantizer).
+LOCATING = [
+    n
+    for n in registry.effect_names()
+    if registry.get_effect(n).projection is not None
+    and not exact_projection(registry.get_effect(n))
+]
+EXACT = [n for n in registry.effect_names() if exact_projection(registry.get_effect(n))]
+
+
+@pytest.mark.parametrize("name", LOCATING)
+def test_when_the_network_was_sure_of_a_refuted_effect_a_located_setting_takes_the_change(
+    name, guitar, tmp_path
+):
+    # Drum samples the network took for a quantizer (docs/estimate.md): the quantizer's
+    # exact check refutes it, and what the network ranked below is no ranking. The change
+    # it heard goes to the effect whose check found its setting in the wet; on audio no
+    # check locates, none stands, and so it does where the network was not sure.
+    if not EXACT:
+        pytest.skip("no effect with an exact fixed point to refute")
+    effect, sure_of = registry.get_effect(name), EXACT[0]
+    setting = effect.changing_grid()[len(effect.changing_grid()) // 2]
+    loud = (guitar / np.abs(guitar).max() * 10 ** (-3 / 20)).astype(np.float32)
+    wet = effect(loud, SAMPLE_RATE, **setting)
+    changed = write_audio(tmp_path / "changed.wav", wet, SAMPLE_RATE)
+    untouched = write_audio(tmp_path / "untouched.wav", loud, SAMPLE_RATE)
+
+    def weighed(path, sureness: float) -> dict:
+        others = [n for n in registry.effect_names() if n not in (sure_of, name)]
+        # Below the refuted effect, none ranks above the effect its check locates.
+        rest = {NONE: 0.6, name: 0.1} | {n: 0.3 / len(others) for n in others}
+        network = {sure_of: sureness} | {c: p * (1 - sureness) for c, p in rest.items()}
+        identification = {"probabilities": dict(sorted(network.items(), key=lambda i: -i[1]))}
+        _weigh_evidence(identification, read_inputs(path))
+        assert identification["evidence"][sure_of] == "refuted"
+        return identification
+
+    found = weighed(changed, CONFIDENCE)
+    assert found["effect"] == name and found["probability"] >= CONFIDENCE
+    assert weighed(untouched, CONFIDENCE)["effect"] is None
+    assert weighed(changed, CONFIDENCE - 0.1)["effect"] is None
 
 
 GENTLE = [n for n in registry.effect_names() if registry.get_effect(n).gentle_peak_db]
