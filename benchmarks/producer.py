@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/producer.py --corpus freepats=datasets/real-freepats \
         [--corpus fluid=...] [--groups guitar-solo,band-mix] [--corpus-clips 5] [--paired] \
-        [--peaks=-20:-1] [--recorded] [--stereo] [--rate 44100] [--normalize DB] \
+        [--peaks=-20:-1] [--recorded] [--driven] [--stereo] [--rate 44100] [--normalize DB] \
         [--format wav] [--bits 16] [--kbps 128] [--tag T]
 
 Issue 14's acceptance, on our own corpora: 2 s clips of each corpus group
@@ -30,6 +30,8 @@ also ``--dry dry.wav --refine``). Reported per group:
 - ``--recorded``: each clip heard as a microphone in a room takes it
   (:func:`recordings`: a room's reflections and tail, a preamp's hiss and
   mains hum), before any effect, as a user's recording is processed;
+- ``--driven``: each clip saturated or clipped (:func:`driven`) before any
+  effect, as an amp, a drum machine or a loud master leaves music;
 - ``--stereo``: each clip made a stereo mix (:func:`stereo_mixes`) before
   the effect processes it, as a user's mix is processed; ``--rate``: the
   clips resampled to another rate first (48 kHz: video, most sessions), the
@@ -199,6 +201,29 @@ def recordings(clips: np.ndarray, seed: int = 0) -> np.ndarray:
     return np.stack(out).astype(np.float32)
 
 
+def driven(clips: np.ndarray, seed: int = 0) -> np.ndarray:
+    """``(n, samples)`` -> the same, each clip saturated or clipped at its own peak.
+
+    Music is often clipped or saturated before anyone applies an effect: a
+    driven amp, a drum machine's samples, a master clipped to be loud. Unlike
+    ``fxr build --augment drive`` (0.5-12 dB, either kind), the depths here
+    are a loud master's and a saturating stage's: at even odds, pedalboard's
+    Clipping 0.2-6 dB below the peak, or its Distortion (tanh) driven 3-18 dB.
+    Each clip keeps its peak.
+    """
+    rng = np.random.default_rng(seed)
+    out = []
+    for clip in clips:
+        peak = np.abs(clip).max()
+        if rng.uniform() < 0.5:
+            plugin = pedalboard.Clipping(threshold_db=-rng.uniform(0.2, 6.0))
+        else:
+            plugin = pedalboard.Distortion(drive_db=rng.uniform(3.0, 18.0))
+        taken = plugin((clip / peak).astype(np.float32), SAMPLE_RATE)
+        out.append(taken * (peak / np.abs(taken).max()))
+    return np.stack(out).astype(np.float32)
+
+
 def stereo_mixes(clips: np.ndarray) -> np.ndarray:
     """``(n, samples)`` -> ``(n, 2, samples)``: each clip in the middle of a stereo image,
     the group's next clip at the sides (left in phase, right out), at the first's peak.
@@ -239,6 +264,9 @@ def main() -> None:
     parser.add_argument(
         "--recorded", action="store_true", help="the clips taken in a room, with hiss and hum"
     )
+    parser.add_argument(
+        "--driven", action="store_true", help="the clips saturated or clipped first"
+    )
     parser.add_argument("--stereo", action="store_true", help="stereo mixes of the clips")
     parser.add_argument(
         "--rate", type=int, default=SAMPLE_RATE, help="the files' sample rate (resampled to it)"
@@ -263,6 +291,8 @@ def main() -> None:
             clips = clips_of(path, args.corpus_clips)
             if args.recorded:
                 clips = recordings(clips)
+            if args.driven:
+                clips = driven(clips)
             if args.peaks:
                 clips = at_peaks(clips, *peaks)
             if args.stereo:
@@ -320,6 +350,7 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
         + (" --paired" if args.paired else "")
         + (f" --peaks={args.peaks}" if args.peaks else "")
         + (" --recorded" if args.recorded else "")
+        + (" --driven" if args.driven else "")
         + (" --stereo" if args.stereo else "")
         + (f" --rate {args.rate}" if args.rate != SAMPLE_RATE else "")
         + (f" --normalize {args.normalize:g}" if args.normalize is not None else "")
@@ -345,6 +376,7 @@ def write(args, effects: list[str], rows: dict, minutes: float) -> None:
             if args.recorded
             else ""
         )
+        + (", each saturated or clipped (`driven`) before any effect" if args.driven else "")
         + (f", at {args.rate} Hz" if args.rate != SAMPLE_RATE else "")
         + ", every grid setting of "
         f"{', '.join(effects)}, and each clip untouched; "
