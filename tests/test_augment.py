@@ -22,11 +22,11 @@ from fxregistry.dataset.augment import (
     NoiseSpec,
     RoomSpec,
     SilenceSpec,
-    augment_clip,
     draw_augmentations,
     parse_augment,
     show_augment,
 )
+from fxregistry.dataset.augmented import augment_clip
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
 from fxregistry.dataset.header import describe, open_dataset, read_header

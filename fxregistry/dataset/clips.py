@@ -23,7 +23,8 @@ import numpy as np
 
 from fxregistry import registry
 from fxregistry.audio.io import SAMPLE_RATE, check_audio_finite, rms_db
-from fxregistry.dataset.augment import AugmentPolicy, augment_clip, drawn_json
+from fxregistry.dataset.augment import AugmentPolicy, drawn_json
+from fxregistry.dataset.augmented import augment_clip
 from fxregistry.dataset.config import BuildConfig, parse_level
 from fxregistry.dataset.header import DatasetHeader
 from fxregistry.dataset.pool import ordered_map
