@@ -178,9 +178,10 @@ def _weigh_evidence(identification: dict[str, Any], inputs: Inputs) -> None:
 
 # A located setting must hold within this share of the fixed-point check's tolerance
 # (Effect.projection): a positive claim, where the check only refutes beyond all of it.
-# On real recordings a band limit's own output moved at most 0.068 of 0.1 (560 wets, 8
-# groups at the levels); the one untouched clip the check did not refute, a drum
-# groove with little above 16 kHz, moved 0.090 (docs/estimate.md).
+# On real recordings a band limit's own output moved at most 0.066 of 0.1
+# (benchmarks/blind_checks.py), 0.068 in a probe of 8 groups at the levels; the one
+# untouched clip the check did not refute, a drum groove with little above 16 kHz, moved
+# 0.090 (docs/estimate.md).
 LOCATED = 0.75
 
 
