@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/blind_floor.py --corpus freepats=datasets/real-freepats \
         [--corpus fluid=...] [--groups guitar-solo,band-mix] [--corpus-clips 20] \
-        [--effect limiter] [--peaks=-20:-1] [--step 0.25] [--tag T]
+        [--effect limiter] [--peaks=-20:-1] [--step 0.25] [--model RUN_OR_ONNX] [--tag T]
 
 Issue 14 asks a blind estimate of the limiter for MAE <= 0.15 on real audio
 at peaks drawn in -20 ... -1 dBFS, on the examples it changed and identified
@@ -27,7 +27,8 @@ estimate can go below this floor; the steps between levels miss some ties,
 which only lowers it. Reported at several tolerances, over every changed
 example and over those that blind ``fxr estimate`` identifies right (the
 issue's MAE's own examples), beside the MAE of the shipped blind estimator
-on those.
+on those, and of ``--model`` (a run or an exported .onnx of the effect,
+blind), a candidate to ship in its place, on the same examples.
 
 Writes benchmarks/results/blind_floor.{md,json} (or blind_floor-TAG.*).
 """
@@ -55,6 +56,7 @@ from fxregistry.audio.io import SAMPLE_RATE, write_audio
 from fxregistry.dataset.config import parse_level
 from fxregistry.errors import FxrError
 from fxregistry.estimation.defaults import estimate_with_defaults
+from fxregistry.estimation.estimate import estimate
 
 # dB, root mean square over the Mel bins: 0.1 is what fxr build takes for "no change"
 # (fxregistry.audio.features.GAIN_TOLERANCE_DB, as a standard deviation there).
@@ -80,10 +82,19 @@ def distances(wet_mel: np.ndarray, mels: np.ndarray) -> np.ndarray:
     return np.sqrt((difference**2).sum(axis=(-2, -1)) / np.maximum(filled.sum(axis=(-2, -1)), 1))
 
 
-def measure(effect, clips: np.ndarray, levels: np.ndarray, folder: Path) -> dict:
+def error(effect, answer: dict, setting: dict[str, float]) -> np.ndarray:
+    """Normalized absolute error of an estimate's parameters, per parameter."""
+    estimated = {k: p["value"] for k, p in answer["parameters"].items()}
+    return np.abs(effect.normalize(estimated) - effect.normalize(setting))
+
+
+def measure(
+    effect, clips: np.ndarray, levels: np.ndarray, folder: Path, model: Path | None = None
+) -> dict:
     floors = defaultdict(list)  # "all"/"identified" tolerance -> floor per example
     ties = defaultdict(list)
     shipped = []  # the blind estimate's normalized error, where it identified the effect
+    candidate = []  # --model's, on the same examples
     identity = None if effect.identity is None else dict(effect.identity)
     for c, clip in enumerate(clips):
         settings, mels = candidates(effect, clip, levels)
@@ -95,8 +106,9 @@ def measure(effect, clips: np.ndarray, levels: np.ndarray, folder: Path) -> dict
             blind = estimate_with_defaults(path, device="cpu")
             right = blind["effect"] == effect.name
             if right:
-                estimated = {k: p["value"] for k, p in blind["parameters"].items()}
-                shipped.append(np.abs(effect.normalize(estimated) - effect.normalize(setting)))
+                shipped.append(error(effect, blind, setting))
+                if model is not None:
+                    candidate.append(error(effect, estimate(model, path, device="cpu"), setting))
             near = distances(spectrogram(wet), mels).min(axis=1)  # at the closest level
             for tolerance in TOLERANCES:
                 tied = [s for s, d in zip(settings, near, strict=True) if d <= tolerance]
@@ -114,6 +126,8 @@ def measure(effect, clips: np.ndarray, levels: np.ndarray, folder: Path) -> dict
         "ties": {k: float(np.mean(v)) for k, v in ties.items()},
         "shipped_mae": float(np.mean(shipped)) if shipped else None,
         "shipped_per_parameter": np.mean(shipped, axis=0).tolist() if shipped else None,
+        "model_mae": float(np.mean(candidate)) if candidate else None,
+        "model_per_parameter": np.mean(candidate, axis=0).tolist() if candidate else None,
     }
 
 
@@ -123,20 +137,23 @@ def main() -> None:
     parser.add_argument("--effect", default="limiter")
     parser.add_argument("--peaks", default="-20:-1", metavar="LOW:HIGH", help="dBFS")
     parser.add_argument("--step", type=float, default=0.25, help="dB between input levels")
+    parser.add_argument("--model", type=Path, help="a run or .onnx: its blind MAE beside")
     parser.add_argument("--tag")
     args = parser.parse_args()
     try:
         low, high = parse_level(f"random:{args.peaks}")[1:]
         effect = registry.get_effect(args.effect)
-    except FxrError as error:
-        parser.error(str(error))
+    except FxrError as failure:
+        parser.error(str(failure))
+    if args.model is not None and not args.model.exists():
+        parser.error(f"--model: no such run or file: {args.model}")
     started = time.perf_counter()
     levels = np.arange(low, high + args.step / 2, args.step)
     rows = {}
     with tempfile.TemporaryDirectory() as folder:
         for group, path in all_groups(args.corpus, args.groups).items():
             clips = at_peaks(clips_of(path, args.corpus_clips), low, high)
-            rows[group] = measure(effect, clips, levels, Path(folder))
+            rows[group] = measure(effect, clips, levels, Path(folder), args.model)
             log(f"{group}: {rows[group]}")
     write(args, effect, rows, (time.perf_counter() - started) / 60)
 
@@ -145,6 +162,7 @@ def write(args, effect, rows: dict, minutes: float) -> None:
     command = (
         f".venv/bin/python benchmarks/blind_floor.py{corpus_command(args)} "
         f"--effect {args.effect} --peaks={args.peaks} --step {args.step}"
+        + (f" --model {args.model}" if args.model else "")
         + (f" --tag {args.tag}" if args.tag else "")
     )
     machine = f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, CPU"
@@ -164,22 +182,32 @@ def write(args, effect, rows: dict, minutes: float) -> None:
         f"parameter: {names}).",
         "",
         "| group | changed | identified | tolerance (dB) | settings tied (mean) "
-        "| floor, all changed | floor, identified | shipped MAE (per parameter) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| floor, all changed | floor, identified | shipped MAE (per parameter) "
+        + ("| --model MAE (per parameter) |" if args.model else "|"),
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+        + (" --- |" if args.model else ""),
     ]
     for group, row in rows.items():
-        per = row["shipped_per_parameter"] or []
-        shipped = "–" if row["shipped_mae"] is None else f"{row['shipped_mae']:.3f}"
-        shipped += f" ({' / '.join(f'{v:.3f}' for v in per)})" if per else ""
+        shipped = _mae(row["shipped_mae"], row["shipped_per_parameter"])
+        model = f" {_mae(row.get('model_mae'), row.get('model_per_parameter'))} |"
         for t in TOLERANCES:
             identified = row["floor"].get(f"identified {t}")
             lines.append(
                 f"| {group} | {row['changed']} | {row['identified']} | {t} "
                 f"| {row['ties'][f'all {t}']:.2f} | {row['floor'][f'all {t}']:.3f} "
                 f"| {'–' if identified is None else f'{identified:.3f}'} | {shipped} |"
+                + (model if args.model else "")
             )
     name = "blind_floor" + (f"-{args.tag}" if args.tag else "")
+    if args.model:
+        lines += ["", f"--model: `{args.model}`, blind (`fxr estimate MODEL WET`)."]
     save(name, lines, {"command": command, "machine": machine, "rows": rows})
+
+
+def _mae(mae: float | None, per: list[float] | None) -> str:
+    if mae is None:
+        return "–"
+    return f"{mae:.3f}" + (f" ({' / '.join(f'{v:.3f}' for v in per)})" if per else "")
 
 
 if __name__ == "__main__":
