@@ -162,7 +162,8 @@ def _weigh_evidence(identification: dict[str, Any], inputs: Inputs) -> None:
             # a quantizer, band-limited or not). The change it heard goes to an effect
             # whose check found its setting in this wet, though it cannot confirm it (a
             # band limit); with none found, none stands as before. Measured: docs/estimate.md.
-            located = [n for n in effects if n in kept and _located(effects[n], verdict, found)]
+            remaining = [n for n in effects if n in kept and verdict(n) is None]  # run now
+            located = [n for n in remaining if found[n] is not None and found[n].located]
             for name in located:
                 kept[name] += struck / len(located)
         total = sum(kept.values())
@@ -174,25 +175,6 @@ def _weigh_evidence(identification: dict[str, Any], inputs: Inputs) -> None:
     identification["probabilities"] = dict(ranked) | {c: 0.0 for c in network if c not in kept}
     identification["network_probabilities"] = network
     identification["evidence"] = {n: verdict(n) for n in found if verdict(n) is not None}
-
-
-# A located setting must hold within this share of the fixed-point check's tolerance
-# (Effect.projection): a positive claim, where the check only refutes beyond all of it.
-# On real recordings a band limit's own output moved at most 0.066 of 0.1
-# (benchmarks/blind_checks.py), 0.068 in a probe of 8 groups at the issue's levels; the one
-# untouched clip the check did not refute, a drum groove with little above 16 kHz, moved
-# 0.090 (docs/estimate.md).
-LOCATED = 0.75
-
-
-def _located(effect, verdict, found: dict) -> bool:
-    """Whether the effect's check, run now, neither confirmed nor refuted it but found the
-    setting the wet is a fixed point of, well within the check's tolerance."""
-    if verdict(effect.name) is not None or found[effect.name] is None:
-        return False
-    evidence = found[effect.name]
-    moved = (evidence.found or {}).get("moved", float("inf"))
-    return evidence.setting is not None and moved <= LOCATED * (effect.projection or 0.0)
 
 
 # Where no check could rule on an effect that the network alone names, the answer must be

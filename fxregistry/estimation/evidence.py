@@ -10,7 +10,8 @@ never names an effect:
   and so does one that holds once a level change after the effect is
   undone (a normalized wet still lies on a grid of levels, only a scaled
   one); a spectral one only gives the setting (band-limited recordings are fixed
-  points of a band limit they never passed through).
+  points of a band limit they never passed through), and *locates* it
+  when the wet moved well within the tolerance (:data:`LOCATED`).
 - ``linear``: the echo check (:mod:`.echoes`). A score of ``ECHO_SCORE`` or
   more at some setting, as strong as ``ECHO_SHARE`` of its own echoes,
   *confirms* the effect; no train of its echoes
@@ -47,6 +48,7 @@ from fxregistry.specs.effect import Effect
 
 __all__ = [
     "CONFIRMED",
+    "LOCATED",
     "REFUTED",
     "Evidence",
     "answered_setting",
@@ -61,6 +63,13 @@ HELD_PEAKS = 3  # samples at the ceiling that only limiting holds there
 AT_CEILING_DB = 0.01  # within this of the ceiling a sample is held there
 # A gentle change's quietest peak, read from a file: a 16-bit one rounds it by far less.
 GENTLE_MARGIN_DB = 0.05
+# A spectral fixed point locates its setting only within this share of the effect's
+# tolerance (Effect.projection): a positive claim, where the check refutes beyond all of
+# it. On real recordings a band limit's own output moved at most 0.066 of 0.1
+# (benchmarks/blind_checks.py), 0.068 in a probe of 8 groups at the levels; the
+# one untouched clip the check did not refute, a drum groove with little above 16 kHz,
+# moved 0.090 (docs/estimate.md).
+LOCATED = 0.75
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,9 @@ class Evidence:
     # Said nothing because what the check reads may not be in this wet though the effect
     # was applied (a gentle compression holds no peak): the network's word alone is weak.
     beyond_reach: bool = False
+    # Found the setting the wet is a fixed point of, well within the check's tolerance
+    # (:data:`LOCATED`), though it cannot confirm it (a band limit).
+    located: bool = False
 
 
 def check_of(effect: Effect) -> str | None:
@@ -144,7 +156,9 @@ def _check(
         if found is None:
             return Evidence("fixed_point", REFUTED, None, None)
         exact = exact_projection(effect)
-        return Evidence("fixed_point", CONFIRMED if exact else None, found["setting"], found, exact)
+        verdict = CONFIRMED if exact else None
+        located = not exact and found["moved"] <= LOCATED * effect.projection
+        return Evidence("fixed_point", verdict, found["setting"], found, exact, located=located)
     if effect.linear:
         found = echo_setting(effect, resample(wet, rate, SAMPLE_RATE))
         if found is None:
