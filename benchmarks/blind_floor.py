@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from blind_checks import clips_of
-from producer import at_peaks, least_mae
+from producer import at_peaks, least_mae, normalized_error
 from real_audio import add_corpus_options, all_groups, corpus_command
 from report import log, save
 
@@ -82,12 +82,6 @@ def distances(wet_mel: np.ndarray, mels: np.ndarray) -> np.ndarray:
     return np.sqrt((difference**2).sum(axis=(-2, -1)) / np.maximum(filled.sum(axis=(-2, -1)), 1))
 
 
-def error(effect, answer: dict, setting: dict[str, float]) -> np.ndarray:
-    """Normalized absolute error of an estimate's parameters, per parameter."""
-    estimated = {k: p["value"] for k, p in answer["parameters"].items()}
-    return np.abs(effect.normalize(estimated) - effect.normalize(setting))
-
-
 def measure(
     effect, clips: np.ndarray, levels: np.ndarray, folder: Path, model: Path | None = None
 ) -> dict:
@@ -106,9 +100,11 @@ def measure(
             blind = estimate_with_defaults(path, device="cpu")
             right = blind["effect"] == effect.name
             if right:
-                shipped.append(error(effect, blind, setting))
+                shipped.append(normalized_error(effect, blind, setting))
                 if model is not None:
-                    candidate.append(error(effect, estimate(model, path, device="cpu"), setting))
+                    candidate.append(
+                        normalized_error(effect, estimate(model, path, device="cpu"), setting)
+                    )
             near = distances(spectrogram(wet), mels).min(axis=1)  # at the closest level
             for tolerance in TOLERANCES:
                 tied = [s for s, d in zip(settings, near, strict=True) if d <= tolerance]

@@ -67,6 +67,7 @@ from report import log, save, update_section
 
 from fxregistry import registry
 from fxregistry.audio.io import SAMPLE_RATE, resample, write_audio
+from fxregistry.dataset.augmented import drive
 from fxregistry.dataset.clips import level_clip
 from fxregistry.dataset.config import parse_level
 from fxregistry.errors import FxrError
@@ -131,9 +132,7 @@ def measure(
                 if blind["effect"] == truth:  # the blind MAE's own examples
                     floor_mae[name].append(least_mae(registry.get_effect(name), tied))
             if blind["effect"] == truth:
-                effect = registry.get_effect(name)
-                estimated = {k: p["value"] for k, p in blind["parameters"].items()}
-                errors[name].append(np.abs(effect.normalize(estimated) - effect.normalize(setting)))
+                errors[name].append(normalized_error(registry.get_effect(name), blind, setting))
         log(f"clip {c + 1}/{len(clips)}: {dict(counts)}")
     return {
         "identified": {k: {"right": r, "n": n, "share": r / n} for k, (r, n) in counts.items()},
@@ -145,6 +144,12 @@ def measure(
         "thresholds": thresholds(answers),
         "wrong": {k: dict(v) for k, v in wrong.items()},
     }
+
+
+def normalized_error(effect, answer: dict, setting: dict[str, float]) -> np.ndarray:
+    """Per parameter, how far an estimate's answer is from ``setting``, normalized."""
+    estimated = {k: p["value"] for k, p in answer["parameters"].items()}
+    return np.abs(effect.normalize(estimated) - effect.normalize(setting))
 
 
 def least_mae(effect, tied: list[dict[str, float]]) -> float:
@@ -214,13 +219,10 @@ def driven(clips: np.ndarray, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     out = []
     for clip in clips:
-        peak = np.abs(clip).max()
         if rng.uniform() < 0.5:
-            plugin = pedalboard.Clipping(threshold_db=-rng.uniform(0.2, 6.0))
+            out.append(drive(clip, "hard", rng.uniform(0.2, 6.0), SAMPLE_RATE))
         else:
-            plugin = pedalboard.Distortion(drive_db=rng.uniform(3.0, 18.0))
-        taken = plugin((clip / peak).astype(np.float32), SAMPLE_RATE)
-        out.append(taken * (peak / np.abs(taken).max()))
+            out.append(drive(clip, "soft", rng.uniform(3.0, 18.0), SAMPLE_RATE))
     return np.stack(out).astype(np.float32)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from fxregistry.dataset.augment import AugmentPolicy, draw_augmentations
 
-__all__ = ["PRE_ROLL_SECONDS", "augment_clip"]
+__all__ = ["PRE_ROLL_SECONDS", "augment_clip", "drive"]
 
 # Seconds of the recording before a clip that go through the room and filters
 # too (then are dropped): a clip cut from a reverberant recording starts with
@@ -106,24 +106,25 @@ def augment_clip(
         noise = drawn["noise"]
         clip = clip + _noise_floor(noise["kind"], noise["level_db"], clip, rng)
     if "drive" in drawn:
-        clip = _driven(clip, drawn["drive"], sample_rate)
+        clip = drive(clip, drawn["drive"]["kind"], drawn["drive"]["drive_db"], sample_rate)
     if "silence" in drawn:
         clip = clip * _gaps(drawn["silence"], clip.size, sample_rate)
     return np.ascontiguousarray(clip, np.float32), drawn
 
 
-def _driven(clip: np.ndarray, drive: dict[str, Any], sample_rate: int) -> np.ndarray:
-    """``clip`` driven ``drive_db`` past saturation (soft) or clipping (hard), at its peak."""
+def drive(clip: np.ndarray, kind: str, drive_db: float, sample_rate: int) -> np.ndarray:
+    """``clip`` driven ``drive_db`` past saturation (``soft``: pedalboard.Distortion's tanh)
+    or clipping (``hard``: pedalboard.Clipping), then turned back to its own peak."""
     import pedalboard
 
     peak = float(np.abs(clip).max())
     if peak == 0.0:
         return clip
     unit = (clip / peak).astype(np.float32)
-    if drive["kind"] == "soft":
-        plugin = pedalboard.Distortion(drive_db=drive["drive_db"])
+    if kind == "soft":
+        plugin = pedalboard.Distortion(drive_db=drive_db)
     else:
-        plugin = pedalboard.Clipping(threshold_db=-drive["drive_db"])
+        plugin = pedalboard.Clipping(threshold_db=-drive_db)
     driven = plugin(unit, sample_rate)
     return (driven * (peak / max(float(np.abs(driven).max()), 1e-30))).astype(np.float32)
 
