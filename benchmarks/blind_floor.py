@@ -16,15 +16,18 @@ Each clip of each corpus group is turned to a peak drawn as producer.py
 ``--peaks`` draws it (the same draws) and rendered at every grid setting of
 the effect; an example the setting changed (not a mere gain change, as issue
 14 counts it) is *tied* with every grid setting that, fed the same clip at
-some peak in the same range (steps of ``--step`` dB), gives a wet whose Mel
-spectrogram is within a tolerance of this wet's: root mean square of the dB
-difference over the bins either fills, the level included. Such settings
-cannot be told apart from the wet by anyone who does not know the input's
-level; the best answer among them has the expected MAE of their median
-(producer.py's ``least_mae``), and its mean over the examples is the floor.
-A blind estimator knows less still (not the dry either), so no blind
-estimate can go below this floor; the steps between levels miss some ties,
-which only lowers it. Reported at several tolerances, over every changed
+some peak in the same range (steps of ``--step`` dB, and the clip's own
+peak), gives a wet whose Mel spectrogram is within a tolerance of this
+wet's: root mean square of the dB difference over the bins either fills, the
+level included. Such settings cannot be told apart from the wet by anyone
+who does not know the input's level; the best answer among them has the
+expected MAE of their median (producer.py's ``least_errors``), and its mean
+over the examples is the floor. A blind estimator knows less still (not the
+dry either), so no blind estimate can go below this floor; the steps between
+levels miss some ties, which only lowers it. (Until the clip's own peak was
+among the levels, the step alone kept settings that render the same audio,
+such as every release of a threshold the input never reached, apart at 0.1
+dB: a floor far too low.) Reported at several tolerances, over every changed
 example and over those that blind ``fxr estimate`` identifies right (the
 issue's MAE's own examples), beside the MAE of the shipped blind estimator
 on those, and of ``--model`` (a run or an exported .onnx of the effect,
@@ -46,7 +49,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from blind_checks import clips_of
-from producer import at_peaks, least_mae, normalized_error
+from producer import at_peaks, least_errors, normalized_error
 from real_audio import add_corpus_options, all_groups, corpus_command
 from report import log, save
 
@@ -89,9 +92,14 @@ def measure(
     ties = defaultdict(list)
     shipped = []  # the blind estimate's normalized error, where it identified the effect
     candidate = []  # --model's, on the same examples
+    # parameter -> "truth -> the shipped estimate's grid value" -> examples identified
+    answered = {p.name: defaultdict(int) for p in effect.parameters}
     identity = None if effect.identity is None else dict(effect.identity)
     for c, clip in enumerate(clips):
-        settings, mels = candidates(effect, clip, levels)
+        # The clip's own peak among the levels: settings that render it the same audio
+        # must tie, and a step away from it alone parts them by up to 0.1 dB.
+        own = 20 * np.log10(max(float(np.abs(clip).max()), 1e-12))
+        settings, mels = candidates(effect, clip, np.union1d(levels, [own]))
         for setting in effect.grid():
             wet = effect(clip, SAMPLE_RATE, **setting)
             if setting == identity or mere_gain_change(clip, wet):
@@ -101,6 +109,8 @@ def measure(
             right = blind["effect"] == effect.name
             if right:
                 shipped.append(normalized_error(effect, blind, setting))
+                for name, answer in blind["parameters"].items():
+                    answered[name][f"{setting[name]:g} -> {answer['grid_value']:g}"] += 1
                 if model is not None:
                     candidate.append(
                         normalized_error(effect, estimate(model, path, device="cpu"), setting)
@@ -109,7 +119,7 @@ def measure(
             for tolerance in TOLERANCES:
                 tied = [s for s, d in zip(settings, near, strict=True) if d <= tolerance]
                 tied += [] if setting in tied else [setting]  # the truth, between two steps
-                floor = least_mae(effect, tied)
+                floor = least_errors(effect, tied)
                 floors[f"all {tolerance}"].append(floor)
                 ties[f"all {tolerance}"].append(len(tied))
                 if right:
@@ -119,7 +129,9 @@ def measure(
         "changed": len(floors["all 0.1"]),
         "identified": len(shipped),
         "floor": {k: float(np.mean(v)) for k, v in floors.items()},
+        "floor_per_parameter": {k: np.mean(v, axis=0).tolist() for k, v in floors.items()},
         "ties": {k: float(np.mean(v)) for k, v in ties.items()},
+        "answered": {name: dict(sorted(counts.items())) for name, counts in answered.items()},
         "shipped_mae": float(np.mean(shipped)) if shipped else None,
         "shipped_per_parameter": np.mean(shipped, axis=0).tolist() if shipped else None,
         "model_mae": float(np.mean(candidate)) if candidate else None,
@@ -170,7 +182,8 @@ def write(args, effect, rows: dict, minutes: float) -> None:
         f"Machine: {machine}; {minutes:.0f} minutes. Each example: a clip at a peak drawn in "
         f"{args.peaks} dBFS (producer.py's draws), at a grid setting that changed it. Tied: "
         f"the grid settings whose render of the same clip, at some peak in that range "
-        f"({args.step} dB steps), has a Mel spectrogram within the tolerance of the wet's "
+        f"({args.step} dB steps and the clip's own peak), has a Mel spectrogram within the "
+        "tolerance of the wet's "
         "(RMS dB over the bins either fills). Floor: the mean expected MAE (normalized) of "
         "the best answer among the tied settings, which no estimator that knows the dry but "
         "not its level, and so no blind one, can go below. Shipped: the MAE of blind "
@@ -178,7 +191,7 @@ def write(args, effect, rows: dict, minutes: float) -> None:
         f"parameter: {names}).",
         "",
         "| group | changed | identified | tolerance (dB) | settings tied (mean) "
-        "| floor, all changed | floor, identified | shipped MAE (per parameter) "
+        "| floor, all changed | floor, identified (per parameter) | shipped MAE (per parameter) "
         + ("| --model MAE (per parameter) |" if args.model else "|"),
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
         + (" --- |" if args.model else ""),
@@ -187,13 +200,20 @@ def write(args, effect, rows: dict, minutes: float) -> None:
         shipped = _mae(row["shipped_mae"], row["shipped_per_parameter"])
         model = f" {_mae(row.get('model_mae'), row.get('model_per_parameter'))} |"
         for t in TOLERANCES:
-            identified = row["floor"].get(f"identified {t}")
+            identified = _mae(
+                row["floor"].get(f"identified {t}"),
+                row.get("floor_per_parameter", {}).get(f"identified {t}"),
+            )
             lines.append(
                 f"| {group} | {row['changed']} | {row['identified']} | {t} "
                 f"| {row['ties'][f'all {t}']:.2f} | {row['floor'][f'all {t}']:.3f} "
-                f"| {'–' if identified is None else f'{identified:.3f}'} | {shipped} |"
-                + (model if args.model else "")
+                f"| {identified} | {shipped} |" + (model if args.model else "")
             )
+    lines += ["", "The shipped estimate's grid value against the truth, examples identified:", ""]
+    for group, row in rows.items():
+        for parameter, counts in row.get("answered", {}).items():
+            pairs = ", ".join(f"{k}: {n}" for k, n in counts.items())
+            lines.append(f"- {group}, {parameter}: {pairs}")
     name = "blind_floor" + (f"-{args.tag}" if args.tag else "")
     if args.model:
         lines += ["", f"--model: `{args.model}`, blind (`fxr estimate MODEL WET`)."]

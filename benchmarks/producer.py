@@ -156,8 +156,13 @@ def least_mae(effect, tied: list[dict[str, float]]) -> float:
     """The least expected MAE of any answer, when the truth is any of ``tied`` (settings
     that make the same audio, so that even the dry cannot tell them apart): that of
     their median, parameter by parameter."""
+    return float(least_errors(effect, tied).mean())
+
+
+def least_errors(effect, tied: list[dict[str, float]]) -> np.ndarray:
+    """:func:`least_mae` parameter by parameter (normalized, in the effect's order)."""
     normalized = np.array([effect.normalize(s) for s in tied])
-    return float(np.abs(normalized - np.median(normalized, axis=0)).mean())
+    return np.abs(normalized - np.median(normalized, axis=0)).mean(axis=0)
 
 
 def at_peaks(clips: np.ndarray, low: float, high: float, seed: int = 0) -> np.ndarray:
