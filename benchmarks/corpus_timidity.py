@@ -19,7 +19,11 @@ import numpy as np
 from fxregistry import SAMPLE_RATE, read_audio
 
 FREEPATS_CFG = Path("/etc/timidity/freepats.cfg")
-FLUID_SF2 = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+# General MIDI soundfonts (SF2: timidity cannot read SF3) and the package that installs each.
+SF2 = {
+    "fluid": (Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"), "fluid-soundfont-gm"),
+    "timgm": (Path("/usr/share/sounds/sf2/TimGM6mb.sf2"), "timgm6mb-soundfont"),
+}
 DRUMKITS = Path("/usr/share/hydrogen/data/drumkits")
 
 
@@ -56,20 +60,22 @@ def _freepats_programs(cfg: str) -> frozenset[int]:
     return frozenset(programs)
 
 
-def fluid(workdir: Path) -> Soundfont:
-    """FluidR3 through a generated config: Debian's timidity.cfg may point elsewhere."""
-    if not FLUID_SF2.is_file():
-        raise MissingTool(f"{FLUID_SF2} is missing: apt-get install fluid-soundfont-gm")
-    config = workdir / "fluid.cfg"
-    config.write_text(f"soundfont {FLUID_SF2}\n")
-    return Soundfont("fluid", config, frozenset(range(128)))
+def sf2(name: str, workdir: Path) -> Soundfont:
+    """A soundfont of :data:`SF2` through a generated config: Debian's timidity.cfg may
+    point elsewhere."""
+    path, package = SF2[name]
+    if not path.is_file():
+        raise MissingTool(f"{path} is missing: apt-get install {package}")
+    config = workdir / f"{name}.cfg"
+    config.write_text(f"soundfont {path}\n")
+    return Soundfont(name, config, frozenset(range(128)))
 
 
 def soundfont(name: str, workdir: Path) -> Soundfont:
     """The named soundfont, after checking timidity itself is installed."""
     if shutil.which("timidity") is None:
         raise MissingTool("timidity is missing: apt-get install timidity")
-    return freepats() if name == "freepats" else fluid(workdir)
+    return freepats() if name == "freepats" else sf2(name, workdir)
 
 
 def drumkits_folder() -> Path:

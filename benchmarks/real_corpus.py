@@ -1,11 +1,13 @@
 """Render a real-audio validation corpus from sources other than fxr's synthesizer.
 
     .venv/bin/python benchmarks/real_corpus.py [--out FOLDER] [--files 40] [--seed 0]
-                                               [--soundfont freepats|fluid]
+                                               [--soundfont freepats|fluid|timgm]
 
 MIDI phrases written here (guitar in four playing styles, bass, keys,
 strings, leads) are played by timidity with Debian's freepats samples (or,
-with `--soundfont fluid`, FluidR3 GM: a second corpus to hold out); drums
+with `--soundfont fluid`, FluidR3 GM: a second corpus to hold out; with
+`--soundfont timgm`, TimGM6mb: a third, added later, that nothing was
+measured on while fxr was tuned); drums
 are grooves assembled from the recorded samples of Hydrogen's kits. Files
 are solo takes or band mixes of 2-4 of drums, bass, keys and guitar, 10-30 s
 long, each with its peak drawn uniformly in -20 ... -1 dBFS, written as
@@ -13,7 +15,7 @@ long, each with its peak drawn uniformly in -20 ... -1 dBFS, written as
 `fxr build --source folder:FOLDER/guitar-solo` reads one kind. manifest.json
 lists every file's instruments, programs or kit, tempo, seed and peak.
 Needs `apt-get install timidity freepats hydrogen-drumkits` (and
-fluid-soundfont-gm for `--soundfont fluid`) and `pip install -e '.[bench]'`.
+fluid-soundfont-gm or timgm6mb-soundfont for the other two) and `pip install -e '.[bench]'`.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ SCHEDULE = (
 )  # fmt: skip
 BAND = ("drums", "bass", "keys", "guitar")
 # Part of every file's seed, so the fluid corpus is other music, not the same notes re-voiced.
-SOUNDFONT_SEEDS = {"freepats": 1, "fluid": 2}
+SOUNDFONT_SEEDS = {"freepats": 1, "fluid": 2, "timgm": 3}
 PEAK_DBFS = (-20.0, -1.0)
 SECONDS = (10.0, 30.0)
 # Integer PCM as recordings are delivered: its quantization floor is part of real audio.
