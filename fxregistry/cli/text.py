@@ -274,7 +274,10 @@ def format_estimate(result: dict[str, Any], truth: Sequence[tuple[str, float]] =
                 + (" (decides)" if decided else " (undecided: the network's answer)")
             )
     for name, p in result["parameters"].items():
-        line = f"  {name:<16} {p['value']:>10.4g} {p['unit']:<5} (± {p['spread']:.3g}"
+        # The spread is between windows' answers, not an error bar: one window has none.
+        windows = result["windows"]
+        spread = f"± {p['spread']:.3g} {p['unit']} across {windows} windows" if windows > 1 else ""
+        line = f"  {name:<16} {p['value']:>10.4g} {p['unit']:<5} ({spread or 'one window'}"
         line += f", network {p['network']:.4g})"
         if name in truth_of:
             line += f"   truth {truth_of[name]:.4g}"
