@@ -248,12 +248,16 @@ def format_estimate(result: dict[str, Any], truth: Sequence[tuple[str, float]] =
             from fxregistry.estimation.defaults import LOSSY
 
             unsure = result["unsure"]
+            lossy = unsure.get("why") == LOSSY
+            # Beyond its check the network's own probability is weighed, not the one
+            # listed below (renormalized after the checks struck other effects off).
+            own = "" if lossy else " (the network's own, before the checks)"
             said = (
                 f"no effect named: {unsure['effect']} at probability {unsure['probability']:.2f}"
-                f" is below the {unsure['needed']:.2f} needed where "
+                f"{own} is below the {unsure['needed']:.2f} needed where "
                 + (
                     "a lossy file hides the checks"
-                    if unsure.get("why") == LOSSY
+                    if lossy
                     else f"the {unsure['effect']}'s check cannot tell"
                 )
             )
