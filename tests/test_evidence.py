@@ -34,6 +34,7 @@ LINEAR = [n for n in EFFECTS if registry.get_effect(n).linear]
 PROJECTIONS = {n: registry.get_effect(n).projection for n in EFFECTS}
 CEILINGS = [n for n in EFFECTS if registry.get_effect(n).ceiling is not None]
 EXACT_PROJECTIONS = [n for n, p in PROJECTIONS.items() if p is not None and p <= EXACT]
+SPECTRAL_PROJECTIONS = [n for n, p in PROJECTIONS.items() if p is not None and p > EXACT]
 CONFIRMING = [n for n in EFFECTS if can_confirm(registry.get_effect(n))]
 registry.reset()
 
@@ -297,3 +298,22 @@ def test_a_file_at_another_rate_is_checked_at_its_own_rate(name, guitar, tmp_pat
         path = write_audio(tmp_path / "wet.wav", wet, 48000)
         found = read_inputs(path).evidence(effect, 2 * SAMPLE_RATE)
         assert (found.verdict, found.setting) == (alone.verdict, alone.setting), setting
+
+
+@pytest.mark.parametrize("name", SPECTRAL_PROJECTIONS)
+def test_a_band_limit_is_located_in_a_float_file_and_not_under_16_bit_rounding(
+    name, guitar, tmp_path
+):
+    # A float file keeps whatever faint content lies above the band, so a render's fixed
+    # point locates its setting. A 16-bit file's rounding buries it, and the check counts
+    # the rounding as silence: music that never filled the band is then as much a fixed
+    # point as the render, so the setting is consistent with the wet, not located by it.
+    effect = registry.get_effect(name)
+    setting = settings_of(effect)[len(settings_of(effect)) // 2]
+    loud = (guitar / np.abs(guitar).max() * 0.5).astype(np.float32)
+    wet = effect(loud, SAMPLE_RATE, **setting)
+    assert blind_evidence(effect, wet).located
+    for bits, located in ((24, True), (16, False)):
+        path = write_audio(tmp_path / f"{bits}.wav", wet, SAMPLE_RATE, bit_depth=bits)
+        found = read_inputs(path).evidence(effect, wet.size)
+        assert found.verdict != REFUTED and found.located == located, bits

@@ -233,7 +233,7 @@ def distance_to(
     rounding to its word length), under which every magnitude counts as
     silence: else a band the effect emptied reads as filled by it.
     """
-    floors = [max(LOG_FLOOR, NOISE_MARGIN * noise * np.sqrt(3 * n / 8)) for n in fft_sizes]
+    floors = silence_floors(noise, fft_sizes)
     target_logs = [_log_magnitude(target, n, f) for n, f in zip(fft_sizes, floors, strict=True)]
 
     def distance(candidate: np.ndarray) -> float:
@@ -249,6 +249,19 @@ LOG_FLOOR = 1e-5  # STFT magnitudes are read in log10 above this
 # White noise of rms s has Hann-windowed STFT magnitudes of rms s * sqrt(3 n / 8);
 # this many times that, it almost never reaches.
 NOISE_MARGIN = 4.0
+
+
+def silence_floors(noise: float, fft_sizes: tuple[int, ...] = (256, 1024, 4096)) -> list[float]:
+    """The STFT magnitude under which :func:`distance_to` counts everything as silence,
+    per FFT size, for a target carrying white noise of rms ``noise`` (a file's rounding)."""
+    return [max(LOG_FLOOR, NOISE_MARGIN * noise * np.sqrt(3 * n / 8)) for n in fft_sizes]
+
+
+def noise_hides(noise: float) -> bool:
+    """Whether white noise of rms ``noise`` raises :func:`distance_to`'s silence: then a
+    band the music never filled and one an effect emptied read alike (16-bit rounding
+    does; 24-bit rounding does not)."""
+    return max(silence_floors(noise)) > LOG_FLOOR
 
 
 def _log_magnitude(audio: np.ndarray, n_fft: int, floor: float = LOG_FLOOR) -> np.ndarray:
