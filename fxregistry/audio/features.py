@@ -210,8 +210,12 @@ def spectrogram(
     return out.reshape(*x.shape[:-1], *out.shape[1:])
 
 
+# The multi-resolution spectral distance's STFT sizes, short (onsets) to long (partials).
+FFT_SIZES = (256, 1024, 4096)
+
+
 def spectral_distance(
-    a: np.ndarray, b: np.ndarray, fft_sizes: tuple[int, ...] = (256, 1024, 4096)
+    a: np.ndarray, b: np.ndarray, fft_sizes: tuple[int, ...] = FFT_SIZES
 ) -> float:
     """Multi-resolution log-magnitude STFT distance between two signals (0 = identical).
 
@@ -223,7 +227,7 @@ def spectral_distance(
 
 
 def distance_to(
-    target: np.ndarray, fft_sizes: tuple[int, ...] = (256, 1024, 4096), noise: float = 0.0
+    target: np.ndarray, fft_sizes: tuple[int, ...] = FFT_SIZES, noise: float = 0.0
 ) -> Callable[[np.ndarray], float]:
     """``spectral_distance(candidate, target)`` as a function of the candidate.
 
@@ -251,7 +255,7 @@ LOG_FLOOR = 1e-5  # STFT magnitudes are read in log10 above this
 NOISE_MARGIN = 4.0
 
 
-def silence_floors(noise: float, fft_sizes: tuple[int, ...] = (256, 1024, 4096)) -> list[float]:
+def silence_floors(noise: float, fft_sizes: tuple[int, ...] = FFT_SIZES) -> list[float]:
     """The STFT magnitude under which :func:`distance_to` counts everything as silence,
     per FFT size, for a target carrying white noise of rms ``noise`` (a file's rounding)."""
     return [max(LOG_FLOOR, NOISE_MARGIN * noise * np.sqrt(3 * n / 8)) for n in fft_sizes]
