@@ -20,6 +20,11 @@ from fxregistry.training.runs import RunBundle
 
 SAMPLE_RATE = 44100
 EFFECTS = registry.effect_names()
+# Every effect and every variant of one (Effect.variants): a variant keeps each promise
+# its effect declares, which the blind checks and the builds rely on.
+IMPLEMENTATIONS = EFFECTS + [
+    f"{name}[{variant}]" for name in EFFECTS for variant in registry.get_effect(name).variants
+]
 registry.reset()
 
 # Identity means "returns the dry signal": allow float32 rounding only.
@@ -33,14 +38,24 @@ def settings_of(effect):
     return effect.changing_grid()
 
 
+def implementation(name: str) -> Effect:
+    """An entry of IMPLEMENTATIONS as an effect: ``delay``, or ``sample-rate[sinc]``."""
+    effect, _, variant = name.rstrip("]").partition("[")
+    return registry.get_effect(effect).variant(variant) if variant else registry.get_effect(effect)
+
+
+def declaring(attribute: str) -> list[str]:
+    return [n for n in IMPLEMENTATIONS if getattr(implementation(n), attribute)]
+
+
 def test_the_study_effects_are_registered():
     assert {"limiter", "bitcrusher", "sample-rate", "delay"} <= set(EFFECTS)
 
 
-@pytest.mark.parametrize("name", EFFECTS)
+@pytest.mark.parametrize("name", IMPLEMENTATIONS)
 @pytest.mark.parametrize("channels", [None, 1, 2])
 def test_render_keeps_length_shape_and_dtype(name, channels, guitar):
-    effect = registry.get_effect(name)
+    effect = implementation(name)
     audio = (
         guitar if channels is None else np.stack([guitar * (0.5 + c / 2) for c in range(channels)])
     )
@@ -51,46 +66,46 @@ def test_render_keeps_length_shape_and_dtype(name, channels, guitar):
         assert np.all(np.isfinite(wet))
 
 
-@pytest.mark.parametrize("name", EFFECTS)
+@pytest.mark.parametrize("name", IMPLEMENTATIONS)
 def test_render_is_deterministic(name, guitar):
-    effect = registry.get_effect(name)
+    effect = implementation(name)
     for setting in settings_of(effect):
         first = effect(guitar, SAMPLE_RATE, **setting)
         second = effect(guitar.copy(), SAMPLE_RATE, **setting)
         np.testing.assert_array_equal(first, second)
 
 
-@pytest.mark.parametrize("name", [n for n in EFFECTS if registry.get_effect(n).identity])
+@pytest.mark.parametrize("name", declaring("identity"))
 def test_identity_setting_returns_the_dry_signal(name, guitar):
-    effect = registry.get_effect(name)
+    effect = implementation(name)
     wet = effect(guitar, SAMPLE_RATE, **effect.identity)
     np.testing.assert_allclose(wet, guitar, rtol=0, atol=IDENTITY_TOLERANCE)
 
 
-@pytest.mark.parametrize("name", EFFECTS)
+@pytest.mark.parametrize("name", IMPLEMENTATIONS)
 def test_every_other_grid_setting_changes_the_audio_measurably(name, guitar):
-    effect = registry.get_effect(name)
+    effect = implementation(name)
     for setting in settings_of(effect):
         wet = effect(guitar, SAMPLE_RATE, **setting)
         distance = spectral_distance(guitar, wet)
         assert distance > MEASURABLE_CHANGE, f"{name} {setting}: distance {distance:.2e}"
 
 
-@pytest.mark.parametrize("name", [n for n in EFFECTS if registry.get_effect(n).projection])
+@pytest.mark.parametrize("name", declaring("projection"))
 def test_a_projection_leaves_its_own_output_in_place(name, guitar):
     # What `projection` promises, and what the blind fixed-point check relies on.
-    effect = registry.get_effect(name)
+    effect = implementation(name)
     for setting in settings_of(effect):
         wet = effect(guitar, SAMPLE_RATE, **setting)
         again = spectral_distance(effect(wet, SAMPLE_RATE, **setting), wet)
         assert again <= effect.projection, f"{name} {setting}: moved {again:.3f}"
 
 
-@pytest.mark.parametrize("name", [n for n in EFFECTS if registry.get_effect(n).linear])
+@pytest.mark.parametrize("name", declaring("linear"))
 def test_a_linear_effect_convolves_with_its_impulse_response(name, guitar):
     # What `linear` promises, and what the blind echo check relies on: the
     # output is the input convolved with the render of a unit impulse.
-    effect = registry.get_effect(name)
+    effect = implementation(name)
     audio = guitar[: SAMPLE_RATE // 2]
     impulse = np.zeros_like(audio)
     impulse[0] = 1.0
@@ -103,10 +118,10 @@ def test_a_linear_effect_convolves_with_its_impulse_response(name, guitar):
         assert np.abs(wet - convolved).max() <= 1e-4 * np.abs(wet).max(), f"{name} {setting}"
 
 
-@pytest.mark.parametrize("name", [n for n in EFFECTS if registry.get_effect(n).ceiling])
+@pytest.mark.parametrize("name", declaring("ceiling"))
 def test_an_effect_with_a_ceiling_holds_what_it_limits_there(name, guitar):
     # What `ceiling` promises, and what the blind held-peaks check relies on.
-    effect = registry.get_effect(name)
+    effect = implementation(name)
     hot = guitar / np.abs(guitar).max() * 2.0  # +6 dBFS: every setting limits it
     for setting in settings_of(effect):
         wet = np.abs(effect(hot, SAMPLE_RATE, **setting))
@@ -114,11 +129,11 @@ def test_an_effect_with_a_ceiling_holds_what_it_limits_there(name, guitar):
         assert np.sum(wet >= effect.ceiling * 0.999) >= 3, f"{name} {setting}"
 
 
-@pytest.mark.parametrize("name", [n for n in EFFECTS if registry.get_effect(n).gentle_peak_db])
+@pytest.mark.parametrize("name", declaring("gentle_peak_db"))
 def test_a_change_that_holds_no_peak_peaks_at_or_above_the_gentle_peak(name, guitar):
     # What `gentle_peak_db` promises: below it, a wet with no held peak is the dry at
     # another level, so the held-peaks check may refute the effect there.
-    effect = registry.get_effect(name)
+    effect = implementation(name)
     gentle, quietest = effect.gentle_peak_db, 0.0
     for level_db in np.arange(-20.0, 0.01, 1.0):
         dry = (guitar / np.abs(guitar).max() * 10 ** (level_db / 20)).astype(np.float32)
@@ -135,9 +150,9 @@ def test_a_change_that_holds_no_peak_peaks_at_or_above_the_gentle_peak(name, gui
     assert quietest < 0.0, "no gentle change found: the effect needs no gentle_peak_db"
 
 
-@pytest.mark.parametrize("name", EFFECTS)
+@pytest.mark.parametrize("name", IMPLEMENTATIONS)
 def test_render_rejects_out_of_range_missing_and_unknown_parameters(name, guitar):
-    effect = registry.get_effect(name)
+    effect = implementation(name)
     setting = effect.grid()[0]
     first = effect.parameters[0]
     too_high = first.range[1] + (first.range[1] - first.range[0])
@@ -198,7 +213,7 @@ def test_delay_repeats_an_impulse_after_the_delay_time():
 def test_a_build_stores_the_features_the_effect_declares_and_fit_trains_on_the_first(
     name, tmp_path
 ):
-    effect = registry.get_effect(name)
+    effect = implementation(name)
     data = tmp_path / "e.h5"
     build(BuildConfig(effect=name, source="synth:2", clip_seconds=0.25, max_clips=2), data)
     assert tuple(read_header(data).features) == effect.features

@@ -44,7 +44,7 @@ LISTINGS = (
         "effect",
         "The registered effects and their parameters.",
         "Effects",
-        ("effect", "provided by", "parameter", "unit", "grid", "range", "fixed"),
+        ("effect", "provided by", "parameter", "unit", "grid", "range", "fixed", "variants"),
         effect_rows,
         "Install an effect plugin (docs/plugins.md).",
     ),

@@ -81,6 +81,7 @@ def effect_rows(reg: Registration) -> list[list[str]]:
                 format_values(p.grid),
                 f"{p.range[0]:g} .. {p.range[1]:g} ({p.scale})",
                 fixed if first else "",
+                ", ".join(effect.variants) if first else "",
             ]
         )
     return rows
@@ -159,6 +160,8 @@ def format_inspect(info: dict[str, Any]) -> str:
         lines.append("  residual   spectrograms of wet minus dry audio (fit --input pair+residual)")
     if info["deliver"] != "none":
         lines.append(f"  delivered  {info['deliver']} (shares of the wet clips, after the effect)")
+    if info["variants"]:
+        lines.append(f"  variants   {info['variants']:g} of the examples (another implementation)")
     return "\n".join(lines)
 
 

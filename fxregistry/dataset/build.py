@@ -161,6 +161,7 @@ def _header(config: BuildConfig, effects: Sequence[Effect], clips: ClipTable) ->
         keep_audio=config.keep_audio,
         residual=config.residual,
         deliver=show_deliver(config.deliver) if config.deliver else None,
+        variants=config.variants or None,
         augment=config.augment.as_dict(),
         build_config=asdict(config),
         shard=config.shard,
@@ -188,6 +189,7 @@ def _render_job(
         residual=config.residual,
         deliver=config.deliver,
         identification=labelled(config, effects),
+        variants=config.variants,
     )
 
 

@@ -64,7 +64,7 @@ def clip_samples(clip_seconds: float) -> int:
 
 # The streams of a clip's draws: the level and settings on the first (as
 # before augmentations existed), the augmentations on their own.
-LEVEL_STREAM, AUGMENT_STREAM, DELIVER_STREAM = 0, 1, 2
+LEVEL_STREAM, AUGMENT_STREAM, DELIVER_STREAM, VARIANT_STREAM = 0, 1, 2, 3
 
 
 def clip_rng(
@@ -74,7 +74,8 @@ def clip_rng(
 
     ``stream=AUGMENT_STREAM`` gives the clip's augmentations their own draws,
     so that augmenting a build does not change its levels and settings;
-    ``DELIVER_STREAM``, which of its wet clips are delivered as files (``--deliver``).
+    ``DELIVER_STREAM``, which of its wet clips are delivered as files (``--deliver``);
+    ``VARIANT_STREAM``, which are rendered by a variant of the effect (``--variants``).
     """
     # Keyed by position, not by processing order: the same clip gets the
     # same draws whatever the worker count or shard.

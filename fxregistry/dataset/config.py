@@ -183,6 +183,16 @@ class BuildConfig:
             "show": show_deliver,
         },
     )
+    # Another implementation of the same setting (Effect.variants): the pair stays exact
+    # under the one drawn, so that the networks hear the effect, not one renderer of it.
+    variants: float = field(
+        default=0.0,
+        metadata={
+            "help": "Share of the examples rendered by one of the effect's variants, "
+            "drawn at random: other implementations of the same settings (another "
+            "resampler; fxr list-effects --json) [default: 0, the effect's own render]."
+        },
+    )
     # None: the kinds the effect declares (Effect.features), measured per effect.
     features: tuple[str, ...] | None = field(
         default=None,
@@ -277,6 +287,7 @@ class BuildConfig:
             if kind not in DELIVER_KINDS:
                 raise FxrError(f"--deliver takes {', '.join(DELIVER_KINDS)}, not {kind!r}")
             check_range(f"--deliver {kind}", share, at_least=0, at_most=1)
+        check_range("--variants", self.variants, at_least=0, at_most=1)
         if sum(share for _, share in self.deliver) > 1:
             raise FxrError("--deliver: the shares add up to more than 1")
         if self.max_clips is not None:

@@ -131,6 +131,9 @@ class DatasetHeader:
     # How shares of the wet clips were delivered after the effect (--deliver, as shown:
     # "16bit:0.5,mp3:0.25"); None (not written) when none were, as in files before it.
     deliver: str | None = _stored(str, default=None)
+    # The share of examples an effect's variant rendered (--variants); None (not written)
+    # when none did, as in files before it.
+    variants: float | None = _stored(float, default=None)
     shard: tuple[int, int] | None = _stored(_decode_shard, _encode_shard, default=None)
     # The --augment policy in full; None (not written) in files from before it, never augmented.
     augment: dict[str, Any] | None = _stored(json.loads, json.dumps, default=None)
@@ -164,6 +167,7 @@ class DatasetHeader:
         "keep_audio",
         "residual",
         "deliver",
+        "variants",
         "augment",
         "effects",
         "format_version",
@@ -228,7 +232,7 @@ class DatasetHeader:
 
 
 # Optional attributes that files without them never had: written only when set.
-_UNLESS_NONE = ("merged_from", "augment", "effects", "deliver")
+_UNLESS_NONE = ("merged_from", "augment", "effects", "deliver", "variants")
 
 
 def _stored_fields() -> tuple[Field, ...]:
@@ -429,6 +433,7 @@ def describe(path: str | os.PathLike) -> dict[str, Any]:
         "keep_audio": header.keep_audio,
         "residual": header.residual,
         "deliver": header.deliver or "none",
+        "variants": header.variants or 0.0,
         "augment": header.augment_policy().as_dict(),
         "skipped_quiet_clips": header.skipped_quiet_clips,
         "skipped_files": header.skipped_files,

@@ -23,7 +23,7 @@ from fxregistry.audio.features import (
     spectrogram,
 )
 from fxregistry.audio.io import DELIVERIES, SAMPLE_RATE, as_delivered
-from fxregistry.dataset.clips import DELIVER_STREAM, clip_rng
+from fxregistry.dataset.clips import DELIVER_STREAM, VARIANT_STREAM, clip_rng
 from fxregistry.dataset.identification import parameter_columns
 from fxregistry.dataset.rows import SPECTROGRAM_DTYPE, encode_chunk
 from fxregistry.specs.effect import Effect
@@ -34,6 +34,7 @@ __all__ = [
     "RenderResult",
     "examples_of_clip",
     "render_block",
+    "rendered_by",
     "settings_for_clip",
     "shown_by_file",
 ]
@@ -62,6 +63,7 @@ class RenderJob:
     # Several effects, or one with --identify: every clip also gives an untouched example,
     # and each example is labelled with its effect or none.
     identification: bool = False
+    variants: float = 0.0  # --variants: the share of examples an effect's variant renders
 
     @property
     def parameters(self) -> int:
@@ -116,6 +118,17 @@ def examples_of_clip(job: RenderJob, rng: np.random.Generator) -> list[tuple[int
     for index, effect in enumerate(job.effects):
         examples += [(index, s) for s in settings_for_clip(effect, job.random_settings, rng)]
     return examples
+
+
+def rendered_by(effect: Effect, share: float, rng: np.random.Generator) -> Effect:
+    """What renders one example: one of ``effect``'s variants with odds ``share``, drawn
+    uniformly, else the effect itself. Two draws each time, variants or not, so that
+    an example's draw does not depend on the effects rendered before it."""
+    pick, which = rng.random(), rng.random()
+    if pick >= share or not effect.variants:
+        return effect
+    names = list(effect.variants)
+    return effect.variant(names[min(int(which * len(names)), len(names) - 1)])
 
 
 def _delivered(job: RenderJob, keys: Sequence[tuple[int, int]], clip_of: np.ndarray) -> list:
@@ -195,6 +208,7 @@ def render_block(task: _Block) -> RenderResult:
     wet, params, normalized, effect_of, same_as_dry, clip_of = [], [], [], [], [], []
     for i, ((rec, k), clip) in enumerate(zip(task.keys, dry, strict=True)):
         rng = clip_rng(job.seed, rec, k)
+        ways = clip_rng(job.seed, rec, k, VARIANT_STREAM) if job.variants else None
         for e, setting in examples_of_clip(job, rng):
             # At its identity setting an effect returns the dry clip: reuse it
             # and its features instead of rendering and transforming again.
@@ -202,7 +216,13 @@ def render_block(task: _Block) -> RenderResult:
             same_as_dry.append(i if untouched else -1)
             clip_of.append(i)
             effect_of.append(e)
-            wet.append(clip if untouched else job.effects[e](clip, SAMPLE_RATE, **setting))
+            if untouched:
+                wet.append(clip)
+            else:
+                effect = job.effects[e]
+                if ways is not None:
+                    effect = rendered_by(effect, job.variants, ways)
+                wet.append(effect(clip, SAMPLE_RATE, **setting))
             row = np.full((2, job.parameters), np.nan, np.float32)  # absent: NaN
             if e >= 0:
                 effect = job.effects[e]

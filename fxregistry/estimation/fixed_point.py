@@ -95,8 +95,9 @@ def strength(effect: Effect, setting: dict[str, float]) -> float:
 def moves(
     effect: Effect, wet: np.ndarray, sample_rate: int = SAMPLE_RATE, word_bits: int | None = None
 ) -> tuple[list[dict[str, float]], np.ndarray] | None:
-    """Each setting tested, and how far re-rendering ``wet`` at it moved it; None when the
-    effect declares no ``projection`` or has more than :data:`MAX_SETTINGS` settings.
+    """Each setting tested, and how far re-rendering ``wet`` at it moved it (the least of
+    the effect's own render and its variants'); None when the effect declares no
+    ``projection`` or has more than :data:`MAX_SETTINGS` settings.
 
     The measure is the largest sample change relative to the peak for an exact
     projection, else the spectral distance, under which the rounding noise of a
@@ -106,12 +107,17 @@ def moves(
     if effect.projection is None or not settings or len(settings) > MAX_SETTINGS:
         return None
     wet = np.asarray(wet, dtype=np.float32)
-    renders = (effect(wet, sample_rate, **s) for s in settings)
     if effect.projection <= EXACT:
         peak = max(float(np.abs(wet).max()), 1e-12)
-        return settings, np.array([float(np.abs(r - wet).max()) / peak for r in renders])
-    to_wet = distance_to(wet, noise=rounding_noise(word_bits))
-    return settings, np.array([to_wet(r) for r in renders])
+
+        def measure(render: np.ndarray) -> float:
+            return float(np.abs(render - wet).max()) / peak
+    else:
+        measure = distance_to(wet, noise=rounding_noise(word_bits))
+    # A wet any implementation of the setting leaves in place is that setting's fixed point.
+    ways = [effect, *(effect.variant(name) for name in effect.variants)]
+    moved = [min(measure(way(wet, sample_rate, **s)) for way in ways) for s in settings]
+    return settings, np.array(moved)
 
 
 def fixed_point_setting(

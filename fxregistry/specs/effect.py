@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -168,10 +168,18 @@ class Effect:
     peak, in dBFS, such a gentler change leaves. A wet with no peak held that
     peaks below it was not processed; one that peaks above may have been,
     and the check then says nothing. None: every change the effect makes
-    holds peaks at the ceiling. ``features`` are the feature
-    kinds its estimators hear best, measured (docs/real-audio.md): ``fxr
-    build --effect NAME`` stores them unless ``--features`` says otherwise,
-    and ``fxr fit`` trains on the first unless told.
+    holds peaks at the ceiling. ``variants`` names other renderers of the
+    same settings: other implementations of the effect that a user's audio
+    may have been made with (another resampler's band limit). ``fxr build
+    --variants SHARE`` renders that share of the examples with one of them,
+    so that the networks learn the effect rather than one implementation of
+    it, and the fixed-point check tests them too (:meth:`variant` gives one as
+    an effect). A variant keeps every promise the effect declares (identity,
+    projection, linear, ceiling): the registry-driven tests hold it to them.
+    ``features`` are the feature kinds its estimators hear best, measured
+    (docs/real-audio.md): ``fxr build --effect NAME`` stores them unless
+    ``--features`` says otherwise, and ``fxr fit`` trains on the first unless
+    told.
 
     Call the effect itself rather than ``render``: the call checks the
     parameters and the audio before rendering.
@@ -188,6 +196,7 @@ class Effect:
     ceiling: float | None = None
     features: tuple[str, ...] = ("mel",)
     gentle_peak_db: float | None = None
+    variants: Mapping[str, RenderFunction] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "parameters", tuple(self.parameters))
@@ -207,6 +216,11 @@ class Effect:
         if gentle is not None and (self.ceiling is None or not gentle < 0):
             raise ValueError(
                 f"effect {self.name!r}: gentle_peak_db needs a ceiling and must be below 0 dBFS"
+            )
+        object.__setattr__(self, "variants", MappingProxyType(dict(self.variants)))
+        if not all(isinstance(k, str) and k and callable(v) for k, v in self.variants.items()):
+            raise ValueError(
+                f"effect {self.name!r}: variants must map non-empty names to render functions"
             )
         object.__setattr__(self, "features", tuple(self.features))
         unknown = [k for k in self.features if k not in KINDS]
@@ -253,6 +267,7 @@ class Effect:
             spec.get("ceiling"),
             tuple(spec.get("features", ("mel",))),
             spec.get("gentle_peak_db"),
+            {name: cannot_render for name in spec.get("variants", ())},
         )
 
     def __reduce__(self):
@@ -260,7 +275,11 @@ class Effect:
         identity = None if self.identity is None else dict(self.identity)
         fields = (self.name, self.description, self.parameters, self.render, dict(self.fixed))
         checks = (self.projection, self.linear, self.ceiling)
-        return (type(self), (*fields, identity, *checks, self.features, self.gentle_peak_db))
+        variants = dict(self.variants)
+        return (
+            type(self),
+            (*fields, identity, *checks, self.features, self.gentle_peak_db, variants),
+        )
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -312,6 +331,17 @@ class Effect:
         identity = None if self.identity is None else dict(self.identity)
         return [s for s in self.grid() if s != identity]
 
+    def variant(self, name: str) -> Effect:
+        """This effect rendered by its variant ``name`` (see the class docstring).
+
+        It is named ``effect[variant]``, so that what is cached per effect's
+        name (a setting's probe, its matched filter) is cached per variant.
+        """
+        if name not in self.variants:
+            known = ", ".join(self.variants) or "none"
+            raise FxrError(f"effect {self.name!r} has no variant {name!r} (its variants: {known})")
+        return replace(self, name=f"{self.name}[{name}]", render=self.variants[name], variants={})
+
     def __call__(self, audio: np.ndarray, sample_rate: float, **params: float) -> np.ndarray:
         """Render ``audio`` with the given setting, after checking both."""
         audio = np.asarray(audio)
@@ -354,4 +384,5 @@ class Effect:
             "ceiling": self.ceiling,
             "features": list(self.features),
             "gentle_peak_db": self.gentle_peak_db,
+            "variants": list(self.variants),
         }
