@@ -15,7 +15,8 @@ implementations in HELD_OUT below, which nothing in fxr has seen. Each wet
 is written as a float wav and estimated as a user would (blind, shipped
 estimators). Reported per implementation: the share of wets whose effect is
 named, of those the share whose grid setting is right, and the blind MAE;
-and the untouched clips called none.
+and the untouched clips called none. With ``--paired``, also `fxr estimate
+--dry --refine`: the share whose effect and grid setting are right.
 
 Writes benchmarks/results/variants.{md,json} (or variants-TAG.*).
 """
@@ -81,25 +82,33 @@ def implementations(effect) -> dict[str, object]:
     return {**ways, **{f"held out: {n}": r for n, r in HELD_OUT.get(effect.name, {}).items()}}
 
 
-def measure(clips: np.ndarray, effect, folder: Path) -> dict:
+def grid_values(answer: dict) -> dict[str, float]:
+    return {k: p["grid_value"] for k, p in answer["parameters"].items()}
+
+
+def measure(clips: np.ndarray, effect, folder: Path, paired: bool) -> dict:
     rows = {}
     for way, render in implementations(effect).items():
-        named, right, errors = [], [], []
+        named, right, errors, both = [], [], [], []
         for clip in clips:
+            dry = write_audio(folder / "dry.wav", clip, SAMPLE_RATE) if paired else None
             for setting in effect.changing_grid():
                 wet = np.asarray(render(clip[None], float(SAMPLE_RATE), **setting))[0]
                 path = write_audio(folder / "wet.wav", wet.astype(np.float32), SAMPLE_RATE)
                 answer = estimate_with_defaults(path, device="cpu")
                 named.append(answer["effect"] == effect.name)
                 if named[-1]:
-                    found = {k: p["grid_value"] for k, p in answer["parameters"].items()}
-                    right.append(found == setting)
+                    right.append(grid_values(answer) == setting)
                     errors.append(normalized_error(effect, answer, setting))
+                if paired:
+                    answer = estimate_with_defaults(path, dry, refine=True, device="cpu")
+                    both.append(answer["effect"] == effect.name and grid_values(answer) == setting)
         rows[way] = {
             "n": len(named),
             "named": float(np.mean(named)),
             "setting_right": float(np.mean(right)) if right else None,
             "mae": float(np.mean(errors)) if errors else None,
+            "paired_grid": float(np.mean(both)) if both else None,
         }
         log(f"{effect.name} {way}: {rows[way]}")
     return rows
@@ -117,6 +126,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_corpus_options(parser, 10, "2 s clips per group")
     parser.add_argument("--effects", help="comma list [default: every effect with variants]")
+    parser.add_argument("--paired", action="store_true", help="also --dry --refine")
     parser.add_argument("--tag")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -130,7 +140,7 @@ def main() -> None:
             clips = at_peaks(clips_of(path, args.corpus_clips), *PEAKS)
             results[group]["untouched called none"] = untouched(clips, Path(tmp))
             for effect in effects:
-                results[group][effect.name] = measure(clips, effect, Path(tmp))
+                results[group][effect.name] = measure(clips, effect, Path(tmp), args.paired)
     minutes = (time.perf_counter() - started) / 60
     write(args, effects, dict(results), minutes)
 
@@ -140,6 +150,8 @@ def write(args, effects, results: dict, minutes: float) -> None:
     command = f".venv/bin/python benchmarks/variants.py{corpus_command(args)}"
     if args.effects:
         command += f" --effects {args.effects}"
+    if args.paired:
+        command += " --paired"
     if args.tag:
         command += f" --tag {args.tag}"
     lines = [
@@ -149,7 +161,8 @@ def write(args, effects, results: dict, minutes: float) -> None:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores; {minutes:.1f} minutes.  ",
         "Each clip at a peak drawn in -20 ... -1 dBFS, at every grid setting that changes "
         "audio, rendered by each implementation; shipped estimators, blind, float wavs. "
-        "Cells: effect named / of those, grid setting right / blind MAE (normalized).",
+        "Cells: effect named / of those, grid setting right / blind MAE (normalized); "
+        "with --paired, the share `--dry --refine` gets effect and grid setting right.",
         "",
         "| effect | implementation | " + " | ".join(groups) + " |",
         "| --- | --- | " + " | ".join("---:" for _ in groups) + " |",
@@ -161,7 +174,8 @@ def write(args, effects, results: dict, minutes: float) -> None:
                 r = results[g][effect.name][way]
                 right = "–" if r["setting_right"] is None else f"{r['setting_right']:.0%}"
                 mae = "–" if r["mae"] is None else f"{r['mae']:.3f}"
-                cells.append(f"{r['named']:.0%} / {right} / {mae}")
+                paired = "" if r.get("paired_grid") is None else f"; paired {r['paired_grid']:.0%}"
+                cells.append(f"{r['named']:.0%} / {right} / {mae}{paired}")
             lines.append(f"| {effect.name} | {way} | " + " | ".join(cells) + " |")
     lines += [
         "",

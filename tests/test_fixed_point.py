@@ -21,6 +21,7 @@ from fxregistry.estimation.fixed_point import (
     MAX_LEVELS,
     fixed_point_setting,
     scaled_fixed_point,
+    strength,
 )
 from fxregistry.training.config import FitConfig
 from fxregistry.training.fit import fit
@@ -86,6 +87,24 @@ def test_a_grid_of_two_codes_confirms_only_on_enough_samples(guitar, tmp_path):
         assert (found and found["setting"]) == expected, samples
     untouched = read_inputs(write_audio(tmp_path / "u.wav", loud, SAMPLE_RATE, bit_depth=16))
     assert fixed_point_setting(bitcrusher, untouched.wet_native[0], word_bits=16) is None
+
+
+@pytest.mark.parametrize("name", [n for n in PROJECTIONS if n not in EXACT_PROJECTIONS])
+def test_of_the_settings_in_place_the_strongest_answers_not_the_least_moved(name, guitar):
+    # A band limit steeper than any the effect renders is moved by its own setting's renders
+    # (they cut its passband's top) more than by a weaker setting's: both in place, the
+    # stronger is the limit the wet shows (benchmarks/variants.py, held out).
+    effect = registry.get_effect(name)
+    settings = effect.changing_grid()
+    by_strength = sorted(settings, key=lambda s: strength(effect, s))
+    weak, strong = by_strength[0], by_strength[-1]
+    moved = np.full(len(settings), 10 * effect.projection)
+    moved[settings.index(strong)] = 0.9 * effect.projection
+    moved[settings.index(weak)] = 0.1 * effect.projection
+    found = fixed_point_setting(effect, guitar, (settings, moved))
+    assert found == {"setting": strong, "moved": 0.9 * effect.projection}
+    moved[settings.index(strong)] = 1.1 * effect.projection  # out of place: not an answer
+    assert fixed_point_setting(effect, guitar, (settings, moved))["setting"] == weak
 
 
 def test_audio_moved_after_the_effect_is_a_fixed_point_of_nothing(guitar):

@@ -20,6 +20,8 @@ from fxregistry.dataset.config import BuildConfig
 from fxregistry.dataset.header import describe, open_dataset, read_header
 from fxregistry.errors import FxrError
 from fxregistry.estimation.evidence import REFUTED, blind_evidence
+from fxregistry.estimation.search import search_settings
+from fxregistry.estimation.synthesis import identify_by_synthesis
 
 from .conftest import file_contents
 
@@ -176,3 +178,19 @@ def test_the_fixed_point_check_finds_the_setting_a_variant_made(name, guitar):
             evidence = blind_evidence(effect, wet)
             assert evidence.verdict != REFUTED, (variant, setting)
             assert evidence.setting == setting, (variant, setting, evidence.found)
+
+
+# ------------------------------------------------------------------ with the dry
+
+
+@pytest.mark.parametrize("name", WITH_VARIANTS)
+def test_analysis_by_synthesis_names_the_effect_and_setting_a_variant_made(name, guitar):
+    effect = registry.get_effect(name)
+    installed = {n: registry.get_effect(n) for n in registry.effect_names()}
+    for variant in effect.variants:
+        for setting in effect.changing_grid()[:: max(1, len(effect.changing_grid()) // 3)]:
+            wet = effect.variant(variant)(guitar, SAMPLE_RATE, **setting)
+            decided, fits = identify_by_synthesis(guitar, wet, installed)
+            assert decided == name, (variant, setting, fits)
+            found, _ = search_settings(effect, guitar, wet, effect.grid()[0])
+            assert found == setting, (variant, setting)

@@ -14,8 +14,8 @@ measure how far it moved. Measured on real recordings (docs/estimate.md):
   :func:`~fxregistry.audio.features.spectral_distance` (log magnitudes, so
   an emptied high band counts): a wet resampled down and back moves by at
   most 0.066 at its own rate, and mostly more at any other (as little as 0.033
-  where the audio has nothing between the two rates); the answer is the
-  least moved setting, if it moved no more than the effect's ``projection``.
+  where the audio has nothing between the two rates); every setting that
+  moved it no more than the effect's ``projection`` is in place.
 
 Among settings tied in place (every bit depth from the true one up) the
 answer is the strongest, the one that moves a probe of white noise most,
@@ -55,7 +55,6 @@ __all__ = [
 ]
 
 EXACT = 0.01  # a projection declared this tight or tighter is exact, sample for sample
-TIE = 0.005  # spectral distances this close to the least count as tied
 PROBE_SECONDS = 1.0
 MAX_SETTINGS = 64  # grids larger than this are not searched exhaustively
 # Levels from silence to the peak of a scaled grid worth testing: a recording's own
@@ -115,7 +114,7 @@ def moves(
     else:
         measure = distance_to(wet, noise=rounding_noise(word_bits))
     # A wet any implementation of the setting leaves in place is that setting's fixed point.
-    ways = [effect, *(effect.variant(name) for name in effect.variants)]
+    ways = effect.implementations()
     moved = [min(measure(way(wet, sample_rate, **s)) for way in ways) for s in settings]
     return settings, np.array(moved)
 
@@ -152,13 +151,12 @@ def fixed_point_setting(
             codes = _low_codes(wet, word_bits)
             on = [_on_codes(codes, _own_step(effect, s, sample_rate), word_bits) for s in settings]
             in_place = (in_place & np.array(coarse)) | np.array(on)
-    elif word_bits:
-        # Under the rounding noise a weaker setting can move the wet less than its own
-        # (what told them apart lay under -100 dB): every setting in place is tied.
-        in_place = moved <= effect.projection
     else:
-        least = float(moved.min())
-        in_place = (moved <= least + min(TIE, effect.projection)) & (least <= effect.projection)
+        # Every setting in place is tied, not only the least moved: a weaker setting can move
+        # the wet less than its own, under a file's rounding noise (what told them apart lay
+        # under -100 dB) and where the wet is another resampler's (a steeper one than any
+        # the effect knows leaves its passband's top to be cut by its own setting's renders).
+        in_place = moved <= effect.projection
     tied = [s for s, hit in zip(settings, in_place, strict=True) if hit]
     if not tied:
         return None

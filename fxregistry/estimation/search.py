@@ -29,16 +29,18 @@ def search_settings(
     sample_rate: int = SAMPLE_RATE,
     noise: float = 0.0,
 ) -> tuple[dict[str, float], float]:
-    """The setting whose render of ``dry`` (at ``sample_rate``) is closest to ``wet``,
-    and its distance; ``noise``: the rms of the rounding noise the wet's file added
-    (:func:`~fxregistry.audio.io.rounding_noise`), which the distance counts as silence."""
+    """The setting whose render of ``dry`` (at ``sample_rate``; by the effect or by any
+    of its variants) is closest to ``wet``, and its distance; ``noise``: the rms of the
+    rounding noise the wet's file added (:func:`~fxregistry.audio.io.rounding_noise`),
+    which the distance counts as silence."""
     cache: dict[tuple[float, ...], float] = {}
     to_wet = distance_to(wet, noise=noise)
+    ways = effect.implementations()  # the wet may be a variant's render (Effect.variants)
 
     def cost(setting: dict[str, float]) -> float:
         key = tuple(setting[p.name] for p in effect.parameters)
         if key not in cache:
-            cache[key] = to_wet(effect(dry, sample_rate, **setting))
+            cache[key] = min(to_wet(way(dry, sample_rate, **setting)) for way in ways)
         return cache[key]
 
     grid = effect.grid()

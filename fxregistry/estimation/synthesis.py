@@ -72,7 +72,8 @@ def synthesis_fits(
     sample_rate: int = SAMPLE_RATE,
     word: float = 0.0,
 ) -> dict[str, float]:
-    """Each effect's best fit over its settings that change audio; ``none``: the dry's.
+    """Each effect's best fit over its settings that change audio, rendered by it or by
+    any of its variants (Effect.variants); ``none``: the dry's.
 
     The renders are at ``sample_rate``, the files'. ``word``: the step of the dry
     file's word length (:func:`~fxregistry.audio.io.word_step`), 0 for floats.
@@ -80,7 +81,9 @@ def synthesis_fits(
     fits = {NONE: fit_db(at_best_gain(dry, wet), wet)}
     for name, effect in effects.items():
         fitted = (
-            _render_fit(effect, dry, wet, s, sample_rate, word) for s in effect.changing_grid()
+            _render_fit(way, dry, wet, s, sample_rate, word)
+            for way in effect.implementations()  # its own render, or a variant's
+            for s in effect.changing_grid()
         )
         fits[name] = max(fitted, default=-np.inf)
     return fits

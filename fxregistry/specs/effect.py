@@ -342,6 +342,11 @@ class Effect:
             raise FxrError(f"effect {self.name!r} has no variant {name!r} (its variants: {known})")
         return replace(self, name=f"{self.name}[{name}]", render=self.variants[name], variants={})
 
+    def implementations(self) -> list[Effect]:
+        """The effect and each of its variants (:meth:`variant`): every way a setting of it
+        may have been rendered, which the checks and analysis by synthesis try."""
+        return [self, *(self.variant(name) for name in self.variants)]
+
     def __call__(self, audio: np.ndarray, sample_rate: float, **params: float) -> np.ndarray:
         """Render ``audio`` with the given setting, after checking both."""
         audio = np.asarray(audio)
