@@ -153,6 +153,7 @@ TABLE: dict[str, list[Row]] = {
         Row("--effect delay --augment room,room", 2, "--augment must be"),
         Row("--effect delay --features wav", 2, "--features"),
         Row("--effect delay --deliver mp3:2", 2, "--deliver mp3"),
+        Row("--effect sample-rate --variants 2", 2, "--variants"),
         Row("--effect delay --keep-audio=yes", 2, "'--keep-audio' does not take a value"),
         Row("--effect delay --residual=yes", 2, "'--residual' does not take a value"),
         Row("--effect delay --identify=yes", 2, "'--identify' does not take a value"),

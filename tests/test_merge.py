@@ -101,7 +101,7 @@ def test_bad_shard_options_are_one_clear_line(tmp_path, args, message):
 def _changed(value, key):
     """Another value of the same kind, for a header field that shards must share."""
     if value is None:  # an optional field these files leave out
-        return "16bit:0.5" if key == "deliver" else ({"name": "another effect"},)
+        return {"deliver": "16bit:0.5", "variants": 0.5}.get(key, ({"name": "another effect"},))
     if isinstance(value, bool):
         return not value
     if isinstance(value, int | float):
