@@ -195,7 +195,7 @@ def main() -> None:
                     *NO_AUGMENT,
                 ]
             )
-            from fxregistry.dataset.header import describe
+            from fxregistry.dataset.summary import describe
 
             ours_examples = describe(ours_out)["examples"]
             row = {
@@ -231,7 +231,7 @@ def main() -> None:
                 *NO_AUGMENT,
             ]
         )
-        from fxregistry.dataset.header import describe
+        from fxregistry.dataset.summary import describe
 
         big_examples = describe(big_out)["examples"]
         big_row = {

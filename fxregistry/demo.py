@@ -33,7 +33,7 @@ from fxregistry.audio.io import SAMPLE_RATE, rms_db, write_audio
 from fxregistry.cli.text import format_estimate
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import DEFAULT_SOURCE, BuildConfig
-from fxregistry.dataset.header import describe
+from fxregistry.dataset.summary import describe
 from fxregistry.errors import FxrError
 from fxregistry.estimation.estimate import estimate
 from fxregistry.evaluation.evaluate import evaluate

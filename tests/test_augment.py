@@ -29,7 +29,8 @@ from fxregistry.dataset.augment import (
 from fxregistry.dataset.augmented import augment_clip
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
-from fxregistry.dataset.header import describe, open_dataset, read_header
+from fxregistry.dataset.header import open_dataset, read_header
+from fxregistry.dataset.summary import describe
 from fxregistry.errors import FxrError
 from fxregistry.evaluation.examples import dry_clips
 

@@ -19,9 +19,10 @@ from fxregistry.audio.features import FeatureConfig
 from fxregistry.cli.main import cli
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
-from fxregistry.dataset.header import SPLITS, DatasetHeader, describe, open_dataset, read_header
+from fxregistry.dataset.header import SPLITS, DatasetHeader, open_dataset, read_header
 from fxregistry.dataset.pool import worker_pool
 from fxregistry.dataset.splits import assign_splits, split_ranges_of
+from fxregistry.dataset.summary import describe
 from fxregistry.errors import FxrError
 
 from .conftest import assert_example_is_its_dry_rendered

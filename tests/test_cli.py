@@ -401,7 +401,7 @@ def test_every_fault_is_one_line_with_its_status(runner, monkeypatch, error, sta
     def fail(path):
         raise error
 
-    monkeypatch.setattr("fxregistry.dataset.header.describe", fail)
+    monkeypatch.setattr("fxregistry.dataset.summary.describe", fail)
     result = runner.invoke(cli, ["inspect", "x.h5"])
     assert result.exit_code == status
     assert result.stderr.count("\n") == 1 and line in result.stderr

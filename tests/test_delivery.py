@@ -18,8 +18,9 @@ from fxregistry.audio.io import DELIVERIES, as_delivered, read_audio, write_audi
 from fxregistry.cli.main import cli
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
-from fxregistry.dataset.header import describe, read_header
+from fxregistry.dataset.header import read_header
 from fxregistry.dataset.render import shown_by_file
+from fxregistry.dataset.summary import describe
 
 from .conftest import file_contents
 

@@ -20,8 +20,9 @@ from fxregistry.audio.io import write_audio
 from fxregistry.cli.main import cli
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
-from fxregistry.dataset.header import describe, read_header
+from fxregistry.dataset.header import read_header
 from fxregistry.dataset.identification import NONE, effect_list, labels
+from fxregistry.dataset.summary import describe
 from fxregistry.errors import FxrError
 from fxregistry.estimation.estimate import estimate
 from fxregistry.evaluation.evaluate import evaluate

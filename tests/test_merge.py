@@ -14,7 +14,8 @@ from fxregistry import registry
 from fxregistry.cli.main import cli
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
-from fxregistry.dataset.header import DatasetHeader, describe, read_header
+from fxregistry.dataset.header import DatasetHeader, read_header
+from fxregistry.dataset.summary import describe
 
 CONFIG = BuildConfig(effect="delay", source="synth:5", clip_seconds=0.5, grid="random:3")
 

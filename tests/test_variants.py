@@ -17,7 +17,8 @@ from fxregistry import registry
 from fxregistry.cli.main import cli
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
-from fxregistry.dataset.header import describe, open_dataset, read_header
+from fxregistry.dataset.header import open_dataset, read_header
+from fxregistry.dataset.summary import describe
 from fxregistry.errors import FxrError
 from fxregistry.estimation.evidence import REFUTED, blind_evidence
 from fxregistry.estimation.search import search_settings

@@ -130,7 +130,7 @@ def build(out: str | None, workers: int | None, force: bool, **options: Any) -> 
 @json_option
 def inspect(path: str, as_json: bool) -> None:
     """What the dataset PATH holds."""
-    from fxregistry.dataset.header import describe
+    from fxregistry.dataset.summary import describe
 
     info = describe(path)
     if as_json:
@@ -152,8 +152,8 @@ def merge(out: str, shards: tuple[str, ...], copy: bool, force: bool) -> None:
     OUT's large arrays are HDF5 virtual datasets over the shards (no copy),
     found by paths relative to OUT: keep the shards beside it, or pass --copy.
     """
-    from fxregistry.dataset.header import describe
     from fxregistry.dataset.merge import merge as run_merge
+    from fxregistry.dataset.summary import describe
 
     if os.path.exists(out) and not force:
         raise FxrError(f"{out} exists; pass --force to replace it")

@@ -41,7 +41,7 @@ def fit(out: str | None, resume: bool, force: bool, **options: Any) -> None:
     with --resume: then the run's own config.json is used and the other options
     are ignored, except --device, --workers and --data (where the dataset is now).
     """
-    from fxregistry.dataset.header import describe
+    from fxregistry.dataset.summary import describe
     from fxregistry.training.fit import fit as run_fit
 
     model, data = options["model"], options["data"]

@@ -24,13 +24,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import h5py
-import numpy as np
 
 from fxregistry import __version__
 from fxregistry.audio.features import FeatureConfig
 from fxregistry.audio.io import SAMPLE_RATE
 from fxregistry.dataset.augment import AugmentPolicy
-from fxregistry.dataset.identification import class_names, labels
+from fxregistry.dataset.identification import class_names
 from fxregistry.errors import FxrError
 from fxregistry.specs.effect import Effect
 
@@ -39,7 +38,6 @@ __all__ = [
     "FORMAT_VERSION",
     "SPLITS",
     "DatasetHeader",
-    "describe",
     "mark_complete",
     "open_dataset",
     "read_header",
@@ -400,55 +398,3 @@ def _check_virtual_sources(f: h5py.File, path: Path) -> None:
                         f"{path}: merged from shards, but {shard} is missing; keep the shards "
                         "beside the merged file or merge with --copy"
                     )
-
-
-def describe(path: str | os.PathLike) -> dict[str, Any]:
-    """What ``fxr inspect --json`` prints."""
-    with open_dataset(path) as f:
-        header = DatasetHeader.read(f, path)
-        recordings = f["recordings/split"][:]
-        class_examples = _class_examples(f, header)
-    ranges, clip_ranges = header.split_ranges(), header.split_ranges("clips")
-    return {
-        "path": str(path),
-        "effect": header.effect,
-        "effects": None if header.effects is None else [e["name"] for e in header.effects],
-        "classes": None if header.classes is None else list(header.classes),
-        "class_examples": class_examples,
-        "examples": header.examples,
-        "clips": header.clips,
-        "recordings": int(recordings.size),
-        "splits": {s: ranges[s][1] - ranges[s][0] for s in SPLITS},
-        "split_clips": {s: clip_ranges[s][1] - clip_ranges[s][0] for s in SPLITS},
-        "split_recordings": {s: int(np.sum(recordings == i)) for i, s in enumerate(SPLITS)},
-        "parameters": header.effect_spec["parameters"],
-        "fixed": header.effect_spec["fixed"],
-        "features": {k: c.as_dict() for k, c in header.features.items()},
-        "source": header.source,
-        "seed": header.seed,
-        "grid": header.grid,
-        "level": header.level,
-        "clip_seconds": header.clip_seconds,
-        "split_by": header.split_by,
-        "keep_audio": header.keep_audio,
-        "residual": header.residual,
-        "deliver": header.deliver or "none",
-        "variants": header.variants or 0.0,
-        "augment": header.augment_policy().as_dict(),
-        "skipped_quiet_clips": header.skipped_quiet_clips,
-        "skipped_files": header.skipped_files,
-        "fxr_version": header.fxr_version,
-        "format_version": header.format_version,
-        "created": header.created,
-        "bytes": Path(path).stat().st_size,
-    }
-
-
-def _class_examples(f: h5py.File, header: DatasetHeader) -> dict[str, int] | None:
-    """Examples per class of a file over several effects (None for one effect)."""
-    if header.classes is None:
-        return None
-    counts = np.bincount(
-        labels(f["examples/effect"][:], f["examples/changed"][:]), minlength=len(header.classes)
-    )
-    return dict(zip(header.classes, map(int, counts), strict=True))
