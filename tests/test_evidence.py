@@ -27,6 +27,7 @@ from fxregistry.estimation.echoes import (
 from fxregistry.estimation.estimate import read_inputs
 from fxregistry.estimation.evidence import CONFIRMED, REFUTED, blind_evidence, can_confirm
 from fxregistry.estimation.fixed_point import EXACT
+from fxregistry.estimation.search import search_settings
 
 SAMPLE_RATE = 44100
 EFFECTS = registry.effect_names()
@@ -108,6 +109,34 @@ def test_echoes_between_two_settings_are_not_refuted(name, guitar):
     assert evidence.verdict != REFUTED, evidence
     # Nor confirmed: whether it was the effect is then the network's call, doubted.
     assert evidence.verdict == CONFIRMED or evidence.beyond_reach, evidence
+
+
+@pytest.mark.parametrize("name", LINEAR)
+def test_with_the_dry_the_echoes_are_the_wet_s_though_the_music_repeats_itself(name, guitar):
+    # Music that repeats at one setting's echo times (the dry is itself a render at it),
+    # processed at another: blind, the repeats stand in the wet's cepstrum beside the
+    # effect's echoes; the dry's cepstrum takes them out.
+    effect = registry.get_effect(name)
+    for repeated in settings_of(effect):
+        riff = effect(guitar, SAMPLE_RATE, **repeated)
+        for setting in settings_of(effect):
+            if setting != repeated:
+                found = echo_setting(effect, effect(riff, SAMPLE_RATE, **setting), riff)
+                assert confirms(found) and found["setting"] == setting, (repeated, setting)
+
+
+@pytest.mark.parametrize("name", LINEAR)
+def test_with_the_dry_a_faint_mix_of_the_effect_is_found_at_its_setting(name, guitar):
+    # A wet blended with more of the dry than the effect's own mix: the same echo times,
+    # weaker. The effect's render fits it worse than the dry does (the closest render
+    # was the identity); refinement reads the setting off the pair's echoes.
+    effect = registry.get_effect(name)
+    for setting in settings_of(effect):
+        wet = (0.1 * effect(guitar, SAMPLE_RATE, **setting) + 0.9 * guitar).astype(np.float32)
+        found, _ = search_settings(effect, guitar, wet, setting)
+        assert found == setting
+        stereo = np.stack([guitar, guitar]), np.stack([wet, wet])
+        assert search_settings(effect, *stereo, setting)[0] == setting
 
 
 def test_an_effect_that_declares_no_check_gives_no_evidence(guitar):

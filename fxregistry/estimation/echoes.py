@@ -118,17 +118,22 @@ def _echoes_of(response: np.ndarray) -> tuple[np.ndarray, float] | None:
     return echoes / np.sqrt(energy), float(np.sqrt(energy))
 
 
-def _centred_cepstrum(wet: np.ndarray) -> tuple[np.ndarray, float]:
-    """The wet's cepstrum less its median, and its noise, both taken past the floor
-    (robustly: the median absolute deviation)."""
+def _centred_cepstrum(wet: np.ndarray, dry: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """The wet's cepstrum (less the dry's, when given: the impulse response's alone) less
+    its median, and its noise, both taken past the floor (robustly: the median absolute
+    deviation)."""
     cepstrum = _cepstrum(np.asarray(wet, dtype=np.float32))
+    if dry is not None:
+        cepstrum = cepstrum - _cepstrum(np.asarray(dry, dtype=np.float32))
     past_floor = cepstrum[int(FLOOR_SECONDS * SAMPLE_RATE) :]
     middle = float(np.median(past_floor))
     noise = 1.4826 * float(np.median(np.abs(past_floor - middle)))
     return cepstrum - middle, max(noise, 1e-12)
 
 
-def echo_scores(effect: Effect, wet: np.ndarray) -> tuple[Scored, float] | None:
+def echo_scores(
+    effect: Effect, wet: np.ndarray, dry: np.ndarray | None = None
+) -> tuple[Scored, float] | None:
     """How far the wet's cepstrum matches each setting's echoes, and how high the
     strongest train of the effect's echoes stands in it.
 
@@ -138,16 +143,16 @@ def echo_scores(effect: Effect, wet: np.ndarray) -> tuple[Scored, float] | None:
     every time between the settings' first echoes (:data:`RANGE_MARGIN`
     beyond; :func:`_train_peak`): it finds echoes at times between the
     grid's, which the matched filters miss. ``wet`` is mono audio at 44.1
-    kHz, not silent.
+    kHz, not silent; ``dry``, if known, the same length and rate (:func:`echo_setting`).
     """
-    found = _matches(effect, wet)
+    found = _matches(effect, wet, dry)
     if found is None:
         return None
     settings, matches, _, scored = found
     return (settings, matches / scored[1]), scored[0]
 
 
-def _matches(effect: Effect, wet: np.ndarray):
+def _matches(effect: Effect, wet: np.ndarray, dry: np.ndarray | None = None):
     """``(settings, each one's match, its echoes' own match, (peak, noise))``, or None."""
     settings = effect.changing_grid()
     if not effect.linear or not settings or len(settings) > MAX_SETTINGS:
@@ -156,7 +161,7 @@ def _matches(effect: Effect, wet: np.ndarray):
     kept = [(s, e) for s in settings if (e := _echoes(effect, s, samples)) is not None]
     if not kept:
         return None
-    cepstrum, noise = _centred_cepstrum(wet)
+    cepstrum, noise = _centred_cepstrum(wet, dry)
     filters = [f for _, (f, _) in kept]
     matches = np.array([float(f @ cepstrum) for f in filters])
     own = np.array([length for _, (_, length) in kept])
@@ -201,14 +206,19 @@ def _train_peak(cepstrum: np.ndarray, filters: list[np.ndarray]) -> float:
 def echo_setting(
     effect: Effect,
     wet: np.ndarray,
+    dry: np.ndarray | None = None,
 ) -> dict[str, Any] | None:
     """``{"setting", "score", "share", "peak"}``: the best-scoring setting, or None when no
     evidence.
 
     The setting's echoes are in the wet when :func:`confirms` says so; no echo
-    the effect makes is when ``peak`` stays below :data:`TRAIN_SCORE`.
+    the effect makes is when ``peak`` stays below :data:`TRAIN_SCORE`. With the
+    ``dry`` (mono, the wet's length, 44.1 kHz) the match is on the cepstrum of
+    the wet less the dry's, the impulse response's own: the music's repetitions
+    cancel, and the echo times decide whatever their strength, where a render
+    at the effect's fixed settings (its feedback, its mix) fits only those.
     """
-    found = _matches(effect, wet)
+    found = _matches(effect, wet, dry)
     if found is None:
         return None
     settings, matches, own, (peak, noise) = found

@@ -3,6 +3,13 @@
 Used by ``fxr estimate --refine`` and by the identifiability floor: render
 the dry audio at candidate settings and keep the one whose render is closest
 to the wet audio in a multi-resolution spectral distance.
+
+A linear effect's grid setting is read from its echoes where the pair shows
+them (:func:`~fxregistry.estimation.echoes.echo_setting` with the dry): a
+render at the effect's fixed settings (a delay's feedback and mix) fits a
+wet made at others worse than the dry itself does, so the closest render
+can be the identity, while the echoes' times are the setting's whatever
+their strength (benchmarks/variants.py).
 """
 
 from __future__ import annotations
@@ -12,7 +19,8 @@ import itertools
 import numpy as np
 
 from fxregistry.audio.features import distance_to
-from fxregistry.audio.io import SAMPLE_RATE
+from fxregistry.audio.io import SAMPLE_RATE, resample
+from fxregistry.estimation.echoes import confirms, echo_setting
 from fxregistry.specs.effect import Effect
 
 __all__ = ["EXHAUSTIVE", "closest_grid_settings", "search_settings"]
@@ -44,7 +52,10 @@ def search_settings(
         return cache[key]
 
     grid = effect.grid()
-    if len(grid) <= EXHAUSTIVE:
+    echoed = _echoed_setting(effect, dry, wet, sample_rate)
+    if echoed is not None:
+        best = echoed
+    elif len(grid) <= EXHAUSTIVE:
         # Ties (settings that sound the same) go to the first in grid order.
         best = min(grid, key=cost)
     else:
@@ -54,19 +65,36 @@ def search_settings(
     return best, cost(best)
 
 
+def _echoed_setting(
+    effect: Effect, dry: np.ndarray, wet: np.ndarray, sample_rate: int
+) -> dict[str, float] | None:
+    """The grid setting whose echoes the pair confirms, for a linear effect; else None."""
+    if not effect.linear:
+        return None
+    # Mono at 44.1 kHz, as the echoes' filters are rendered.
+    dry, wet = (
+        resample(np.mean(np.atleast_2d(a), axis=0), sample_rate, SAMPLE_RATE) for a in (dry, wet)
+    )
+    if not np.any(wet) or not np.any(dry):
+        return None
+    found = echo_setting(effect, wet, dry)
+    return found["setting"] if found is not None and confirms(found) else None
+
+
 def closest_grid_settings(
     effect: Effect,
     dry: np.ndarray,
     wet: np.ndarray,
     sample_rate: int = SAMPLE_RATE,
 ) -> list[dict[str, float]]:
-    """Every grid setting whose render of ``dry`` (at ``sample_rate``) is as close to
-    ``wet`` as the closest.
+    """Every grid setting whose render of ``dry`` (at ``sample_rate``; by the effect or by
+    any of its variants) is as close to ``wet`` as the closest.
 
     More than one means those settings make the same audio here.
     """
     to_wet = distance_to(wet)
-    costs = [(to_wet(effect(dry, sample_rate, **s)), s) for s in effect.grid()]
+    ways = effect.implementations()
+    costs = [(min(to_wet(way(dry, sample_rate, **s)) for way in ways), s) for s in effect.grid()]
     best = min(c for c, _ in costs)
     return [s for c, s in costs if c <= best + 1e-9]
 
