@@ -173,10 +173,12 @@ def build_group(
     residual=True,
     features: tuple[str, ...] | None = None,
     deliver: str | None = None,
+    variants: float = 0.0,
 ):
     """A corpus group as a dataset over ``effect``: every recording at its own level, as it
     is (no augmentation), at most ``clips`` clips, the wet clips delivered as ``deliver``
-    says (fxr build --deliver); kept when ``out`` exists."""
+    says (fxr build --deliver) and rendered by the effect's own render but for a share
+    ``variants`` of them (fxr build --variants); kept when ``out`` exists."""
     if not out.exists():
         config = BuildConfig(
             effect=effect,
@@ -188,6 +190,7 @@ def build_group(
             seed=seed,
             features=features,
             deliver=deliver or (),
+            variants=variants,
         )
         build(config, out)
     return out
@@ -210,6 +213,16 @@ def main() -> None:
     parser.add_argument("--lr", type=float, help="depart from the recipe's learning rate")
     parser.add_argument("--augment", help="depart from the recipe's build augmentation")
     parser.add_argument("--level", help="depart from the recipe's build level policy")
+    parser.add_argument(
+        "--variants", type=float, help="depart from the recipe's share of variants' renders"
+    )
+    parser.add_argument(
+        "--corpus-variants",
+        type=float,
+        default=0.0,
+        help="share of the corpus's wet clips rendered by the effect's variants (another "
+        "implementation: a resampler the runs may not know) [default: 0]",
+    )
     parser.add_argument("--model", help="depart from fxr fit's default model")
     parser.add_argument(
         "--features",
@@ -250,6 +263,7 @@ def main() -> None:
                     seed=args.seed,
                     **({"augment": args.augment} if args.augment else {}),
                     **({"level": args.level} if args.level else {}),
+                    **({"variants": args.variants} if args.variants is not None else {}),
                     residual=args.residual,
                     features=kinds,
                 ),
@@ -257,9 +271,17 @@ def main() -> None:
             )
         real = {}
         for name, folder in groups.items():
-            out = work / f"{effect}-{name.replace('/', '-')}.h5"
+            by = f"-variants-{args.corpus_variants:g}" if args.corpus_variants else ""
+            out = work / f"{effect}-{name.replace('/', '-')}{by}.h5"
             real[name] = build_group(
-                effect, folder, out, args.corpus_clips, args.seed, args.residual, kinds
+                effect,
+                folder,
+                out,
+                args.corpus_clips,
+                args.seed,
+                args.residual,
+                kinds,
+                variants=args.corpus_variants,
             )
             floor = group_floor(real[name], args.floor_limit)
             floors[f"{effect} {name}"] = {"mae": floor["mae"], "grid": floor["grid_accuracy"]}
@@ -325,6 +347,7 @@ def write(args, takes, clips, groups, rows, floors, minutes) -> None:
         f"Training data: `fxr build --effect E --source synth:{takes} --max-clips {clips} "
         f"--seed {args.seed}{f' --augment {args.augment}' if args.augment else ''}"
         f"{f' --level {args.level}' if args.level else ''}"
+        f"{f' --variants {args.variants:g}' if args.variants is not None else ''}"
         f"{'' if args.residual else ' --no-residual'}"
         f"{f' --features mel,{args.features}' if args.features else ''}`; runs: "
         f"`fxr fit --data E.h5 --epochs {args.epochs}{f' --lr {args.lr:g}' if args.lr else ''}"
@@ -333,7 +356,14 @@ def write(args, takes, clips, groups, rows, floors, minutes) -> None:
         f"[--input wet]` (model {args.model or DEFAULT_MODEL}), every other option at its "
         "default. Real recordings: every clip of every file of each corpus group "
         "(docs/real-audio.md), built with "
-        f"`--level as-is`, at most {args.corpus_clips} clips per group. Cells: grid "
+        f"`--level as-is`, at most {args.corpus_clips} clips per group"
+        + (
+            f", {args.corpus_variants:g} of the wet clips rendered by the effect's variants "
+            f"(`--variants {args.corpus_variants:g}`)"
+            if args.corpus_variants
+            else ""
+        )
+        + ". Cells: grid "
         "accuracy (MAE on parameters normalized to [0, 1]; chance MAE 0.333). "
         "Rows '+ CHECK check': what `fxr estimate RUN WET` answers, the effect's blind "
         "check's setting in place of the network's where it finds one (`fxr evaluate`'s "

@@ -100,6 +100,7 @@ def main() -> None:
                 max_clips=args.clips,
                 level="peak:-1",  # the study's, not fxr build's default
                 augment="none",  # the study's clips, as they were
+                variants=0.0,  # and the study's renderer
                 residual=True,
             )
             build(config, data)

@@ -128,19 +128,23 @@ FLOAT16_DB = 1 / 16
 
 def assert_example_is_its_dry_rendered(f, example: int, effect, setting: dict) -> None:
     """Row ``example`` of the open dataset ``f`` (built with ``--keep-audio``) is exact:
-    the stored dry clip rendered at ``setting`` is the stored wet, audio and spectrogram."""
+    the stored dry clip rendered at ``setting`` is the stored wet, audio and spectrogram,
+    rendered by the effect or by the one of its variants that the build drew
+    (``--variants``, on by default: the closest render is the one to hold exactly)."""
     from threadpoolctl import threadpool_limits
 
     from fxregistry.audio.features import spectrogram
 
     clip = int(f["examples/clip"][example])
     dry = f["clips/audio"][clip]
+    stored = f["examples/audio"][example]
     # On one BLAS thread, as every build computes (fxregistry.dataset.pool): a threaded
     # product sums in another order, and bands near -90 dB then move by 0.1 dB.
     with threadpool_limits(1):
-        wet = effect(dry, SAMPLE_RATE, **setting)
+        renders = [way(dry, SAMPLE_RATE, **setting) for way in effect.implementations()]
+        wet = min(renders, key=lambda r: float(np.abs(r - stored).max()))
         wet_mel, dry_mel = spectrogram(wet), spectrogram(dry)
-    np.testing.assert_allclose(f["examples/audio"][example], wet, atol=1e-6)
+    np.testing.assert_allclose(stored, wet, atol=1e-6)
     np.testing.assert_allclose(f["examples/wet_mel"][example], wet_mel, atol=FLOAT16_DB)
     np.testing.assert_allclose(f["clips/dry_mel"][clip], dry_mel, atol=FLOAT16_DB)
 

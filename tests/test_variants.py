@@ -127,7 +127,7 @@ def test_a_share_renders_some_examples_each_way_the_same_ones_for_a_seed(tmp_pat
 
 @pytest.mark.parametrize("name", WITH_VARIANTS)
 def test_variants_keep_each_clips_level_and_settings(tmp_path, name):
-    build(tiny(name, seed=2), tmp_path / "own.h5", workers=1)
+    build(tiny(name, seed=2, variants=0.0), tmp_path / "own.h5", workers=1)
     build(tiny(name, seed=2, variants=0.5), tmp_path / "mixed.h5", workers=1)
     own, mixed = file_contents(tmp_path / "own.h5"), file_contents(tmp_path / "mixed.h5")
     for key in ("clips/audio", "examples/params", "examples/clip", "examples/split"):
@@ -136,7 +136,7 @@ def test_variants_keep_each_clips_level_and_settings(tmp_path, name):
 
 def test_the_share_is_recorded_and_shown_and_absent_without_variants(tmp_path):
     build(tiny("sample-rate", variants=0.25), tmp_path / "v.h5", workers=1)
-    build(tiny("sample-rate"), tmp_path / "n.h5", workers=1)
+    build(tiny("sample-rate", variants=0.0), tmp_path / "n.h5", workers=1)
     assert read_header(tmp_path / "v.h5").variants == 0.25
     assert read_header(tmp_path / "n.h5").variants is None
     with open_dataset(tmp_path / "n.h5") as f:
@@ -144,6 +144,26 @@ def test_the_share_is_recorded_and_shown_and_absent_without_variants(tmp_path):
     assert describe(tmp_path / "v.h5")["variants"] == 0.25
     shown = CliRunner().invoke(cli, ["inspect", str(tmp_path / "v.h5")])
     assert "variants   0.25 of the examples" in shown.output
+
+
+WITHOUT_VARIANTS = [n for n in registry.effect_names() if not registry.get_effect(n).variants]
+
+
+def test_by_default_half_the_examples_may_be_a_variants_and_an_effect_without_is_as_it_was(
+    tmp_path,
+):
+    assert BuildConfig(effect="sample-rate").variants == 0.5
+    build(tiny(WITH_VARIANTS[0], seed=4), tmp_path / "v.h5", workers=1)
+    assert read_header(tmp_path / "v.h5").variants == 0.5
+    # Nothing to draw: the same file as without variants, and no share recorded.
+    plain = WITHOUT_VARIANTS[0]
+    build(tiny(plain, seed=4), tmp_path / "default.h5", workers=1)
+    build(tiny(plain, seed=4, variants=0.0), tmp_path / "none.h5", workers=1)
+    assert read_header(tmp_path / "default.h5").variants is None
+    default, none = file_contents(tmp_path / "default.h5"), file_contents(tmp_path / "none.h5")
+    assert default.keys() == none.keys()
+    for key in default:
+        assert np.array_equal(default[key], none[key]), key
 
 
 @pytest.mark.parametrize("share", ["-0.1", "1.5", "many"])

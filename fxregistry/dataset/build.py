@@ -161,7 +161,8 @@ def _header(config: BuildConfig, effects: Sequence[Effect], clips: ClipTable) ->
         keep_audio=config.keep_audio,
         residual=config.residual,
         deliver=show_deliver(config.deliver) if config.deliver else None,
-        variants=config.variants or None,
+        # Recorded where some example could be drawn a variant: a share of none says nothing.
+        variants=(config.variants or None) if any(e.variants for e in effects) else None,
         augment=config.augment.as_dict(),
         build_config=asdict(config),
         shard=config.shard,

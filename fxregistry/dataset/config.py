@@ -185,12 +185,15 @@ class BuildConfig:
     )
     # Another implementation of the same setting (Effect.variants): the pair stays exact
     # under the one drawn, so that the networks hear the effect, not one renderer of it.
+    # Half by default: trained on the effect's own render alone, the networks named no band
+    # limit another resampler made (docs/estimate.md); an effect without variants is
+    # rendered as before, example for example.
     variants: float = field(
-        default=0.0,
+        default=0.5,
         metadata={
             "help": "Share of the examples rendered by one of the effect's variants, "
             "drawn at random: other implementations of the same settings (another "
-            "resampler; fxr list-effects --json) [default: 0, the effect's own render]."
+            "resampler; fxr list-effects --json); 0: the effect's own render only."
         },
     )
     # None: the kinds the effect declares (Effect.features), measured per effect.
