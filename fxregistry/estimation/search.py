@@ -6,7 +6,7 @@ to the wet audio in a multi-resolution spectral distance.
 
 A linear effect's grid setting is read from its echoes where the pair shows
 them (:func:`~fxregistry.estimation.echoes.echo_setting` with the dry): a
-render at the effect's fixed settings (a delay's feedback and mix) fits a
+render at the effect's fixed settings (an echo's feedback and mix) fits a
 wet made at others worse than the dry itself does, so the closest render
 can be the identity, while the echoes' times are the setting's whatever
 their strength (benchmarks/variants.py).
