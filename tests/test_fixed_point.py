@@ -7,10 +7,6 @@ the wet is a fixed point of can be found by rendering the wet alone.
 
 from __future__ import annotations
 
-import os
-import threading
-import time
-
 import numpy as np
 import pytest
 
@@ -19,13 +15,11 @@ from fxregistry.audio.features import spectral_distance
 from fxregistry.audio.io import write_audio
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
-from fxregistry.estimation import threads
 from fxregistry.estimation.estimate import estimate
 from fxregistry.estimation.fixed_point import (
     EXACT,
     MAX_LEVELS,
     fixed_point_setting,
-    moves,
     scaled_fixed_point,
     strength,
 )
@@ -183,26 +177,3 @@ def test_a_blind_estimate_takes_the_setting_the_check_finds(guitar, tmp_path):
     assert result["fixed_point"]["setting"] == {"bit_depth": 5.0}
     assert result["parameters"]["bit_depth"]["value"] == 5.0
     assert np.isfinite(result["parameters"]["bit_depth"]["network"])
-
-
-@pytest.mark.parametrize("name", PROJECTIONS)
-def test_renders_on_several_threads_move_the_wet_as_one_thread_does(name, guitar, monkeypatch):
-    effect = registry.get_effect(name)
-    wet = effect(guitar, SAMPLE_RATE, **effect.changing_grid()[len(effect.changing_grid()) // 2])
-    settings, threaded = moves(effect, wet)
-    monkeypatch.setattr(threads, "MAX_THREADS", 1)
-    assert moves(effect, wet)[0] == settings
-    np.testing.assert_array_equal(moves(effect, wet)[1], threaded)
-
-
-def test_render_map_keeps_the_order_and_uses_threads(monkeypatch):
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    seen = set()
-
-    def work(item):
-        seen.add(threading.get_ident())
-        time.sleep(0.01)  # long enough that one thread cannot take every item
-        return item * item
-
-    assert threads.render_map(work, range(8)) == [i * i for i in range(8)]
-    assert len(seen) == 2

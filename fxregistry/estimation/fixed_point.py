@@ -41,7 +41,6 @@ import numpy as np
 
 from fxregistry.audio.features import SAME_SAMPLES, distance_to, spectral_distance
 from fxregistry.audio.io import SAMPLE_RATE, rounding_noise, word_step
-from fxregistry.estimation.threads import render_map
 from fxregistry.specs.effect import Effect
 
 __all__ = [
@@ -116,7 +115,7 @@ def moves(
         measure = distance_to(wet, noise=rounding_noise(word_bits))
     # A wet any implementation of the setting leaves in place is that setting's fixed point.
     ways = effect.implementations()
-    moved = render_map(lambda s: min(measure(way(wet, sample_rate, **s)) for way in ways), settings)
+    moved = [min(measure(way(wet, sample_rate, **s)) for way in ways) for s in settings]
     return settings, np.array(moved)
 
 

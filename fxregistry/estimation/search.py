@@ -21,7 +21,6 @@ import numpy as np
 from fxregistry.audio.features import distance_to
 from fxregistry.audio.io import SAMPLE_RATE, resample
 from fxregistry.estimation.echoes import confirms, echo_setting
-from fxregistry.estimation.threads import render_map
 from fxregistry.specs.effect import Effect
 
 __all__ = ["EXHAUSTIVE", "closest_grid_settings", "search_settings"]
@@ -57,9 +56,8 @@ def search_settings(
     if echoed is not None:
         best = echoed
     elif len(grid) <= EXHAUSTIVE:
-        costs = render_map(cost, grid)
         # Ties (settings that sound the same) go to the first in grid order.
-        best = grid[int(np.argmin(costs))]
+        best = min(grid, key=cost)
     else:
         best = _walk_grid(effect, {p.name: p.snap(start[p.name]) for p in effect.parameters}, cost)
     if continuous:

@@ -39,7 +39,6 @@ from fxregistry.audio.features import at_best_gain, mere_gain_change
 from fxregistry.audio.io import SAMPLE_RATE
 from fxregistry.dataset.identification import NONE
 from fxregistry.estimation.fixed_point import coarser_than_word, exact_projection
-from fxregistry.estimation.threads import render_map
 from fxregistry.specs.effect import Effect
 
 __all__ = [
@@ -81,12 +80,11 @@ def synthesis_fits(
     """
     fits = {NONE: fit_db(at_best_gain(dry, wet), wet)}
     for name, effect in effects.items():
-        renders = [
-            (way, s)
+        fitted = (
+            _render_fit(way, dry, wet, s, sample_rate, word)
             for way in effect.implementations()  # its own render, or a variant's
             for s in effect.changing_grid()
-        ]
-        fitted = render_map(lambda r: _render_fit(r[0], dry, wet, r[1], sample_rate, word), renders)
+        )
         fits[name] = max(fitted, default=-np.inf)
     return fits
 
