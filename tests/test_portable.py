@@ -65,6 +65,18 @@ def test_the_cli_exports_and_refuses_a_name_without_onnx(delay_data, tmp_path):
     assert not (tmp_path / "m.pt").exists()
 
 
+def test_a_portable_model_is_loaded_once_per_process_until_its_file_changes(delay_data, tmp_path):
+    fit(FitConfig(model="cnn", data=str(delay_data), input="wet", epochs=1), tmp_path / "run")
+    path = export_onnx(tmp_path / "run", tmp_path / "m.onnx")
+    first = load_predictor(path, "cpu")
+    assert load_predictor(path, "cpu") is first
+    # Written again (another export, a retrained model): the new file is served.
+    fit(FitConfig(model="cnn", data=str(delay_data), input="pair", epochs=1), tmp_path / "pair")
+    export_onnx(tmp_path / "pair", path)
+    again = load_predictor(path, "cpu")
+    assert again is not first and again.card.input != first.card.input
+
+
 def test_a_damaged_portable_model_is_one_clear_error(tmp_path):
     damaged = tmp_path / "damaged.onnx"
     damaged.write_bytes(b"not a graph")

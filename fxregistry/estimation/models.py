@@ -119,11 +119,29 @@ def _load_bundle(path: str | os.PathLike, device: str) -> Predictor:
     return Predictor(ModelCard(stored, bundle.source), predict)
 
 
-def _load_portable(path: Path, device: str) -> Predictor:
-    import onnxruntime
+# (path, its size and modification time, device) -> its Predictor. Creating an
+# onnxruntime session costs more than a 2 s window's inference: a process that
+# estimates many files (an application, a benchmark) spent 30 % of its time on it when
+# every estimate loaded each model again. A rewritten file is loaded again.
+_portable: dict[tuple[str, int, int, str], Predictor] = {}
+_PORTABLE_CACHE = 64  # far more than the shipped estimators
 
+
+def _load_portable(path: Path, device: str) -> Predictor:
     if not path.is_file():
         raise FxrError(f"{path}: no such model file")
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, device)
+    if key not in _portable:
+        if len(_portable) >= _PORTABLE_CACHE:
+            del _portable[next(iter(_portable))]
+        _portable[key] = _session_predictor(path, device)
+    return _portable[key]
+
+
+def _session_predictor(path: Path, device: str) -> Predictor:
+    import onnxruntime
+
     # The shipped models are small: where onnxruntime has no CUDA, the CPU serves them
     # in milliseconds, so --device cuda is honoured where it can be and not refused.
     providers = ["CPUExecutionProvider"]
