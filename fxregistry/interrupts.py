@@ -25,7 +25,7 @@ import sys
 import threading
 from collections.abc import Iterator
 
-__all__ = ["CtrlC", "remember_ctrl_c", "sigterm_as_ctrl_c"]
+__all__ = ["CtrlC", "deferred_signals", "remember_ctrl_c", "sigterm_as_ctrl_c"]
 
 
 @contextlib.contextmanager
@@ -52,6 +52,34 @@ def sigterm_as_ctrl_c() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[None]:
+    """While the block runs, Ctrl-C and SIGTERM wait for it to end, then act as they would.
+
+    For a file written in one call that a signal must not cut: torch.save interrupted
+    inside its pickler raised a RuntimeError of its own ("unexpected pos"), not the
+    KeyboardInterrupt, and a stopped fit ended as an internal error (tests/test_signals.py).
+    Only Python-level handlers are deferred; a default or ignored disposition stays.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[tuple[int, object]] = []
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for number, handler in previous.items():
+        if callable(handler):
+            signal.signal(number, lambda signum, frame: caught.append((signum, frame)))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            if callable(handler):
+                signal.signal(number, handler)
+        if caught:
+            number, frame = caught[0]
+            previous[number](number, frame)
 
 
 class CtrlC:

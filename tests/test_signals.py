@@ -24,7 +24,7 @@ import pytest
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
 from fxregistry.dataset.pool import worker_pool
-from fxregistry.interrupts import remember_ctrl_c, sigterm_as_ctrl_c
+from fxregistry.interrupts import deferred_signals, remember_ctrl_c, sigterm_as_ctrl_c
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="/proc and PR_SET_PDEATHSIG are Linux's"
@@ -274,3 +274,13 @@ def test_after_a_ctrl_c_a_failing_thread_is_not_reported_and_before_it_is():
     finally:
         threading.excepthook = previous
     assert [r.exc_type for r in reported] == [EOFError]
+
+
+def test_a_signal_during_a_deferred_write_acts_once_the_write_is_done():
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        with deferred_signals():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler runs here unless it is deferred
+            done.append("written")
+    assert done == ["written"]

@@ -17,6 +17,7 @@ import torch
 
 from fxregistry.errors import FxrError
 from fxregistry.files import atomic_write
+from fxregistry.interrupts import deferred_signals
 
 __all__ = ["Position", "Checkpoint"]
 
@@ -76,7 +77,9 @@ class Checkpoint:
 
     def save(self, path: str | os.PathLike) -> None:
         """Written through a temporary file: an interrupted save leaves the last checkpoint."""
-        with atomic_write(path) as partial, open(partial, "wb") as f:
+        # A signal waits for the file to be whole: cut inside torch.save, it surfaced as
+        # torch's own RuntimeError and a stopped fit ended as an internal error.
+        with deferred_signals(), atomic_write(path) as partial, open(partial, "wb") as f:
             # To a file object: torch then lets a full disk's OSError through (to a path it
             # raises a RuntimeError of its own), which atomic_write turns into one line.
             torch.save(self.to_dict(), f)
