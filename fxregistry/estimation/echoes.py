@@ -131,9 +131,7 @@ def _centred_cepstrum(wet: np.ndarray, dry: np.ndarray | None = None) -> tuple[n
     return cepstrum - middle, max(noise, 1e-12)
 
 
-def echo_scores(
-    effect: Effect, wet: np.ndarray, dry: np.ndarray | None = None
-) -> tuple[Scored, float] | None:
+def echo_scores(effect: Effect, wet: np.ndarray) -> tuple[Scored, float] | None:
     """How far the wet's cepstrum matches each setting's echoes, and how high the
     strongest train of the effect's echoes stands in it.
 
@@ -143,9 +141,9 @@ def echo_scores(
     every time between the settings' first echoes (:data:`RANGE_MARGIN`
     beyond; :func:`_train_peak`): it finds echoes at times between the
     grid's, which the matched filters miss. ``wet`` is mono audio at 44.1
-    kHz, not silent; ``dry``, if known, the same length and rate (:func:`echo_setting`).
+    kHz, not silent.
     """
-    found = _matches(effect, wet, dry)
+    found = _matches(effect, wet)
     if found is None:
         return None
     settings, matches, _, scored = found
