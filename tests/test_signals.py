@@ -20,16 +20,20 @@ import weakref
 from pathlib import Path
 
 import pytest
+import torch
 
 from fxregistry.dataset.build import build
 from fxregistry.dataset.config import BuildConfig
 from fxregistry.dataset.pool import worker_pool
 from fxregistry.interrupts import deferred_signals, remember_ctrl_c, sigterm_as_ctrl_c
+from fxregistry.training.checkpoints import Checkpoint, Position
+from fxregistry.training.runs import RunBundle
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="/proc and PR_SET_PDEATHSIG are Linux's"
 )
 
+LEGACY_RUN = Path(__file__).parent / "data" / "legacy" / "run"
 FXR = Path(sys.executable).with_name("fxr")  # the console script beside this interpreter
 WAIT = 30.0  # seconds: generous, for a loaded machine; a pass takes far less
 
@@ -284,3 +288,29 @@ def test_a_signal_during_a_deferred_write_acts_once_the_write_is_done():
             time.sleep(0.05)  # the handler runs here unless it is deferred
             done.append("written")
     assert done == ["written"]
+
+
+def _checkpoint() -> Checkpoint:
+    return Checkpoint(Position(), {"w": torch.zeros(3)}, {}, {}, {}, torch.get_rng_state())
+
+
+@pytest.mark.parametrize(
+    "written", [_checkpoint, lambda: RunBundle.load(LEGACY_RUN)], ids=["checkpoint", "model"]
+)
+def test_a_ctrl_c_while_fit_writes_a_file_stops_it_after_the_file_is_whole(
+    written, tmp_path, monkeypatch
+):
+    # torch.save cut by a KeyboardInterrupt raises a RuntimeError of its own; the signal
+    # must wait for the write, and the file it leaves must load.
+    real_save = torch.save
+
+    def slow_save(obj, f):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler runs here unless it is deferred
+        real_save(obj, f)
+
+    stored = written()
+    monkeypatch.setattr(torch, "save", slow_save)
+    with pytest.raises(KeyboardInterrupt):
+        stored.save(tmp_path / "file.pt")
+    assert set(torch.load(tmp_path / "file.pt", weights_only=True)) == set(stored.to_dict())

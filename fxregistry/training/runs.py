@@ -36,6 +36,7 @@ from fxregistry import __version__, registry
 from fxregistry.audio.features import FeatureConfig
 from fxregistry.errors import FxrError
 from fxregistry.files import atomic_write
+from fxregistry.interrupts import deferred_signals
 from fxregistry.specs.effect import Effect
 from fxregistry.training.batches import Normalization
 
@@ -212,8 +213,9 @@ class RunBundle:
         )
 
     def save(self, path: str | os.PathLike) -> None:
-        """``torch.save`` through a temporary file, so a crash leaves the previous file whole."""
-        with atomic_write(path) as partial, open(partial, "wb") as f:
+        """``torch.save`` through a temporary file, so a crash leaves the previous file whole;
+        a signal waits for the file to be whole, as in Checkpoint.save."""
+        with deferred_signals(), atomic_write(path) as partial, open(partial, "wb") as f:
             torch.save(self.to_dict(), f)  # a file object: see Checkpoint.save
 
     @classmethod
