@@ -183,6 +183,42 @@ def test_with_the_dry_and_refine_the_effect_that_renders_the_dry_into_the_wet_de
     assert (untouched["effect"], untouched["identified_by"]) == (None, "synthesis")
 
 
+def test_with_the_dry_a_check_confirms_the_effect_where_no_render_of_the_dry_is_the_wet(
+    guitar, tmp_path, monkeypatch
+):
+    # A delay at another feedback and mix than the effect's: no grid setting renders the
+    # dry into the wet, so synthesis decides nothing and the paired network's answer
+    # stood, here made sure of another effect. Its echoes confirm the delay, as blind.
+    if not SHIPPED:
+        pytest.skip("no shipped weights: `make models` writes them")
+    import pedalboard
+
+    from fxregistry.estimation import defaults
+
+    loud = (guitar / np.abs(guitar).max() * 10 ** (-3 / 20)).astype(np.float32)
+    wet = pedalboard.Delay(delay_seconds=0.25, feedback=0.5, mix=0.3)(loud[None], SAMPLE_RATE)
+    dry = write_audio(tmp_path / "dry.wav", loud, SAMPLE_RATE)
+    wet = write_audio(tmp_path / "wet.wav", wet[0], SAMPLE_RATE)
+    identifier = pick_estimator(installed_estimators(), None, paired=True).file()
+    wrong = next(n for n in registry.effect_names() if n != "delay")
+    real_estimate = defaults.estimate
+
+    def sure_of_another_effect(model, *args, **kwargs):
+        found = real_estimate(model, *args, **kwargs)
+        if str(model) == str(identifier):
+            rest = [c for c in found["probabilities"] if c != wrong]
+            found["probabilities"] = {wrong: 0.97} | {c: 0.03 / len(rest) for c in rest}
+            found["effect"], found["probability"] = wrong, 0.97
+        return found
+
+    monkeypatch.setattr(defaults, "estimate", sure_of_another_effect)
+    found = estimate_with_defaults(wet, dry, refine=True, device="cpu")
+    assert max(found["synthesis"].values()) < MATCH_DB  # no render is the wet
+    assert (found["effect"], found["identified_by"]) == ("delay", "echoes")
+    assert found["parameters"]["delay_seconds"]["value"] == 0.25
+    assert found["network_probabilities"][wrong] == 0.97
+
+
 def test_without_the_dry_a_blind_estimator_is_picked_and_with_it_a_paired_one():
     blind = Estimator("a-wet", "delay", "wet", "a.pt")
     paired = Estimator("a-pair", "delay", "pair+residual", "b.pt")

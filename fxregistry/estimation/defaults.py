@@ -2,23 +2,26 @@
 
 1. Which effect: unless ``--effect`` names it, the estimator that identifies
    effects (a paired one when the dry audio is given and one is installed,
-   else the blind one) ranks every effect it knows, and none. Blind, the
-   network is overruled by evidence it cannot match: the blind checks of
-   :mod:`~fxregistry.estimation.evidence` (an exact fixed point, an impulse
-   response's echoes in the cepstrum). An effect a check confirms is the answer
-   (``identified_by`` names the check); effects a check refutes are struck
-   off, and the network's probabilities renormalized over the rest
-   (``network_probabilities`` keeps them as the network gave them,
-   ``evidence`` each check's verdict). Where the effects struck off held
-   :data:`CONFIDENCE` of the network's probability, the rest of its ranking
-   says nothing, and their share goes to the effects whose checks located
-   their setting without confirming it (a band limit). When none is the
-   most probable, that is the answer: no parameters. On a lossy file (an
-   mp3) the identifier trained on lossy files answers. An effect the network alone names below
-   :data:`CONFIDENCE` where no check could rule on it is doubted into none
-   (``unsure``): on a lossy file, or where the effect's own check said
-   nothing for want of what it reads (a gentle compression holds no peak;
-   echoes at no grid setting may be music that repeats).
+   else the blind one) ranks every effect it knows, and none. The network is
+   overruled by evidence it cannot match, with the dry as without it: the
+   blind checks of :mod:`~fxregistry.estimation.evidence` (an exact fixed
+   point, an impulse response's echoes in the cepstrum). An effect a check
+   confirms is the answer (``identified_by`` names the check); effects a
+   check refutes are struck off, and the network's probabilities
+   renormalized over the rest (``network_probabilities`` keeps them as the
+   network gave them, ``evidence`` each check's verdict). Where the effects
+   struck off held :data:`CONFIDENCE` of the network's probability, the rest
+   of its ranking says nothing, and their share goes to the effects whose
+   checks located their setting without confirming it (a band limit). When
+   none is the most probable, that is the answer: no parameters. On a lossy
+   file (an mp3) the identifier trained on lossy files answers. Blind, an
+   effect the network alone names below :data:`CONFIDENCE` where no check
+   could rule on it is doubted into none (``unsure``): on a lossy file, or
+   where the effect's own check said nothing for want of what it reads (a
+   gentle compression holds no peak; echoes at no grid setting may be music
+   that repeats). With the dry and ``--refine``, an effect whose render of
+   the dry is the wet outranks every check (analysis by synthesis,
+   :mod:`~fxregistry.estimation.synthesis`).
 2. Which settings: the effect's own estimator, paired when the dry audio is
    given and one is installed, else blind (``--refine`` still uses the dry).
    It runs as ``fxr estimate RUN WET`` would with its model file.
@@ -101,8 +104,7 @@ def _weigh_synthesis(
     identification["synthesis"] = shown  # dB; None: an effect with no setting to render
     if found is None:
         return  # nothing renders the wet: the network's answer stands
-    network = identification["probabilities"]
-    identification["network_probabilities"] = network
+    network = identification.setdefault("network_probabilities", identification["probabilities"])
     identification["effect"] = None if found == NONE else found
     identification["probability"] = 1.0
     identification["probabilities"] = {found: 1.0} | {c: 0.0 for c in network if c != found}
@@ -244,8 +246,11 @@ def estimate_with_defaults(
             identifier.file(), wet_path, dry_path, device=device, inputs=inputs
         )
         identification["identified_by"] = identifier.name
+        # The checks read the wet alone, so they hold with the dry too: a delay at another
+        # feedback than the effect's has no render of the dry that is the wet, and
+        # synthesis cannot decide, but its echoes confirm it (benchmarks/variants.py).
+        _weigh_evidence(identification, inputs)
         if dry_path is None:
-            _weigh_evidence(identification, inputs)
             if identification["identified_by"] == identifier.name:  # the network decided
                 if lossy:  # weighed after the echo check struck off what it refuted: measured
                     doubt(identification, LOSSY)
@@ -254,7 +259,7 @@ def estimate_with_defaults(
                     # ruled out those, not none, which is what this answer competes with.
                     named = identification["network_probabilities"][identification["effect"]]
                     doubt(identification, BEYOND_REACH, named)
-        elif refine:
+        elif refine:  # renders that are the wet outrank every check
             _weigh_synthesis(identification, inputs, estimators)
         used.append(identifier.name)
         effect = identification["effect"]
