@@ -161,13 +161,15 @@ def _weigh_evidence(identification: dict[str, Any], inputs: Inputs) -> None:
         if struck >= CONFIDENCE:
             # The network was sure the audio was changed, and by an effect a check then
             # refuted: what it ranks below that is no ranking (drum samples it took for
-            # a quantizer, band-limited or not). The change it heard goes to an effect
-            # whose check found its setting in this wet, though it cannot confirm it (a
-            # band limit); with none found, none stands as before. Measured: docs/estimate.md.
+            # a quantizer, band-limited or not; 16-bit guitar solos it took for delayed).
+            # The change it heard goes to an effect whose check found its setting in
+            # this wet, though it cannot confirm it (a band limit); with none found, to
+            # none, not to the rest of that ranking. Measured: docs/estimate.md.
             remaining = [n for n in effects if n in kept and verdict(n) is None]  # run now
             located = [n for n in remaining if found[n] is not None and found[n].located]
-            for name in located:
-                kept[name] += struck / len(located)
+            takers = located or [NONE]
+            for name in takers:
+                kept[name] = kept.get(name, 0.0) + struck / len(takers)
         total = sum(kept.values())
         kept = {c: p / total for c, p in kept.items()} if total > 0 else {NONE: 1.0}
     ranked = sorted(kept.items(), key=lambda item: -item[1])

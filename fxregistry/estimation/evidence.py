@@ -89,7 +89,8 @@ class Evidence:
     found: dict[str, Any] | None
     exact: bool = False  # an exact fixed point: a confirmation no chance can give
     # Said nothing because what the check reads may not be in this wet though the effect
-    # was applied (a gentle compression holds no peak): the network's word alone is weak.
+    # was applied (a gentle compression holds no peak; a band limit under a 16-bit file's
+    # rounding): the network's word alone is weak.
     beyond_reach: bool = False
     # Found the setting the wet is a fixed point of, well within the check's tolerance
     # (:data:`LOCATED`), though it cannot confirm it (a band limit); never in a file
@@ -161,13 +162,19 @@ def _check(
         verdict = CONFIRMED if exact else None
         # In a file whose rounding the check counts as silence (16 bits), music that never
         # filled a band is a fixed point of its limit as much as a limited render is: a
-        # guitar solo's top at 14 kHz is the 32 kHz setting's (docs/estimate.md).
-        located = (
-            not exact
-            and found["moved"] <= LOCATED * effect.projection
-            and not noise_hides(rounding_noise(word_bits))
+        # guitar solo's top at 14 kHz is the 32 kHz setting's (docs/estimate.md). There
+        # the check neither locates nor confirms, and the network's word alone is weak.
+        hidden = not exact and noise_hides(rounding_noise(word_bits))
+        located = not exact and not hidden and found["moved"] <= LOCATED * effect.projection
+        return Evidence(
+            "fixed_point",
+            verdict,
+            found["setting"],
+            found,
+            exact,
+            beyond_reach=hidden,
+            located=located,
         )
-        return Evidence("fixed_point", verdict, found["setting"], found, exact, located=located)
     if effect.linear:
         found = echo_setting(effect, resample(wet, rate, SAMPLE_RATE))
         if found is None:
