@@ -303,8 +303,9 @@ def test_when_the_network_was_sure_of_a_refuted_effect_a_located_setting_takes_t
     # Drum samples the network took for a quantizer (docs/estimate.md): the quantizer's
     # exact check refutes it, and what the network ranked below is no ranking. The change
     # it heard goes to the effect whose check found its setting in the wet; on audio no
-    # check locates, to none, even where the network ranked the effect over none (a
-    # 16-bit file's rounding hides the band); where the network was not sure, none stands.
+    # check locates, to none, even where the network ranked the effect over none (a band
+    # the music does not fill under a 16-bit file's rounding); where the network was not
+    # sure, none stands.
     if not EXACT:
         pytest.skip("no effect with an exact fixed point to refute")
     effect, sure_of = registry.get_effect(name), EXACT[0]
@@ -328,7 +329,12 @@ def test_when_the_network_was_sure_of_a_refuted_effect_a_located_setting_takes_t
     assert found["effect"] == name and found["probability"] >= CONFIDENCE
     assert weighed(untouched, CONFIDENCE)["effect"] is None
     assert weighed(changed, CONFIDENCE - 0.1)["effect"] is None
-    hidden = write_audio(tmp_path / "16-bit.wav", wet, SAMPLE_RATE, bit_depth=16)
+    # In a 16-bit file: a loud band limit fills its band to the top, and takes the change;
+    # a quiet one does not, and none does.
+    filled = write_audio(tmp_path / "filled.wav", wet, SAMPLE_RATE, bit_depth=16)
+    assert weighed(filled, CONFIDENCE, {name: 0.1, NONE: 0.6})["effect"] == name
+    quiet = effect((loud * 10 ** (-57 / 20)).astype(np.float32), SAMPLE_RATE, **setting)
+    hidden = write_audio(tmp_path / "hidden.wav", quiet, SAMPLE_RATE, bit_depth=16)
     assert weighed(hidden, CONFIDENCE, {name: 0.6, NONE: 0.1})["effect"] is None
 
 
@@ -351,18 +357,26 @@ def test_a_wet_its_check_cannot_rule_on_leaves_the_network_in_doubt(name, guitar
 
 
 @pytest.mark.parametrize("name", LOCATING)
-def test_a_band_limit_under_16_bit_rounding_leaves_the_network_in_doubt(name, guitar, tmp_path):
-    # The rounding hides what lies above the band, so the check can neither refute the
-    # effect nor locate its setting there (a dark solo is a fixed point of a band limit
-    # it never passed through): a network's answer needs CONFIDENCE. In a float file
-    # the check locates the setting, and the network's word is not doubted.
+def test_a_band_limit_under_16_bit_rounding_leaves_the_network_in_doubt_unless_the_music_fills_it(
+    name, guitar, tmp_path
+):
+    # The rounding hides what lies above the band, so the check cannot refute the effect
+    # (a dark solo is a fixed point of a band limit it never passed through): where the
+    # music does not fill the band to its top either, a network's answer needs
+    # CONFIDENCE. A loud guitar fills it, and so it does in a float or 24-bit file.
     effect = registry.get_effect(name)
     setting = effect.changing_grid()[len(effect.changing_grid()) // 2]
-    loud = (guitar / np.abs(guitar).max() * 10 ** (-3 / 20)).astype(np.float32)
-    wet = effect(loud, SAMPLE_RATE, **setting)
-    for bits, beyond in ((16, True), (24, False), (None, False)):
+    for peak_db, bits, beyond in (
+        (-3, 16, False),
+        (-60, 16, True),
+        (-60, 24, False),
+        (-60, None, False),
+    ):
+        music = (guitar / np.abs(guitar).max() * 10 ** (peak_db / 20)).astype(np.float32)
+        wet = effect(music, SAMPLE_RATE, **setting)
         path = write_audio(tmp_path / f"{bits}.wav", wet, SAMPLE_RATE, bit_depth=bits)
-        assert _beyond_reach({"effect": name}, read_inputs(path)) == beyond, bits
+        inputs = read_inputs(path)
+        assert _beyond_reach({"effect": name}, inputs) == beyond, (peak_db, bits)
 
 
 def test_an_estimator_takes_only_an_input_fxr_knows():

@@ -26,7 +26,7 @@ from fxregistry.estimation.echoes import (
 )
 from fxregistry.estimation.estimate import read_inputs
 from fxregistry.estimation.evidence import CONFIRMED, REFUTED, blind_evidence, can_confirm
-from fxregistry.estimation.fixed_point import EXACT
+from fxregistry.estimation.fixed_point import EXACT, fills_band
 from fxregistry.estimation.search import search_settings
 
 SAMPLE_RATE = 44100
@@ -330,19 +330,22 @@ def test_a_file_at_another_rate_is_checked_at_its_own_rate(name, guitar, tmp_pat
 
 
 @pytest.mark.parametrize("name", SPECTRAL_PROJECTIONS)
-def test_a_band_limit_is_located_in_a_float_file_and_not_under_16_bit_rounding(
+def test_a_band_limit_is_located_in_a_float_file_and_under_16_bit_rounding_where_filled(
     name, guitar, tmp_path
 ):
     # A float file keeps whatever faint content lies above the band, so a render's fixed
     # point locates its setting. A 16-bit file's rounding buries it, and the check counts
     # the rounding as silence: music that never filled the band is then as much a fixed
-    # point as the render, so the setting is consistent with the wet, not located by it.
+    # point as the render, so the setting is located only where the music fills the band
+    # to its top (a loud guitar does; the same guitar 57 dB down does not).
     effect = registry.get_effect(name)
     setting = settings_of(effect)[len(settings_of(effect)) // 2]
-    loud = (guitar / np.abs(guitar).max() * 0.5).astype(np.float32)
-    wet = effect(loud, SAMPLE_RATE, **setting)
-    assert blind_evidence(effect, wet).located
-    for bits, located in ((24, True), (16, False)):
+    for peak, bits, located in ((0.5, 24, True), (0.5, 16, True), (7e-4, 16, False)):
+        music = (guitar / np.abs(guitar).max() * peak).astype(np.float32)
+        wet = effect(music, SAMPLE_RATE, **setting)
+        if bits == 24:
+            assert blind_evidence(effect, wet).located
         path = write_audio(tmp_path / f"{bits}.wav", wet, SAMPLE_RATE, bit_depth=bits)
         found = read_inputs(path).evidence(effect, wet.size)
-        assert found.verdict != REFUTED and found.located == located, bits
+        assert found.verdict != REFUTED and found.located == located, (peak, bits)
+        assert fills_band(effect, found.setting, wet, SAMPLE_RATE, 16) == located, (peak, bits)

@@ -268,11 +268,17 @@ def noise_hides(noise: float) -> bool:
     return max(silence_floors(noise)) > LOG_FLOOR
 
 
+def magnitudes(audio: np.ndarray, n_fft: int) -> np.ndarray:
+    """``(samples,)`` -> ``(frames, bins)``: the STFT magnitudes :func:`distance_to` reads
+    (Hann window of ``n_fft``, hop a quarter of it)."""
+    return np.abs(_stft(np.asarray(audio, dtype=np.float32), n_fft, n_fft // 4))
+
+
 def _log_magnitude(audio: np.ndarray, n_fft: int, floor: float = LOG_FLOOR) -> np.ndarray:
-    magnitudes = np.abs(_stft(np.asarray(audio, dtype=np.float32), n_fft, n_fft // 4))
+    stft = magnitudes(audio, n_fft)
     if floor > LOG_FLOOR:  # a noise floor: all of it is silence, equally
-        return np.log10(np.maximum(magnitudes, floor))
-    return np.log10(magnitudes + floor)
+        return np.log10(np.maximum(stft, floor))
+    return np.log10(stft + floor)
 
 
 def gain_change_only(

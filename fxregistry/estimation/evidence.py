@@ -44,7 +44,13 @@ import numpy as np
 from fxregistry.audio.features import noise_hides
 from fxregistry.audio.io import SAMPLE_RATE, resample, rounding_noise
 from fxregistry.estimation.echoes import TRAIN_SCORE, confirms, echo_setting
-from fxregistry.estimation.fixed_point import MAX_LEVELS, any_fixed_point, exact_projection, moves
+from fxregistry.estimation.fixed_point import (
+    MAX_LEVELS,
+    any_fixed_point,
+    exact_projection,
+    fills_band,
+    moves,
+)
 from fxregistry.specs.effect import Effect
 
 __all__ = [
@@ -93,8 +99,8 @@ class Evidence:
     # rounding): the network's word alone is weak.
     beyond_reach: bool = False
     # Found the setting the wet is a fixed point of, well within the check's tolerance
-    # (:data:`LOCATED`), though it cannot confirm it (a band limit); never in a file
-    # whose rounding hides what lies above the band.
+    # (:data:`LOCATED`), though it cannot confirm it (a band limit); in a file whose
+    # rounding hides what lies above the band, only where the music fills it to its top.
     located: bool = False
 
 
@@ -162,9 +168,14 @@ def _check(
         verdict = CONFIRMED if exact else None
         # In a file whose rounding the check counts as silence (16 bits), music that never
         # filled a band is a fixed point of its limit as much as a limited render is: a
-        # guitar solo's top at 14 kHz is the 32 kHz setting's (docs/estimate.md). There
-        # the check neither locates nor confirms, and the network's word alone is weak.
-        hidden = not exact and noise_hides(rounding_noise(word_bits))
+        # guitar solo's top at 14 kHz is the 32 kHz setting's (docs/estimate.md). Unless
+        # the music fills the band to its top, the check neither locates nor confirms
+        # there, and the network's word alone is weak.
+        hidden = (
+            not exact
+            and noise_hides(rounding_noise(word_bits))
+            and not fills_band(effect, found["setting"], wet, rate, word_bits)
+        )
         located = not exact and not hidden and found["moved"] <= LOCATED * effect.projection
         return Evidence(
             "fixed_point",
