@@ -248,9 +248,10 @@ def estimate_with_defaults(
             identifier.file(), wet_path, dry_path, device=device, inputs=inputs
         )
         identification["identified_by"] = identifier.name
-        # The checks read the wet alone, so they hold with the dry too: a delay at another
-        # feedback than the effect's has no render of the dry that is the wet, and
-        # synthesis cannot decide, but its echoes confirm it (benchmarks/variants.py).
+        # The checks read the wet alone, so they hold with the dry too: an echo effect
+        # made at another feedback than the registered one's has no render of the dry
+        # that is the wet, and synthesis cannot decide, but its echoes confirm it
+        # (benchmarks/variants.py).
         _weigh_evidence(identification, inputs)
         if dry_path is None:
             if identification["identified_by"] == identifier.name:  # the network decided
