@@ -19,7 +19,7 @@ from fxregistry.errors import FxrError
 from fxregistry.files import atomic_write
 from fxregistry.interrupts import deferred_signals
 
-__all__ = ["Position", "Checkpoint"]
+__all__ = ["Position", "Checkpoint", "save_whole"]
 
 
 @dataclass
@@ -76,13 +76,8 @@ class Checkpoint:
         return cls(position, **{name: stored[name] for name in parts})
 
     def save(self, path: str | os.PathLike) -> None:
-        """Written through a temporary file: an interrupted save leaves the last checkpoint."""
-        # A signal waits for the file to be whole: cut inside torch.save, it surfaced as
-        # torch's own RuntimeError and a stopped fit ended as an internal error.
-        with deferred_signals(), atomic_write(path) as partial, open(partial, "wb") as f:
-            # To a file object: torch then lets a full disk's OSError through (to a path it
-            # raises a RuntimeError of its own), which atomic_write turns into one line.
-            torch.save(self.to_dict(), f)
+        """Written whole (:func:`save_whole`): an interrupted save leaves the last checkpoint."""
+        save_whole(self.to_dict(), path)
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: torch.device) -> Checkpoint:
@@ -94,3 +89,14 @@ class Checkpoint:
                 f"{path}: not a readable fxr checkpoint ({type(exc).__name__}); "
                 "the run cannot be resumed, start it again with --force"
             ) from None
+
+
+def save_whole(stored: dict[str, Any], path: str | os.PathLike) -> None:
+    """``torch.save`` of every file a fit writes: through a temporary file, so that a crash
+    leaves the previous file whole, and with Ctrl-C and SIGTERM waiting for the write."""
+    # Cut inside torch.save, a signal surfaced as torch's own RuntimeError and a stopped
+    # fit ended as an internal error.
+    with deferred_signals(), atomic_write(path) as partial, open(partial, "wb") as f:
+        # To a file object: torch then lets a full disk's OSError through (to a path it
+        # raises a RuntimeError of its own), which atomic_write turns into one line.
+        torch.save(stored, f)

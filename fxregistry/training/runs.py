@@ -35,10 +35,9 @@ import torch
 from fxregistry import __version__, registry
 from fxregistry.audio.features import FeatureConfig
 from fxregistry.errors import FxrError
-from fxregistry.files import atomic_write
-from fxregistry.interrupts import deferred_signals
 from fxregistry.specs.effect import Effect
 from fxregistry.training.batches import Normalization
+from fxregistry.training.checkpoints import save_whole
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -213,10 +212,8 @@ class RunBundle:
         )
 
     def save(self, path: str | os.PathLike) -> None:
-        """``torch.save`` through a temporary file, so a crash leaves the previous file whole;
-        a signal waits for the file to be whole, as in Checkpoint.save."""
-        with deferred_signals(), atomic_write(path) as partial, open(partial, "wb") as f:
-            torch.save(self.to_dict(), f)  # a file object: see Checkpoint.save
+        """Written whole (:func:`~fxregistry.training.checkpoints.save_whole`)."""
+        save_whole(self.to_dict(), path)
 
     @classmethod
     def load(cls, run_or_file: str | os.PathLike, name: str = MODEL_FILE) -> RunBundle:
