@@ -248,11 +248,14 @@ def estimate_with_defaults(
             identifier.file(), wet_path, dry_path, device=device, inputs=inputs
         )
         identification["identified_by"] = identifier.name
-        # The checks read the wet alone, so they hold with the dry too: an echo effect
-        # made at another feedback than the registered one's has no render of the dry
-        # that is the wet, and synthesis cannot decide, but its echoes confirm it
-        # (benchmarks/variants.py).
-        _weigh_evidence(identification, inputs)
+        if dry_path is not None and refine:  # renders that are the wet outrank every check
+            _weigh_synthesis(identification, inputs, estimators)
+        if identification["identified_by"] == identifier.name:
+            # The checks read the wet alone, so they hold with the dry too: an echo effect
+            # made at another feedback than the registered one's has no render of the
+            # dry that is the wet, and synthesis cannot decide, but its echoes confirm
+            # it (benchmarks/variants.py).
+            _weigh_evidence(identification, inputs)
         if dry_path is None:
             if identification["identified_by"] == identifier.name:  # the network decided
                 if lossy:  # weighed after the echo check struck off what it refuted: measured
@@ -262,8 +265,6 @@ def estimate_with_defaults(
                     # ruled out those, not none, which is what this answer competes with.
                     named = identification["network_probabilities"][identification["effect"]]
                     doubt(identification, BEYOND_REACH, named)
-        elif refine:  # renders that are the wet outrank every check
-            _weigh_synthesis(identification, inputs, estimators)
         used.append(identifier.name)
         effect = identification["effect"]
         if effect is None:  # no registered effect shows in the audio
