@@ -15,7 +15,7 @@ import pytest
 
 from fxregistry import Effect, Parameter, registry
 from fxregistry.audio.io import resample, write_audio
-from fxregistry.estimation import echoes
+from fxregistry.estimation import echoes, gathered
 from fxregistry.estimation.echoes import (
     ECHO_SCORE,
     ECHO_SHARE,
@@ -276,8 +276,9 @@ def test_a_16_bit_file_of_an_exact_projection_s_output_confirms_its_setting(name
 
 
 def test_a_lossy_file_keeps_only_the_checks_a_codec_leaves_standing(guitar, tmp_path):
-    # Every sample of an mp3 moves: an exact fixed point or held peaks can neither
-    # confirm nor refute there, while echoes survive the codec.
+    # Every sample of an mp3 moves: held peaks and fixed points can neither confirm nor
+    # refute there, but a coarse quantizer's levels still gather the samples, and
+    # echoes survive the codec.
     from fxregistry.estimation.defaults import estimate_with_defaults
 
     if not registry.registrations("estimator"):
@@ -289,12 +290,41 @@ def test_a_lossy_file_keeps_only_the_checks_a_codec_leaves_standing(guitar, tmp_
     crushed = registry.get_effect("bitcrusher")(loud, SAMPLE_RATE, bit_depth=6)
     write_audio(tmp_path / "crushed.mp3", crushed, SAMPLE_RATE)
     result = estimate_with_defaults(tmp_path / "crushed.mp3", device="cpu")
-    assert "bitcrusher" not in result["evidence"]
+    assert result["evidence"]["bitcrusher"] == "confirmed"
+    assert (result["effect"], result["identified_by"]) == ("bitcrusher", "fixed_point")
+    assert result["parameters"]["bit_depth"]["value"] == 6
     delayed = registry.get_effect("delay")(loud, SAMPLE_RATE, delay_seconds=0.25)
     write_audio(tmp_path / "delayed.mp3", delayed, SAMPLE_RATE)
     assert estimate_with_defaults(tmp_path / "delayed.mp3", device="cpu")["evidence"] == {
         "delay": "confirmed"
     }
+
+
+@pytest.mark.parametrize("name", EXACT_PROJECTIONS)
+def test_in_an_mp3_a_quantizer_is_confirmed_where_its_levels_still_gather_the_samples(
+    name, guitar, tmp_path
+):
+    # The codec's error grows with the music's level: under a step it leaves the samples
+    # gathered at the setting's levels, which nothing else's output is (docs/estimate.md).
+    effect = registry.get_effect(name)
+    loud = (guitar / np.abs(guitar).max() * 10 ** (-6 / 20)).astype(np.float32)
+    settings = settings_of(effect)
+    middle = settings[len(settings) // 2]
+
+    def evidence_of(audio):
+        path = write_audio(tmp_path / "wet.mp3", audio.astype(np.float32), SAMPLE_RATE)
+        return read_inputs(path).evidence(effect, audio.size)
+
+    found = evidence_of(effect(loud, SAMPLE_RATE, **middle))
+    assert (found.verdict, found.setting) == (CONFIRMED, middle)
+    assert found.found["gathered"] >= gathered.GATHERED
+    assert evidence_of(loud) is None  # untouched: the codec hides whether it was
+    for other in EFFECTS:
+        if other != name:
+            rival = registry.get_effect(other)
+            strong = settings_of(rival)[len(settings_of(rival)) // 2]
+            found = evidence_of(rival(loud, SAMPLE_RATE, **strong))
+            assert found is None or found.verdict != CONFIRMED, other
 
 
 @pytest.mark.parametrize("name", CONFIRMING)

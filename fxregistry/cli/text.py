@@ -291,7 +291,11 @@ def format_estimate(result: dict[str, Any], truth: Sequence[tuple[str, float]] =
         lines.append(line)
     if result.get("fixed_point"):
         shown = ", ".join(f"{k}={v:g}" for k, v in result["fixed_point"]["setting"].items())
-        lines.append(f"  the wet audio is a fixed point of {shown}: that setting, checked blind")
+        if "gathered" in result["fixed_point"]:  # a lossy file: near the fixed points
+            found = f"the wet's samples gather at {shown}'s levels"
+        else:
+            found = f"the wet audio is a fixed point of {shown}"
+        lines.append(f"  {found}: that setting, checked blind")
     if result.get("echoes") and confirms(result["echoes"]):
         shown = ", ".join(f"{k}={v:g}" for k, v in result["echoes"]["setting"].items())
         score = result["echoes"]["score"]

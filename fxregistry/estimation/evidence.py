@@ -51,6 +51,7 @@ from fxregistry.estimation.fixed_point import (
     fills_band,
     moves,
 )
+from fxregistry.estimation.gathered import near_fixed_point
 from fxregistry.specs.effect import Effect
 
 __all__ = [
@@ -135,7 +136,8 @@ def blind_evidence(
     ``exact`` says the wet's samples are as the effect left them; a lossily
     encoded file's are not, and the checks that need them can then neither
     confirm nor refute: held peaks, and fixed points (a codec's noise moves
-    a band-limited wet further than a band limit does). ``sample_rate`` is the
+    a band-limited wet further than a band limit does), except that samples
+    still gathered at a quantizer's levels confirm it. ``sample_rate`` is the
     wet's, the rate the effect rendered at: the fixed points are tested at it
     (a resampled quantized wet is no longer quantized), the echoes at 44.1 kHz.
     ``word_bits``: the wet was read from a file of integers that long
@@ -155,8 +157,14 @@ def answered_setting(evidence: Evidence | None) -> dict[str, float] | None:
 def _check(
     effect: Effect, wet: np.ndarray, exact: bool, rate: int, word_bits: int | None
 ) -> Evidence | None:
-    if not exact and (effect.ceiling is not None or effect.projection is not None):
-        return None
+    if not exact:
+        # A codec's error hides held peaks and a band limit's edge, and takes every sample
+        # off a quantizer's levels, but less than a coarse step: the samples gather there.
+        near = near_fixed_point(effect, wet, rate)
+        if near is not None:
+            return Evidence("fixed_point", CONFIRMED, near["setting"], near)
+        if effect.ceiling is not None or effect.projection is not None:
+            return None
     if effect.projection is not None:
         measured = moves(effect, wet, rate, word_bits)
         if measured is None:  # too many settings to search

@@ -31,6 +31,9 @@ that grid's step and tests each setting on the wet scaled to its own step.
 Which gain was applied is not known, so every setting with as many levels
 or more fits; the answer is the strongest, the one that puts the wet's peak
 nearest full scale (benchmarks/producer.py ``--normalize``).
+
+In a lossily encoded wet no setting's fixed point holds; how near a
+quantizer's levels its samples still lie is :mod:`.gathered`'s test.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ __all__ = [
     "fills_band",
     "fixed_point_setting",
     "moves",
+    "own_step",
     "scaled_fixed_point",
     "strength",
 ]
@@ -202,7 +206,7 @@ def fixed_point_setting(
         if word:
             coarse = [coarser_than_word(effect, s, sample_rate, word) for s in settings]
             codes = _low_codes(wet, word_bits)
-            on = [_on_codes(codes, _own_step(effect, s, sample_rate), word_bits) for s in settings]
+            on = [_on_codes(codes, own_step(effect, s, sample_rate), word_bits) for s in settings]
             in_place = (in_place & np.array(coarse)) | np.array(on)
     else:
         # Every setting in place is tied, not only the least moved: a weaker setting can move
@@ -255,7 +259,7 @@ def scaled_fixed_point(
         return None
     peak = float(np.abs(wet).max())
     for setting in sorted(effect.changing_grid(), key=lambda s: -strength(effect, s)):
-        own = _own_step(effect, setting, sample_rate)
+        own = own_step(effect, setting, sample_rate)
         if own is None or peak * own / step > 1.0 + ON_GRID:  # past full scale: too few levels
             continue
         scaled = (np.asarray(wet, dtype=np.float64) * (own / step)).astype(np.float32)
@@ -273,7 +277,7 @@ def coarser_than_word(effect: Effect, setting: dict[str, float], rate: int, word
     """Whether ``setting``'s fixed points are far enough apart (:data:`WORD_STEPS` steps
     of the file's word length) that audio of that word length is not on them by
     rounding; settings whose fixed points are no grid of levels are tested as they are."""
-    own = _own_step(effect, setting, rate)
+    own = own_step(effect, setting, rate)
     return own is None or own >= WORD_STEPS * word * (1 - ON_GRID)
 
 
@@ -335,7 +339,7 @@ def _grid_step(wet: np.ndarray, word: float = 0.0) -> float | None:
     return step
 
 
-def _own_step(effect: Effect, setting: dict[str, float], sample_rate: int) -> float | None:
+def own_step(effect: Effect, setting: dict[str, float], sample_rate: int) -> float | None:
     """The step of the evenly spaced levels ``setting`` renders a full-scale ramp to,
     or None when they are not evenly spaced (fixed points that are no grid of levels)."""
     key = (effect.name, tuple(sorted(setting.items())), sample_rate)
