@@ -55,7 +55,7 @@ def confusion_figure(
 ) -> None:
     """Rows: the true value (a grid value, or a class); columns: the predicted one.
 
-    ``name`` says what is confused, e.g. ``delay_seconds [s]`` or ``effect``.
+    ``name`` says what is confused, e.g. a parameter and its unit, or ``effect``.
     """
     plt = _pyplot()
     size = max(4.0, 0.45 * len(labels) + 2)

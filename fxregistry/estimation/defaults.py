@@ -161,7 +161,7 @@ def _weigh_evidence(identification: dict[str, Any], inputs: Inputs) -> None:
         if struck >= CONFIDENCE:
             # The network was sure the audio was changed, and by an effect a check then
             # refuted: what it ranks below that is no ranking (drum samples it took for
-            # a quantizer, band-limited or not; 16-bit guitar solos it took for delayed).
+            # a quantizer, band-limited or not; 16-bit guitar solos it took for echoed).
             # The change it heard goes to an effect whose check found its setting in
             # this wet, though it cannot confirm it (a band limit); with none found, to
             # none, not to the rest of that ranking. Measured: docs/estimate.md.
