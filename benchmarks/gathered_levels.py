@@ -30,9 +30,15 @@ from real_audio import add_corpus_options, all_groups, corpus_command
 from report import log, save
 
 from fxregistry import registry
-from fxregistry.audio.io import SAMPLE_RATE, read_audio, write_audio
-from fxregistry.estimation.fixed_point import exact_projection, own_step
-from fxregistry.estimation.gathered import GATHERED, _gathering, _half_sample_later
+from fxregistry.audio.io import SAMPLE_RATE, read_audio, word_step, write_audio
+from fxregistry.estimation.fixed_point import coarser_than_word, exact_projection, own_step
+from fxregistry.estimation.gathered import (
+    CODEC_BITS,
+    GATHERED,
+    MIN_STEPS,
+    _gathering,
+    _half_sample_later,
+)
 
 
 def main() -> None:
@@ -45,6 +51,7 @@ def main() -> None:
     quantizers = [n for n in effects if exact_projection(registry.get_effect(n))]
     # (quantizer, setting index) -> gathered, on wets it made there / on every other wet
     own, others = defaultdict(list), defaultdict(list)
+    word = word_step(CODEC_BITS)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "wet.mp3"
         for group, where in all_groups(args.corpus, args.groups).items():
@@ -60,7 +67,11 @@ def main() -> None:
                         quantizer = registry.get_effect(q)
                         for i, s in enumerate(quantizer.changing_grid()):
                             step = own_step(quantizer, s, SAMPLE_RATE)
-                            if step is None:
+                            # What the check tests: a setting whose steps the wet's peak
+                            # spans MIN_STEPS times over, coarser than a codec's word.
+                            if step is None or np.abs(heard).max() < MIN_STEPS * step:
+                                continue
+                            if not coarser_than_word(quantizer, s, SAMPLE_RATE, word):
                                 continue
                             gathered = _gathering(
                                 quantizer, s, heard, step, SAMPLE_RATE
@@ -76,7 +87,9 @@ def main() -> None:
         + (f" --tag {args.tag}" if args.tag else "")
         + "`  ",
         f"Threshold (GATHERED): {GATHERED}. Wets the quantizer did not make: untouched clips "
-        "and every changing setting of every other effect.",
+        "and every changing setting of every other effect. Only what the check tests: each "
+        f"setting on wets whose peak spans {MIN_STEPS} of its steps, and not the settings "
+        f"within a few steps of a {CODEC_BITS}-bit word (those are left out of the table).",
         "",
         "| quantizer | setting | not made by it: most gathered | made by it: 10th percentile "
         "| made by it: median | made by it: at the threshold or more |",

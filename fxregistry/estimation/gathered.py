@@ -34,7 +34,7 @@ __all__ = ["GATHERED", "near_fixed_point"]
 # peaks and at -20 ... -1 dBFS: every other effect's output and the untouched clips
 # gathered at most 0.086 more at any setting from 1 to 2**-13 of full scale a step, the
 # quantized ones at their own setting 0.21-0.42 at the 10th percentile for steps of 2**-7
-# to 2**-12 (a one-off probe, docs/estimate.md). Coarse settings gather music by chance
+# to 2**-12 (benchmarks/gathered_levels.py; docs/estimate.md). Coarse settings gather music by chance
 # (its runs of equal samples fall on a level), and music recorded at 16 bits keeps that
 # grid through a codec with bits to spare (at a step of 2**-15, 677 of those 1758 wets
 # gathered over 0.1 more, most of them other effects' output), as a 16-bit file keeps its
