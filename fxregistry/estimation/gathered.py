@@ -29,22 +29,23 @@ from fxregistry.specs.effect import Effect
 __all__ = ["GATHERED", "near_fixed_point"]
 
 # In a lossy file (an mp3), how much more a setting's levels gather the wet's samples than
-# they gather the same music half a sample later (:func:`near_fixed_point`). Probed on mp3s
-# of 3 corpora x 5 groups (guitar, band, drums, bass, keys), 6 clips each at their own
-# peaks and at -20 ... -1 dBFS: every other effect's output and the untouched clips
-# gathered at most 0.086 more at any setting from 1 to 2**-13 of full scale a step, the
-# quantized ones at their own setting 0.21-0.42 at the 10th percentile for steps of 2**-7
-# to 2**-12 (benchmarks/gathered_levels.py; docs/estimate.md). Coarse settings gather music by chance
-# (its runs of equal samples fall on a level), and music recorded at 16 bits keeps that
-# grid through a codec with bits to spare (at a step of 2**-15, 677 of those 1758 wets
-# gathered over 0.1 more, most of them other effects' output), as a 16-bit file keeps its
-# rounding: settings within WORD_STEPS of CODEC_BITS' step are not tested, and the
-# network answers for both. At 128 kbps (producer.py --kbps 128) the probe's bound did
-# not hold: an untouched fluid guitar solo gathered 0.27 at a step of 2**-13, and a clip
-# peaking under two steps of 2**-2 gathered 0.34 (its few samples above a step lie mostly
-# just above the first level, and half a sample later too, but not alike). So the
-# threshold is 0.3, and a setting is tested only where the wet's peak spans MIN_STEPS of
-# its steps: over fewer, no music is spread evenly between its levels.
+# they gather the same music half a sample later (:func:`near_fixed_point`). Probed on
+# mp3s of 3 corpora x 5 groups (guitar, band, drums, bass, keys), 6 clips each at their
+# own peaks and at -20 ... -1 dBFS: every other effect's output and the untouched clips
+# gathered at most 0.086 more at any setting tested (2**-2 to 2**-13 of full scale a
+# step), the quantized ones at their own setting 0.21-0.42 at the 10th percentile for
+# steps of 2**-7 to 2**-12 (benchmarks/gathered_levels.py; docs/estimate.md). Coarse
+# settings gather music by chance (its runs of equal samples fall on a level), and music
+# recorded at 16 bits keeps that grid through a codec with bits to spare (at a step of
+# 2**-15, 677 of those 1758 wets gathered over 0.1 more, most of them other effects'
+# output), as a 16-bit file keeps its rounding: settings within WORD_STEPS of CODEC_BITS'
+# step are not tested, and the network answers for both. At 128 kbps (producer.py --kbps
+# 128) the probe's bound did not hold: an untouched fluid guitar solo gathered 0.27 at a
+# step of 2**-13, and a clip peaking under two steps of 2**-2 gathered 0.34 (its few
+# samples above a step lie mostly just above the first level, and half a sample later too,
+# but not alike). So the threshold is 0.3, and a setting is tested only where the wet's
+# peak spans MIN_STEPS of its steps: over fewer, no music is spread evenly between its
+# levels.
 GATHERED = 0.3
 CODEC_BITS = 16
 MIN_STEPS = 4
