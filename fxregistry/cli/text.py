@@ -264,6 +264,12 @@ def format_estimate(result: dict[str, Any], truth: Sequence[tuple[str, float]] =
                     else f"the {unsure['effect']}'s check cannot tell"
                 )
             )
+        if "yielded" in result:  # estimation.defaults._yield_to_located
+            yielded = result["yielded"]
+            said += (
+                f": its setting located blind, where the network's {yielded['effect']} "
+                f"(probability {yielded['probability']:.2f}) has no setting its check can place"
+            )
         lines[0] = f"{said}, from {result['windows']} window(s)"
         lines += [f"  {name:<16} {p:>6.3f}" for name, p in result["probabilities"].items()]
         if result.get("evidence"):

@@ -19,8 +19,10 @@
    could rule on it is doubted into none (``unsure``): on a lossy file, or
    where the effect's own check said nothing for want of what it reads (a
    gentle compression holds no peak; echoes at no grid setting may be music
-   that repeats). With the dry and ``--refine``, an effect whose render of
-   the dry is the wet outranks every check (analysis by synthesis,
+   that repeats), unless another effect's check located its setting in the
+   wet: that effect is the answer then (``yielded``). With the dry and
+   ``--refine``, an effect whose render of the dry is the wet outranks every
+   check (analysis by synthesis,
    :mod:`~fxregistry.estimation.synthesis`).
 2. Which settings: the effect's own estimator, paired when the dry audio is
    given and one is installed, else blind (``--refine`` still uses the dry).
@@ -225,6 +227,46 @@ def _beyond_reach(identification: dict[str, Any], inputs: Inputs) -> bool:
     return found is not None and found.beyond_reach
 
 
+def _yield_to_located(identification: dict[str, Any], inputs: Inputs) -> bool:
+    """Blind, where the answer's own check could not rule on it (:func:`_beyond_reach`):
+    if another effect's check located its setting in this wet, that effect takes the
+    answer's probability and is the answer (``yielded`` keeps what it replaced); returns
+    whether one did.
+
+    The struck-off rule of :func:`_weigh_evidence` again: the network heard a change, its
+    answer has no support from its own check, and another check found where its effect
+    left the wet. A located setting is a positive claim: over 5016 wets of twelve groups
+    at the issue's levels only band limits were located (and quantizations, which their
+    exact check confirms first), while the network took 15 band-limited walking bass
+    lines for echoes its check could not place (docs/estimate.md).
+    """
+    answer = identification["effect"]
+    clip = _check_clip()
+    effects = {name: reg.item for name, reg in registry.registrations("effect").items()}
+    network = identification["probabilities"]
+    located = [
+        name
+        for name, e in effects.items()
+        if name != answer and (found := inputs.evidence(e, clip)) is not None and found.located
+    ]
+    if not located:
+        return False
+    taker = max(located, key=lambda n: network.get(n, 0.0))
+    moved = dict(network)
+    moved[taker] = moved.get(taker, 0.0) + moved.pop(answer)
+    ranked = dict(sorted(moved.items(), key=lambda item: -item[1])) | {answer: 0.0}
+    identification["yielded"] = {
+        "effect": answer,
+        "probability": network[answer],
+        "why": BEYOND_REACH,
+    }
+    identification["effect"] = taker
+    identification["probability"] = ranked[taker]
+    identification["probabilities"] = ranked
+    identification["identified_by"] = inputs.evidence(effects[taker], clip).check
+    return True
+
+
 def estimate_with_defaults(
     wet_path: str | os.PathLike,
     dry_path: str | os.PathLike | None = None,
@@ -260,7 +302,9 @@ def estimate_with_defaults(
             if identification["identified_by"] == identifier.name:  # the network decided
                 if lossy:  # weighed after the echo check struck off what it refuted: measured
                     doubt(identification, LOSSY)
-                elif _beyond_reach(identification, inputs):
+                elif _beyond_reach(identification, inputs) and not _yield_to_located(
+                    identification, inputs
+                ):
                     # As sure as the network was before the checks struck others off: they
                     # ruled out those, not none, which is what this answer competes with.
                     named = identification["network_probabilities"][identification["effect"]]
@@ -285,7 +329,7 @@ def estimate_with_defaults(
     if identification is not None:
         for key in ("probability", "probabilities", "identified_by"):
             result[key] = identification[key]
-        for key in ("network_probabilities", "evidence", "synthesis"):  # where they ran
+        for key in ("network_probabilities", "evidence", "synthesis", "yielded"):  # where set
             if key in identification:
                 result[key] = identification[key]
     return {**result, "estimators": used}
