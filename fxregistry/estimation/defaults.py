@@ -229,7 +229,8 @@ def _beyond_reach(identification: dict[str, Any], inputs: Inputs) -> bool:
 
 def _yield_to_located(identification: dict[str, Any], inputs: Inputs) -> bool:
     """Blind, where the answer's own check could not rule on it (:func:`_beyond_reach`):
-    if another effect's check located its setting in this wet, that effect takes the
+    if another effect's check located its setting in this wet (not under a rounding that
+    hides a band, a 16-bit file's), that effect takes the
     answer's probability and is the answer (``yielded`` keeps what it replaced); returns
     whether one did.
 
@@ -243,6 +244,15 @@ def _yield_to_located(identification: dict[str, Any], inputs: Inputs) -> bool:
     other answer of fifteen groups changed (producer.py ``--tag other-yielded``,
     docs/estimate.md).
     """
+    from fxregistry.audio.features import noise_hides
+    from fxregistry.audio.io import rounding_noise
+
+    if noise_hides(rounding_noise(inputs.word_bits)):
+        # Under a 16-bit file's rounding a band limit is located wherever the music fills
+        # it, and sampled instruments are band-limited at a grid's rates themselves: through
+        # producer.py --bits 16 the rule called three unchanged fluid guitar clips
+        # band-limited and named nothing more (docs/estimate.md).
+        return False
     answer = identification["effect"]
     clip = _check_clip()
     effects = {name: reg.item for name, reg in registry.registrations("effect").items()}
