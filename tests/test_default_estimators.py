@@ -365,9 +365,10 @@ def test_an_answer_its_check_cannot_place_yields_to_a_setting_another_check_loca
     music = (music / np.abs(music).max() * 0.7).astype(np.float32)
 
     def heard_as_echoes(path) -> tuple[dict, bool]:
-        network = {echo.name: CONFIDENCE + 0.05, NONE: 0.03, name: 0.01}
-        network |= {n: 0.01 / len(registry.effect_names()) for n in registry.effect_names()}
-        network[echo.name] = 1 - sum(p for c, p in network.items() if c != echo.name)
+        others = [n for n in registry.effect_names() if n != echo.name]
+        network = {echo.name: CONFIDENCE + 0.05, NONE: 0.03} | {
+            n: 0.02 / len(others) for n in others
+        }
         identification = {"probabilities": dict(sorted(network.items(), key=lambda i: -i[1]))}
         inputs = read_inputs(path)
         _weigh_evidence(identification, inputs)

@@ -230,9 +230,8 @@ def _beyond_reach(identification: dict[str, Any], inputs: Inputs) -> bool:
 def _yield_to_located(identification: dict[str, Any], inputs: Inputs) -> bool:
     """Blind, where the answer's own check could not rule on it (:func:`_beyond_reach`):
     if another effect's check located its setting in this wet (not under a rounding that
-    hides a band, a 16-bit file's), that effect takes the
-    answer's probability and is the answer (``yielded`` keeps what it replaced); returns
-    whether one did.
+    hides a band, a 16-bit file's), that effect takes the answer's probability and is the
+    answer (``yielded`` keeps what it replaced); returns whether one did.
 
     The struck-off rule of :func:`_weigh_evidence` again: the network heard a change, its
     answer has no support from its own check, and another check found where its effect
