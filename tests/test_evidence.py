@@ -25,8 +25,14 @@ from fxregistry.estimation.echoes import (
     echo_setting,
 )
 from fxregistry.estimation.estimate import read_inputs
-from fxregistry.estimation.evidence import CONFIRMED, REFUTED, blind_evidence, can_confirm
-from fxregistry.estimation.fixed_point import EXACT, fills_band
+from fxregistry.estimation.evidence import (
+    CONFIRMED,
+    LOCATED,
+    REFUTED,
+    blind_evidence,
+    can_confirm,
+)
+from fxregistry.estimation.fixed_point import EXACT, fills_band, moves, strength
 from fxregistry.estimation.search import search_settings
 
 SAMPLE_RATE = 44100
@@ -357,6 +363,39 @@ def test_a_file_at_another_rate_is_checked_at_its_own_rate(name, guitar, tmp_pat
         path = write_audio(tmp_path / "wet.wav", wet, 48000)
         found = read_inputs(path).evidence(effect, 2 * SAMPLE_RATE)
         assert (found.verdict, found.setting) == (alone.verdict, alone.setting), setting
+
+
+@pytest.mark.parametrize("name", SPECTRAL_PROJECTIONS)
+def test_a_band_limit_is_located_by_its_own_setting_though_a_stronger_one_is_in_place(name):
+    # Quiet drum kits with little near the top of a band: a render at one setting is in
+    # place at the next stronger one too, which is answered (the strongest in place), but
+    # that one moves it further than the three quarters that locate. The render's own
+    # setting holds it well within, so the band limit is located all the same.
+    effect = registry.get_effect(name)
+    ordered = sorted(effect.changing_grid(), key=lambda s: strength(effect, s))
+    weaker, stronger = ordered[len(ordered) // 2], ordered[len(ordered) // 2 + 1]
+    noise = np.random.default_rng(0).standard_normal(2 * SAMPLE_RATE).astype(np.float32)
+    low = effect(noise, SAMPLE_RATE, **stronger)  # nothing between the two bands
+
+    def rendered(peak_db: float) -> tuple[np.ndarray, float, float]:
+        music = (low / np.abs(low).max() * 10 ** (peak_db / 20)).astype(np.float32)
+        wet = effect(music, SAMPLE_RATE, **weaker)
+        settings, moved = moves(effect, wet, SAMPLE_RATE)
+        return wet, float(moved[settings.index(stronger)]), float(moved[settings.index(weaker)])
+
+    quiet, loud = -80.0, 0.0  # the quieter, the less the stronger setting moves it
+    for _ in range(30):
+        wet, moved, own = rendered((quiet + loud) / 2)
+        if moved > (LOCATED + 1) / 2 * effect.projection:
+            loud = (quiet + loud) / 2
+        else:
+            quiet = (quiet + loud) / 2
+    assert LOCATED * effect.projection < moved <= effect.projection
+    assert own <= LOCATED * effect.projection
+    found = blind_evidence(effect, wet)
+    assert found.verdict != REFUTED and strength(effect, found.setting) > strength(effect, weaker)
+    assert found.found["moved"] > LOCATED * effect.projection  # the answer's own: not within
+    assert found.located
 
 
 @pytest.mark.parametrize("name", SPECTRAL_PROJECTIONS)
