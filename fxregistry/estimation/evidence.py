@@ -179,10 +179,9 @@ def _check(
         # guitar solo's top at 14 kHz is the 32 kHz setting's (docs/estimate.md). Unless
         # the music fills the band to its top, the check neither locates nor confirms
         # there, and the network's word alone is weak.
+        rounded = noise_hides(rounding_noise(word_bits))
         hidden = (
-            not exact
-            and noise_hides(rounding_noise(word_bits))
-            and not fills_band(effect, found["setting"], wet, rate, word_bits)
+            not exact and rounded and not fills_band(effect, found["setting"], wet, rate, word_bits)
         )
         # Well within by some setting, not only by the strongest in place (the answer): a
         # band limit's render holds its own setting best, and where the music has little
@@ -191,7 +190,6 @@ def _check(
         # Not under a 16-bit file's rounding, where weaker settings move music that never
         # filled the band as little: there it located untouched guitar solos as band-limited
         # (producer.py --bits 16 --tag 16bit-closest, docs/estimate.md).
-        rounded = noise_hides(rounding_noise(word_bits))
         closest = found["moved"] if rounded else float(np.min(measured[1]))
         located = not exact and not hidden and closest <= LOCATED * effect.projection
         return Evidence(
